@@ -1,0 +1,15 @@
+# Writes a C++ source holding every schemas/*.schema.json as a string, so the library
+# validates with exactly the files that ship (run in script mode by lib/CMakeLists.txt).
+file(GLOB schema_files "${SCHEMA_DIR}/*.schema.json")
+list(SORT schema_files)
+set(body "// Generated from schemas/ by cmake/EmbedSchemas.cmake; do not edit.\n#include \"schemas_embedded.hpp\"\n\nnamespace dvi {\n\nconst std::vector<EmbeddedSchema>& embedded_schemas() {\n    static const std::vector<EmbeddedSchema> k{\n")
+foreach(f IN LISTS schema_files)
+  get_filename_component(fname "${f}" NAME)
+  string(REPLACE ".schema.json" "" name "${fname}")
+  file(READ "${f}" text)
+  string(APPEND body "        {\"${name}\", R\"dvi_schema(${text})dvi_schema\"},\n")
+endforeach()
+string(APPEND body "    };\n    return k;\n}\n\n}  // namespace dvi\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")
+file(REMOVE "${OUTPUT}.tmp")

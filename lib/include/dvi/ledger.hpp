@@ -1,0 +1,164 @@
+// The ledger: a git repository whose chains refs/dvi/chains/<partner>/<writer> each
+// hold one record per SSH-signed commit. Each chain's tree is the cumulative state of
+// that chain (records fanned out by id, artifacts by SHA-256, small indexes), so
+// lookups cost a few tree reads per chain and never walk history (dvi-ledger(5)).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dvi/canonical.hpp"
+#include "dvi/crypto.hpp"
+#include "dvi/result.hpp"
+
+namespace dvi {
+
+// Partner ids and writer names: lower-case ASCII letters, digits, '-' and '_', 1-63
+// characters, starting with a letter or digit, so they are safe ref components.
+bool is_valid_name(std::string_view name);
+
+// Who writes a chain: one signing key of one partner.
+struct WriterId {
+    std::string partner;
+    std::string writer;
+    std::string ref() const { return "refs/dvi/chains/" + partner + "/" + writer; }
+    std::string str() const { return partner + "/" + writer; }
+    bool operator==(const WriterId&) const = default;
+    auto operator<=>(const WriterId&) const = default;
+};
+
+// An artifact stored as a git blob and referenced from a record by SHA-256.
+struct ArtifactRef {
+    std::string sha256;  // 64 hex
+    std::uint64_t size = 0;
+    std::string media_type;
+    std::string blob_oid;  // git's id of the blob (transport only)
+};
+
+struct ChainHead {
+    WriterId writer;
+    std::string commit;     // hex
+    std::int64_t seq = 0;   // position of the head record, from 1
+    std::string record_id;  // "sha256:…"
+};
+
+// A record read from the ledger, with the chain whose head tree holds it.
+struct StoredRecord {
+    std::string id;
+    std::string type;
+    std::string bytes;  // canonical JSON, exactly as stored
+    Json json;
+    ChainHead chain;
+};
+
+// Where the next record of a chain goes; given to the record builder of an append.
+struct ChainPosition {
+    std::int64_t seq = 1;
+    std::optional<std::string> head_commit;
+};
+
+// A derived file placed in the chain's tree beside the record (an index entry, the
+// roster state), covered by the commit's signature like everything in the tree.
+struct TreeFile {
+    std::string path;
+    std::string content;
+};
+
+struct AppendRequest {
+    const crypto::PrivateKey* key = nullptr;
+    WriterId writer;
+    std::int64_t time = 0;  // the writer's clock, seconds since the epoch
+    std::string summary;    // first line of the commit message
+    std::vector<ArtifactRef> artifacts;
+    // Builds the record for `pos`; called again if a concurrent writer took the position.
+    std::function<Result<Json>(const ChainPosition& pos)> build;
+    // Derived tree files for the record once its id is known (optional).
+    std::function<Result<std::vector<TreeFile>>(const std::string& id, const Json& record)> derive;
+};
+
+struct AppendOutcome {
+    std::string record_id;
+    std::string commit;
+    std::int64_t seq = 0;
+    std::string ref;
+    int attempts = 1;                  // >1 when concurrent writers forced a rebuild
+    std::vector<std::string> notices;  // e.g. a stale lock that was recovered
+};
+
+// How one commit of a chain checked out.
+struct CommitCheck {
+    std::string commit;
+    std::string record_id;  // from the Dvi-Record trailer
+    std::string signer;     // fingerprint of the key that signed, if parseable
+    std::vector<std::string> problems;  // empty when the commit verifies
+};
+
+class Ledger {
+public:
+    Ledger(Ledger&&) noexcept;
+    Ledger& operator=(Ledger&&) noexcept;
+    ~Ledger();
+
+    // A new bare repository at `dir` (which must not exist or be empty).
+    static Result<Ledger> create(const std::filesystem::path& dir);
+    // An existing ledger at exactly `dir` (bare repository or a work tree's .git).
+    static Result<Ledger> open(const std::filesystem::path& dir);
+    // Searches `start` and its parents, like git does.
+    static Result<Ledger> discover(const std::filesystem::path& start);
+
+    std::filesystem::path path() const;
+
+    Result<std::optional<std::string>> config_get(const std::string& name) const;
+    Status config_set(const std::string& name, const std::string& value);
+
+    // Every chain, sorted by partner then writer.
+    Result<std::vector<ChainHead>> chains() const;
+    Result<std::optional<ChainHead>> chain_head(const WriterId& writer) const;
+
+    // The content of `path` in the head tree of `writer`'s chain, if present.
+    Result<std::optional<std::string>> read_chain_file(const WriterId& writer, const std::string& path) const;
+    // The same across all chains: every chain that has `path`, with its content.
+    Result<std::vector<std::pair<ChainHead, std::string>>> find_chain_files(const std::string& path) const;
+
+    // A record by full id or by a unique prefix of its hex (at least 4 digits).
+    Result<StoredRecord> find_record(std::string_view id_or_prefix) const;
+    // Whether a record id is present in any chain (exact id).
+    Result<bool> has_record(const std::string& id) const;
+
+    // Streams a file into a git blob while hashing it with SHA-256, in bounded memory.
+    Result<ArtifactRef> store_artifact(const std::filesystem::path& file, const std::string& media_type);
+    // The bytes of an artifact by SHA-256 hex, from any chain's tree.
+    Result<std::string> read_artifact(const std::string& sha256_hex) const;
+
+    // Appends one record to `req.writer`'s chain: one signed commit, compare-and-swap on
+    // the ref, retried when a concurrent writer won; nothing is left half-written.
+    Result<AppendOutcome> append(const AppendRequest& req);
+
+    // Verifies a commit: its SSH signature by `expected_key`, one parent that is the
+    // previous commit of the chain, the Dvi-Record trailer against the record it adds.
+    Result<CommitCheck> check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const;
+
+    // Commits of a chain from head to its root (a history walk: for log and audit).
+    Result<std::vector<std::string>> chain_commits(const WriterId& writer) const;
+    // The record a commit adds (by its trailer), as stored in that commit's tree.
+    Result<StoredRecord> record_of_commit(const std::string& commit_hex) const;
+
+    // For library modules that need libgit2 directly (sync, audit).
+    void* raw_repository() const;
+
+private:
+    Ledger();
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// "records/<type>/<ab>/<cd>/<hex>.json"
+std::string record_tree_path(const std::string& type, const std::string& id);
+
+}  // namespace dvi

@@ -1,0 +1,30 @@
+// Byte encodings: hex and base64 (RFC 4648), used for ids, keys and armor.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dvi::util {
+
+using Bytes = std::vector<std::uint8_t>;
+
+std::string hex_encode(const std::uint8_t* data, std::size_t size);
+inline std::string hex_encode(const Bytes& b) { return hex_encode(b.data(), b.size()); }
+// Lower-case hex of [0-9a-f]; nullopt on odd length or any other character.
+std::optional<Bytes> hex_decode(std::string_view hex);
+
+// Base64 with padding; `wrap` > 0 inserts a newline every `wrap` characters.
+std::string base64_encode(const std::uint8_t* data, std::size_t size, std::size_t wrap = 0);
+inline std::string base64_encode(const Bytes& b, std::size_t wrap = 0) {
+    return base64_encode(b.data(), b.size(), wrap);
+}
+// Strict decode; white space is skipped, anything else outside the alphabet fails.
+std::optional<Bytes> base64_decode(std::string_view text);
+
+inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+inline std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+}  // namespace dvi::util

@@ -1,0 +1,35 @@
+// File-system helpers that know nothing about dvi: bounded reads, atomic writes,
+// permission checks and confinement of relative paths to a folder.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "dvi/result.hpp"
+
+namespace dvi::util {
+
+// Reads a whole file, refusing files larger than `max_bytes` (an invalid_input error
+// that names the file), so hostile input cannot exhaust memory.
+Result<std::string> read_file(const std::filesystem::path& path, std::uintmax_t max_bytes);
+
+enum class FileMode : unsigned { private_0600 = 0600, public_0644 = 0644 };
+
+// Writes `data` to `path` through a temporary file in the same folder, fsync and rename,
+// so a reader sees the old file or the new one, never a torn one. Refuses to replace an
+// existing file unless `overwrite` is Overwrite::yes.
+enum class Overwrite { no, yes };
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data, FileMode mode,
+                         Overwrite overwrite);
+
+// Resolves `relative` (from a manifest) against `base`, refusing absolute paths, `..`
+// that leaves `base`, and symbolic links anywhere that lead out of it. Returns the
+// canonical path of an existing regular file.
+Result<std::filesystem::path> resolve_confined(const std::filesystem::path& base,
+                                               const std::string& relative);
+
+// Quotes a path for messages the way git does: 'path'.
+std::string quote(const std::filesystem::path& p);
+
+}  // namespace dvi::util

@@ -1,0 +1,291 @@
+#include "dvi/crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "dvi/util/encoding.hpp"
+#include "ssh_wire.hpp"
+
+namespace dvi::crypto {
+
+namespace {
+
+// Turns OpenSSL's error queue into one Error; the queue is emptied.
+Error ossl_error(std::string what) {
+    unsigned long e = ERR_get_error();
+    std::string detail;
+    if (e != 0) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        detail = buf;
+    }
+    ERR_clear_error();
+    return make_error(Errc::crypto, what + (detail.empty() ? "" : ": " + detail));
+}
+
+struct BioDeleter {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+struct PkeyDeleter {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+struct MdCtxDeleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+std::string bio_contents(BIO* bio) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+struct Sha256::Impl {
+    MdCtxPtr ctx{EVP_MD_CTX_new()};
+};
+
+Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
+    if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx.get(), EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("EVP_DigestInit_ex(sha256) failed");
+}
+Sha256::~Sha256() = default;
+
+void Sha256::update(const void* data, std::size_t size) { EVP_DigestUpdate(m_impl->ctx.get(), data, size); }
+
+Digest256 Sha256::finish() {
+    Digest256 out{};
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(m_impl->ctx.get(), out.data(), &n);
+    return out;
+}
+
+Digest256 sha256(std::string_view data) {
+    Digest256 out{};
+    unsigned int n = 0;
+    EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr);
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+    auto d = sha256(data);
+    return util::hex_encode(d.data(), d.size());
+}
+
+Bytes sha512(std::string_view data) {
+    Bytes out(64);
+    unsigned int n = 0;
+    EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha512(), nullptr);
+    return out;
+}
+
+// ---- public keys ----
+
+Bytes PublicKey::ssh_blob() const {
+    ssh::Writer w;
+    w.string("ssh-ed25519");
+    w.string(raw.data(), raw.size());
+    return w.take();
+}
+
+std::string PublicKey::openssh() const { return "ssh-ed25519 " + util::base64_encode(ssh_blob()); }
+
+std::string PublicKey::fingerprint() const {
+    auto blob = ssh_blob();
+    auto d = sha256(std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+    std::string b64 = util::base64_encode(d.data(), d.size());
+    while (!b64.empty() && b64.back() == '=') b64.pop_back();
+    return "SHA256:" + b64;
+}
+
+Result<PublicKey> PublicKey::from_ssh_blob(const Bytes& blob) {
+    ssh::Reader r(blob);
+    auto type = r.string();
+    auto key = r.string();
+    if (!type || !key || !r.at_end())
+        return make_error(Errc::invalid_input, "malformed SSH public key blob");
+    if (*type != "ssh-ed25519")
+        return make_error(Errc::invalid_input, "unsupported key type '" + *type + "'", "dvi uses ssh-ed25519 keys");
+    if (key->size() != 32) return make_error(Errc::invalid_input, "malformed ssh-ed25519 public key");
+    PublicKey pk;
+    std::memcpy(pk.raw.data(), key->data(), 32);
+    return pk;
+}
+
+Result<PublicKey> PublicKey::from_openssh(std::string_view line) {
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos)
+        return make_error(Errc::invalid_input, "malformed public key: expected 'ssh-ed25519 AAAA…'");
+    auto type = line.substr(0, sp);
+    if (type != "ssh-ed25519")
+        return make_error(Errc::invalid_input, "unsupported key type '" + std::string(type) + "'",
+                          "dvi uses ssh-ed25519 keys");
+    auto rest = line.substr(sp + 1);
+    auto sp2 = rest.find(' ');
+    auto b64 = rest.substr(0, sp2);
+    auto blob = util::base64_decode(b64);
+    if (!blob) return make_error(Errc::invalid_input, "malformed public key: bad base64");
+    return from_ssh_blob(*blob);
+}
+
+// ---- private keys ----
+
+PrivateKey::PrivateKey(void* pkey) : m_pkey(pkey) {
+    std::size_t n = 32;
+    EVP_PKEY_get_raw_public_key(static_cast<EVP_PKEY*>(m_pkey), m_public.raw.data(), &n);
+}
+PrivateKey::PrivateKey(PrivateKey&& o) noexcept : m_pkey(o.m_pkey), m_public(o.m_public) { o.m_pkey = nullptr; }
+PrivateKey& PrivateKey::operator=(PrivateKey&& o) noexcept {
+    if (this != &o) {
+        EVP_PKEY_free(static_cast<EVP_PKEY*>(m_pkey));
+        m_pkey = o.m_pkey;
+        m_public = o.m_public;
+        o.m_pkey = nullptr;
+    }
+    return *this;
+}
+PrivateKey::~PrivateKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(m_pkey)); }
+
+Result<PrivateKey> PrivateKey::generate() {
+    EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    if (!pkey) return ossl_error("cannot generate an Ed25519 key");
+    return PrivateKey(pkey);
+}
+
+bool is_encrypted_pem(std::string_view pem) {
+    return pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos;
+}
+
+namespace {
+int passphrase_cb(char* buf, int size, int, void* u) {
+    auto* pass = static_cast<const std::optional<std::string>*>(u);
+    if (!pass || !pass->has_value()) return -1;
+    const std::string& p = **pass;
+    if (p.size() > static_cast<std::size_t>(size)) return -1;
+    std::memcpy(buf, p.data(), p.size());
+    return static_cast<int>(p.size());
+}
+}  // namespace
+
+Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, const std::optional<std::string>& passphrase) {
+    if (pem.find("-----BEGIN OPENSSH PRIVATE KEY-----") != std::string_view::npos)
+        return make_error(Errc::invalid_input, "key is in OpenSSH format",
+                          "dvi reads PKCS#8 PEM keys; create one with 'dvi key generate'");
+    bool encrypted = is_encrypted_pem(pem);
+    if (encrypted && !passphrase)
+        return make_error(Errc::invalid_input, "key is protected by a passphrase",
+                          "set DVI_KEY_PASSPHRASE or run on a terminal to be asked");
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb,
+                                             const_cast<std::optional<std::string>*>(&passphrase));
+    if (!pkey) {
+        ERR_clear_error();
+        if (encrypted) return make_error(Errc::invalid_input, "cannot decrypt key: wrong passphrase");
+        return make_error(Errc::invalid_input, "not a PKCS#8 PEM private key");
+    }
+    if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        EVP_PKEY_free(pkey);
+        return make_error(Errc::invalid_input, "not an Ed25519 key", "dvi signs with Ed25519 keys");
+    }
+    return PrivateKey(pkey);
+}
+
+Result<std::string> PrivateKey::to_pem(const std::optional<std::string>& passphrase) const {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    auto* key = static_cast<EVP_PKEY*>(m_pkey);
+    int ok = 0;
+    if (passphrase) {
+        ok = PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), passphrase->data(),
+                                           static_cast<int>(passphrase->size()), nullptr, nullptr);
+    } else {
+        ok = PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+    }
+    if (ok != 1) return ossl_error("cannot encode the private key");
+    return bio_contents(bio.get());
+}
+
+Result<std::string> PrivateKey::to_openssh(std::string_view comment) const {
+    std::array<std::uint8_t, 32> seed{};
+    std::size_t n = seed.size();
+    if (EVP_PKEY_get_raw_private_key(static_cast<EVP_PKEY*>(m_pkey), seed.data(), &n) != 1)
+        return ossl_error("cannot read the private key");
+    auto check = random_bytes(4);
+    if (!check) return check.error();
+    ssh::Writer priv;
+    priv.raw(check->data(), 4);
+    priv.raw(check->data(), 4);
+    priv.string("ssh-ed25519");
+    priv.string(m_public.raw.data(), 32);
+    Bytes secret(seed.begin(), seed.end());
+    secret.insert(secret.end(), m_public.raw.begin(), m_public.raw.end());
+    priv.string(secret.data(), secret.size());
+    priv.string(comment);
+    Bytes body = priv.take();
+    for (std::uint8_t pad = 1; body.size() % 8 != 0; ++pad) body.push_back(pad);
+
+    ssh::Writer w;
+    static constexpr char k_magic[] = "openssh-key-v1";
+    w.raw(reinterpret_cast<const std::uint8_t*>(k_magic), sizeof k_magic);  // with its NUL
+    w.string("none");
+    w.string("none");
+    w.string("");
+    w.u32(1);
+    auto blob = m_public.ssh_blob();
+    w.string(blob.data(), blob.size());
+    w.string(body.data(), body.size());
+    Bytes all = w.take();
+    std::string out = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + util::base64_encode(all, 70) +
+                      "\n-----END OPENSSH PRIVATE KEY-----\n";
+    OPENSSL_cleanse(seed.data(), seed.size());
+    OPENSSL_cleanse(secret.data(), secret.size());
+    OPENSSL_cleanse(body.data(), body.size());
+    OPENSSL_cleanse(all.data(), all.size());
+    return out;
+}
+
+Result<Bytes> PrivateKey::sign(std::string_view message) const {
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(m_pkey)) != 1)
+        return ossl_error("cannot start an Ed25519 signature");
+    Bytes sig(64);
+    std::size_t n = sig.size();
+    if (EVP_DigestSign(ctx.get(), sig.data(), &n, reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) != 1)
+        return ossl_error("cannot sign");
+    sig.resize(n);
+    return sig;
+}
+
+bool verify(const PublicKey& key, std::string_view message, const Bytes& signature) {
+    if (signature.size() != 64) return false;
+    PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.raw.data(), key.raw.size()));
+    if (!pkey) {
+        ERR_clear_error();
+        return false;
+    }
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                              reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    ERR_clear_error();
+    return rc == 1;
+}
+
+Result<Bytes> random_bytes(std::size_t n) {
+    Bytes out(n);
+    if (RAND_bytes(out.data(), static_cast<int>(n)) != 1) return ossl_error("cannot get random bytes");
+    return out;
+}
+
+}  // namespace dvi::crypto

@@ -1,0 +1,54 @@
+// The libgit2 seam: one owner and one free per handle, and git_check() turning a
+// libgit2 failure into an Error. Private to the library.
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <string>
+
+#include "dvi/result.hpp"
+
+namespace dvi::git {
+
+template <class T, void (*Free)(T*)>
+struct Deleter {
+    void operator()(T* p) const { Free(p); }
+};
+template <class T, void (*Free)(T*)>
+using Handle = std::unique_ptr<T, Deleter<T, Free>>;
+
+using Repository = Handle<git_repository, git_repository_free>;
+using Commit = Handle<git_commit, git_commit_free>;
+using Tree = Handle<git_tree, git_tree_free>;
+using TreeEntry = Handle<git_tree_entry, git_tree_entry_free>;
+using Reference = Handle<git_reference, git_reference_free>;
+using Blob = Handle<git_blob, git_blob_free>;
+using Odb = Handle<git_odb, git_odb_free>;
+using OdbObject = Handle<git_odb_object, git_odb_object_free>;
+using Revwalk = Handle<git_revwalk, git_revwalk_free>;
+using Config = Handle<git_config, git_config_free>;
+using Signature = Handle<git_signature, git_signature_free>;
+using RefIterator = Handle<git_reference_iterator, git_reference_iterator_free>;
+using Remote = Handle<git_remote, git_remote_free>;
+
+// Owns a git_buf.
+struct Buf {
+    git_buf buf = GIT_BUF_INIT;
+    Buf() = default;
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+    ~Buf() { git_buf_dispose(&buf); }
+    std::string str() const { return buf.ptr ? std::string(buf.ptr, buf.size) : std::string(); }
+};
+
+// Initialises libgit2 once per process (durable writes on); safe to call repeatedly.
+void ensure_init();
+
+// 0 -> ok; anything else -> Errc::repository with "<what>: <libgit2 message>".
+Status check(int rc, const std::string& what);
+Error error(int rc, const std::string& what);
+
+std::string oid_hex(const git_oid& oid);
+
+}  // namespace dvi::git

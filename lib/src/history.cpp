@@ -1,0 +1,110 @@
+#include "dvi/history.hpp"
+
+#include "dvi/roster.hpp"
+
+namespace dvi {
+
+namespace {
+
+Result<std::vector<ChainHead>> select_chains(const Ledger& ledger, const std::optional<std::string>& filter) {
+    DVI_TRY(all, ledger.chains());
+    if (!filter) return all;
+    std::vector<ChainHead> out;
+    for (auto& h : all)
+        if (h.writer.partner == *filter || h.writer.str() == *filter) out.push_back(h);
+    if (out.empty())
+        return make_error(Errc::not_found, "no chain '" + *filter + "' in the ledger",
+                          "give a partner or partner/writer; 'dvi roster list' shows them");
+    return out;
+}
+
+// What a record must say about where it stands, given where it was found.
+void check_placement(const Json& rec, const WriterId& chain, std::int64_t seq, std::vector<std::string>& problems) {
+    const Json& issuer = rec.contains("issuer") ? rec["issuer"] : Json::object();
+    if (issuer.value("partner", "") != chain.partner || issuer.value("writer", "") != chain.writer)
+        problems.push_back("record names issuer '" + issuer.value("partner", "?") + "/" + issuer.value("writer", "?") +
+                           "' but sits in chain '" + chain.str() + "'");
+    if (seq > 0 && rec.value("seq", std::int64_t{-1}) != seq)
+        problems.push_back("record says seq " + std::to_string(rec.value("seq", std::int64_t{-1})) +
+                           " but is at position " + std::to_string(seq));
+}
+
+}  // namespace
+
+Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
+    DVI_TRY(roster, roster_load(ledger));
+    DVI_TRY(heads, select_chains(ledger, req.chain));
+    LogOutcome out;
+    for (auto& head : heads) {
+        auto key = roster.key_of(head.writer);
+        DVI_TRY(commits, ledger.chain_commits(head.writer));
+        auto n = static_cast<std::int64_t>(commits.size());
+        for (std::int64_t i = 0; i < n; ++i) {
+            const std::string& c = commits[static_cast<std::size_t>(i)];
+            LogEntry e;
+            e.chain = head.writer;
+            e.seq = n - i;
+            e.commit = c;
+            ++out.commits_checked;
+            if (key) {
+                DVI_TRY(check, ledger.check_commit(c, *key));
+                e.problems = check.problems;
+                e.signer = check.signer;
+            } else {
+                e.problems.push_back("writer '" + head.writer.str() + "' is not in the roster");
+            }
+            auto rec = ledger.record_of_commit(c);
+            if (rec) {
+                e.record_id = rec->id;
+                e.type = rec->type;
+                e.created = rec->json.value("created", "");
+                check_placement(rec->json, head.writer, e.seq, e.problems);
+                if (key && rec->json.contains("issuer") &&
+                    rec->json["issuer"].value("key", "") != key->fingerprint())
+                    e.problems.push_back("record names key " + rec->json["issuer"].value("key", "?") +
+                                         ", not the writer's " + key->fingerprint());
+                const Json& r = rec->json;
+                if (e.type == "dossier")
+                    e.summary = r.value("part_number", "") + "@" + r.value("revision", "") + " " + r.value("title", "");
+                else if (e.type == "material-lot")
+                    e.summary = r.value("lot", "") + " " + (r.contains("material") ? r["material"].value("spec", "") : "") +
+                                " (" + r.value("status", "") + ")";
+                else if (e.type == "roster")
+                    e.summary = r.value("action", "") + " " + r.value("partner", "") +
+                                (r.contains("writer") && r["writer"].is_object()
+                                     ? "/" + r["writer"].value("name", "")
+                                     : r.contains("writer") ? "/" + r["writer"].get<std::string>() : "");
+            }
+            if (req.type && e.type != *req.type) continue;
+            if (!e.problems.empty()) ++out.bad;
+            out.entries.push_back(std::move(e));
+        }
+    }
+    return out;
+}
+
+Result<ShowOutcome> ledger_show(const Ledger& ledger, std::string_view ref) {
+    std::string target(ref);
+    if (auto at = target.find('@'); at != std::string::npos && target.rfind("sha256:", 0) != 0) {
+        DVI_TRY(found, ledger.find_chain_files("index/dossiers/" + target));
+        if (found.empty())
+            return make_error(Errc::not_found, "no dossier '" + target + "' in the ledger",
+                              "'dvi log --type dossier' lists the sealed dossiers");
+        target = found.front().second;
+    }
+    DVI_TRY(rec, ledger.find_record(target));
+    DVI_TRY(roster, roster_load(ledger));
+    ShowOutcome out{rec, {}};
+    auto key = roster.key_of(rec.chain.writer);
+    if (!key) {
+        out.problems.push_back("writer '" + rec.chain.writer.str() + "' is not in the roster");
+    } else {
+        // The head commit signs the chain's whole tree, and so this record.
+        DVI_TRY(check, ledger.check_commit(rec.chain.commit, *key));
+        for (auto& p : check.problems) out.problems.push_back("chain head " + rec.chain.commit + ": " + p);
+    }
+    check_placement(rec.json, rec.chain.writer, 0, out.problems);
+    return out;
+}
+
+}  // namespace dvi

@@ -1,0 +1,170 @@
+#include "dvi/init.hpp"
+
+#include <algorithm>
+
+#include "dvi/record.hpp"
+#include "dvi/roster.hpp"
+#include "dvi/roster_ops.hpp"
+#include "dvi/util/fs.hpp"
+#include "git.hpp"
+
+namespace dvi {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Removes a directory this operation created, unless disarmed by success.
+class CreatedDir {
+public:
+    explicit CreatedDir(fs::path p) : m_path(std::move(p)) {
+        std::error_code ec;
+        m_existed = fs::exists(m_path, ec);
+    }
+    ~CreatedDir() {
+        if (m_armed) {
+            std::error_code ec;
+            if (m_existed) {
+                for (auto& e : fs::directory_iterator(m_path, ec)) fs::remove_all(e.path(), ec);
+            } else {
+                fs::remove_all(m_path, ec);
+            }
+        }
+    }
+    void disarm() { m_armed = false; }
+
+private:
+    fs::path m_path;
+    bool m_existed = false;
+    bool m_armed = true;
+};
+
+Status check_names(const std::string& partner, const std::string& writer) {
+    if (!is_valid_name(partner))
+        return make_error(Errc::invalid_input, "invalid partner id '" + partner + "'",
+                          "use lower-case letters, digits, '-' and '_' (at most 63)");
+    if (!is_valid_name(writer))
+        return make_error(Errc::invalid_input, "invalid writer name '" + writer + "'",
+                          "use lower-case letters, digits, '-' and '_' (at most 63)");
+    return {};
+}
+
+Status check_target(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir, ec) && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
+        return make_error(Errc::invalid_input, "cannot create ledger " + util::quote(dir) + ": it exists and is not empty");
+    return {};
+}
+
+Status remember_identity(Ledger& l, const std::string& genesis, const std::string& consortium, const WriterId& w,
+                         const fs::path& key_path) {
+    DVI_CHECK(l.config_set("dvi.genesis", genesis));
+    DVI_CHECK(l.config_set("dvi.consortium", consortium));
+    DVI_CHECK(l.config_set("dvi.partner", w.partner));
+    DVI_CHECK(l.config_set("dvi.writer", w.writer));
+    if (!key_path.empty()) {
+        std::error_code ec;
+        DVI_CHECK(l.config_set("dvi.key", fs::absolute(key_path, ec).string()));
+    }
+    // Chains are append-only: never accept a non-fast-forward from anyone.
+    DVI_CHECK(l.config_set("receive.denyNonFastForwards", "true"));
+    DVI_CHECK(l.config_set("receive.denyDeletes", "true"));
+    return {};
+}
+
+}  // namespace
+
+Result<InitOutcome> ledger_init(const InitRequest& req) {
+    if (!req.key) return make_error(Errc::internal, "init without a key");
+    if (req.consortium.empty() || req.consortium.size() > 128)
+        return make_error(Errc::invalid_input, "the consortium needs a name (at most 128 characters)");
+    DVI_CHECK(check_names(req.partner, req.writer));
+    for (auto& r : req.roles) {
+        auto& all = all_roles();
+        if (std::find(all.begin(), all.end(), r) == all.end())
+            return make_error(Errc::invalid_input, "unknown role '" + r + "'");
+    }
+    DVI_CHECK(check_target(req.dir));
+    CreatedDir guard(req.dir);
+    DVI_TRY(ledger, Ledger::create(req.dir));
+
+    std::vector<std::string> roles = req.roles;
+    roles.push_back("authority");
+    std::sort(roles.begin(), roles.end());
+    roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+    WriterId w{req.partner, req.writer};
+    Signer signer{req.key, w};
+    Json body{{"action", "genesis"},
+              {"consortium", req.consortium},
+              {"partner", req.partner},
+              {"roles", roles},
+              {"writer", {{"name", req.writer}, {"key", req.key->public_key().openssh()}}}};
+    DVI_TRY(appended, roster_append(ledger, Roster(), signer, body, req.time, "roster: genesis of " + req.consortium));
+    DVI_CHECK(remember_identity(ledger, appended.append.record_id, req.consortium, w, req.key_path));
+    guard.disarm();
+    return InitOutcome{ledger.path(), appended.append.record_id, appended.append.commit, w};
+}
+
+Result<JoinOutcome> ledger_join(const JoinRequest& req) {
+    if (!req.key) return make_error(Errc::internal, "join without a key");
+    DVI_CHECK(check_names(req.partner, req.writer));
+    if (req.trust && !is_record_id(*req.trust))
+        return make_error(Errc::invalid_input, "--trust needs a full genesis id 'sha256:<64 hex>'");
+    DVI_CHECK(check_target(req.dir));
+    std::string source = req.source;
+    std::error_code ec;
+    if (source.find("://") == std::string::npos && fs::exists(source, ec)) source = fs::absolute(source, ec).string();
+    CreatedDir guard(req.dir);
+    DVI_TRY(ledger, Ledger::create(req.dir));
+    auto* repo = static_cast<git_repository*>(ledger.raw_repository());
+    {
+        git_remote* raw = nullptr;
+        // No '+': a chain that would need a forced update is never taken.
+        DVI_CHECK(git::check(git_remote_create_with_fetchspec(&raw, repo, "origin", source.c_str(),
+                                                              "refs/dvi/chains/*:refs/dvi/chains/*"),
+                             "cannot add remote '" + req.source + "'"));
+        git::Remote remote(raw);
+        git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+        int rc = git_remote_fetch(remote.get(), nullptr, &opts, "dvi: join");
+        if (rc != 0) {
+            auto e = git::error(rc, "cannot fetch from '" + req.source + "'");
+            e.code = Errc::not_found;
+            e.hint = "give the path or URL of a partner's ledger";
+            return e;
+        }
+    }
+    auto roster = roster_load(ledger);
+    if (!roster) {
+        auto e = roster.error();
+        if (e.code == Errc::not_found) e.message = "'" + req.source + "' holds no dvi ledger";
+        return e;
+    }
+    if (req.trust && *req.trust != roster->genesis())
+        return make_error(Errc::bad_signature,
+                          "'" + req.source + "' descends from genesis " + roster->genesis() + ", not the trusted " +
+                              *req.trust,
+                          "check the genesis id with the consortium's authority");
+    WriterId w{req.partner, req.writer};
+    JoinOutcome out;
+    out.consortium = roster->consortium();
+    out.genesis = roster->genesis();
+    out.trusted_on_first_use = !req.trust;
+    DVI_TRY(chains, ledger.chains());
+    out.chains = chains.size();
+    out.writer = w;
+    out.public_key = req.key->public_key().openssh();
+    out.fingerprint = req.key->public_key().fingerprint();
+    if (auto owner = roster->writer_by_fingerprint(out.fingerprint)) {
+        if (!(*owner == w))
+            return make_error(Errc::invalid_input, "this key is already admitted as '" + owner->str() + "'",
+                              "join as --partner " + owner->partner + " --writer " + owner->writer);
+        out.already_admitted = true;
+    }
+    DVI_CHECK(remember_identity(ledger, out.genesis, out.consortium, w, req.key_path));
+    out.path = ledger.path();
+    guard.disarm();
+    return out;
+}
+
+}  // namespace dvi

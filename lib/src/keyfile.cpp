@@ -1,0 +1,55 @@
+#include "dvi/keyfile.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "dvi/util/fs.hpp"
+
+namespace dvi {
+
+namespace {
+constexpr std::uintmax_t k_max_key_file = 64 * 1024;
+
+Status check_permissions(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};  // read_file reports it
+    if (st.st_mode & 077) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return make_error(Errc::invalid_input,
+                          std::string("permissions ") + mode + " for key " + util::quote(path) + " are too open",
+                          "a private key must be readable by its owner only: chmod 600 " + util::quote(path));
+    }
+    return {};
+}
+}  // namespace
+
+Result<bool> key_file_is_encrypted(const std::filesystem::path& path) {
+    DVI_TRY(text, util::read_file(path, k_max_key_file));
+    return crypto::is_encrypted_pem(text);
+}
+
+Result<crypto::PrivateKey> key_load(const std::filesystem::path& path, const std::optional<std::string>& passphrase) {
+    DVI_CHECK(check_permissions(path));
+    auto text = util::read_file(path, k_max_key_file);
+    if (!text) {
+        auto e = text.error();
+        if (e.code == Errc::not_found) e.hint = "create a key with 'dvi key generate --out " + path.string() + "'";
+        return e;
+    }
+    auto key = crypto::PrivateKey::from_pem(*text, passphrase);
+    std::fill(text->begin(), text->end(), '\0');
+    if (!key) {
+        auto e = key.error();
+        e.message = "cannot load key " + util::quote(path) + ": " + e.message;
+        return e;
+    }
+    return key;
+}
+
+Status key_save(const std::filesystem::path& path, const std::string& text) {
+    return util::write_file_atomic(path, text, util::FileMode::private_0600, util::Overwrite::no);
+}
+
+}  // namespace dvi

@@ -1,0 +1,669 @@
+#include "dvi/ledger.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "dvi/sshsig.hpp"
+#include "dvi/util/fs.hpp"
+#include "git.hpp"
+
+namespace dvi {
+
+namespace fs = std::filesystem;
+
+bool is_valid_name(std::string_view name) {
+    if (name.empty() || name.size() > 63) return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(name[0])) return false;
+    return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-' || c == '_'; });
+}
+
+std::string record_tree_path(const std::string& type, const std::string& id) {
+    std::string hex = id.substr(7);
+    return "records/" + type + "/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + ".json";
+}
+
+namespace {
+
+constexpr std::string_view k_chain_prefix = "refs/dvi/chains/";
+constexpr std::string_view k_trailer = "Dvi-Record";
+constexpr int k_max_attempts = 200;
+
+std::string artifact_tree_path(const std::string& sha) { return "artifacts/" + sha.substr(0, 2) + "/" + sha; }
+
+Result<git_oid> parse_oid(const std::string& hex) {
+    git_oid oid;
+    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) != 0)
+        return make_error(Errc::invalid_input, "not a commit id: '" + hex + "'");
+    return oid;
+}
+
+// The blob at `path` in `tree`, or nullopt if the path does not exist.
+Result<std::optional<std::string>> tree_read(git_repository* repo, git_tree* tree, const std::string& path) {
+    git_tree_entry* raw = nullptr;
+    int rc = git_tree_entry_bypath(&raw, tree, path.c_str());
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return std::optional<std::string>();
+    }
+    DVI_CHECK(git::check(rc, "cannot read tree entry '" + path + "'"));
+    git::TreeEntry entry(raw);
+    if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB)
+        return make_error(Errc::repository, "tree entry '" + path + "' is not a file");
+    git_blob* blob = nullptr;
+    DVI_CHECK(git::check(git_blob_lookup(&blob, repo, git_tree_entry_id(entry.get())), "cannot read blob '" + path + "'"));
+    git::Blob b(blob);
+    return std::optional<std::string>(std::string(static_cast<const char*>(git_blob_rawcontent(b.get())),
+                                                  static_cast<std::size_t>(git_blob_rawsize(b.get()))));
+}
+
+Result<git::Tree> commit_tree(git_repository* repo, const git_oid& commit_oid) {
+    git_commit* c = nullptr;
+    DVI_CHECK(git::check(git_commit_lookup(&c, repo, &commit_oid), "cannot read commit " + git::oid_hex(commit_oid)));
+    git::Commit commit(c);
+    git_tree* t = nullptr;
+    DVI_CHECK(git::check(git_commit_tree(&t, commit.get()), "cannot read tree of " + git::oid_hex(commit_oid)));
+    return git::Tree(t);
+}
+
+std::optional<WriterId> parse_chain_ref(std::string_view name) {
+    if (name.substr(0, k_chain_prefix.size()) != k_chain_prefix) return std::nullopt;
+    auto rest = name.substr(k_chain_prefix.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    WriterId w{std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1))};
+    if (!is_valid_name(w.partner) || !is_valid_name(w.writer)) return std::nullopt;
+    return w;
+}
+
+std::optional<std::string> trailer_record_id(const char* message) {
+    git_message_trailer_array arr{};
+    if (git_message_trailers(&arr, message) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    std::optional<std::string> id;
+    for (std::size_t i = 0; i < arr.count; ++i)
+        if (k_trailer == arr.trailers[i].key) id = arr.trailers[i].value;
+    git_message_trailer_array_free(&arr);
+    return id;
+}
+
+// Holds an exclusive flock on a per-writer lock file: appenders of one chain on this
+// machine take turns, and the kernel releases the lock if the holder dies, so it can
+// never go stale. The ref's own .lock is still the cross-machine guard (CAS).
+class WriterLock {
+public:
+    static Result<WriterLock> acquire(const fs::path& gitdir, const WriterId& w) {
+        fs::path dir = gitdir / "dvi" / "locks" / w.partner;
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        fs::path file = dir / (w.writer + ".lock");
+        int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return make_error(Errc::io, "cannot open lock " + util::quote(file) + ": " + std::strerror(errno));
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                int err = errno;
+                ::close(fd);
+                return make_error(Errc::io, "cannot lock " + util::quote(file) + ": " + std::strerror(err));
+            }
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::close(fd);
+                return make_error(Errc::conflict, "another dvi process has been writing to chain '" + w.str() +
+                                                      "' for over a minute",
+                                  "check for a stuck 'dvi' process");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return WriterLock(fd);
+    }
+    WriterLock(WriterLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+    ~WriterLock() {
+        if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+    }
+
+private:
+    explicit WriterLock(int fd) : m_fd(fd) {}
+    int m_fd;
+};
+
+}  // namespace
+
+struct Ledger::Impl {
+    git::Repository repo;
+    fs::path gitdir;
+};
+
+Ledger::Ledger() : m_impl(std::make_unique<Impl>()) {}
+Ledger::Ledger(Ledger&&) noexcept = default;
+Ledger& Ledger::operator=(Ledger&&) noexcept = default;
+Ledger::~Ledger() = default;
+
+void* Ledger::raw_repository() const { return m_impl->repo.get(); }
+fs::path Ledger::path() const { return m_impl->gitdir; }
+
+Result<Ledger> Ledger::create(const fs::path& dir) {
+    git::ensure_init();
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+        return make_error(Errc::invalid_input, "cannot create ledger " + util::quote(dir) + ": directory is not empty");
+    git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+    opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+    opts.description = "dvi ledger";
+    git_repository* raw = nullptr;
+    DVI_CHECK(git::check(git_repository_init_ext(&raw, dir.c_str(), &opts), "cannot create ledger " + util::quote(dir)));
+    Ledger l;
+    l.m_impl->repo.reset(raw);
+    l.m_impl->gitdir = fs::canonical(git_repository_path(raw));
+    return l;
+}
+
+Result<Ledger> Ledger::open(const fs::path& dir) {
+    git::ensure_init();
+    git_repository* raw = nullptr;
+    int rc = git_repository_open_ext(&raw, dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return make_error(Errc::not_found, "not a dvi ledger: " + util::quote(dir),
+                          "create one with 'dvi init' or give its path with -C");
+    }
+    DVI_CHECK(git::check(rc, "cannot open ledger " + util::quote(dir)));
+    Ledger l;
+    l.m_impl->repo.reset(raw);
+    l.m_impl->gitdir = fs::canonical(git_repository_path(raw));
+    return l;
+}
+
+Result<Ledger> Ledger::discover(const fs::path& start) {
+    git::ensure_init();
+    git::Buf buf;
+    int rc = git_repository_discover(&buf.buf, start.c_str(), 0, nullptr);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return make_error(Errc::not_found, "not in a dvi ledger (or any of its parents)",
+                          "give the ledger with -C <dir> or DVI_DIR, or create one with 'dvi init'");
+    }
+    DVI_CHECK(git::check(rc, "cannot search for a ledger"));
+    return open(buf.str());
+}
+
+Result<std::optional<std::string>> Ledger::config_get(const std::string& name) const {
+    git_config* raw = nullptr;
+    DVI_CHECK(git::check(git_repository_config_snapshot(&raw, m_impl->repo.get()), "cannot read ledger config"));
+    git::Config cfg(raw);
+    git::Buf buf;
+    int rc = git_config_get_string_buf(&buf.buf, cfg.get(), name.c_str());
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return std::optional<std::string>();
+    }
+    DVI_CHECK(git::check(rc, "cannot read config '" + name + "'"));
+    return std::optional<std::string>(buf.str());
+}
+
+Status Ledger::config_set(const std::string& name, const std::string& value) {
+    git_config* raw = nullptr;
+    DVI_CHECK(git::check(git_repository_config(&raw, m_impl->repo.get()), "cannot open ledger config"));
+    git::Config cfg(raw);
+    return git::check(git_config_set_string(cfg.get(), name.c_str(), value.c_str()), "cannot set config '" + name + "'");
+}
+
+namespace {
+Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
+    DVI_TRY(tree, commit_tree(repo, oid));
+    DVI_TRY(chain, tree_read(repo, tree.get(), "chain.json"));
+    ChainHead h{w, git::oid_hex(oid), 0, {}};
+    if (!chain) return make_error(Errc::repository, "chain '" + w.str() + "' has no chain.json at " + h.commit);
+    auto j = canonical_parse(*chain);
+    if (!j || !j->is_object() || !(*j)["seq"].is_number_integer() || !(*j)["record"].is_string())
+        return make_error(Errc::repository, "chain '" + w.str() + "' has a malformed chain.json at " + h.commit);
+    h.seq = (*j)["seq"].get<std::int64_t>();
+    h.record_id = (*j)["record"].get<std::string>();
+    return h;
+}
+}  // namespace
+
+Result<std::vector<ChainHead>> Ledger::chains() const {
+    git_reference_iterator* raw = nullptr;
+    DVI_CHECK(git::check(git_reference_iterator_new(&raw, m_impl->repo.get()), "cannot list refs"));
+    git::RefIterator it(raw);
+    std::vector<ChainHead> out;
+    git_reference* ref = nullptr;
+    int rc;
+    while ((rc = git_reference_next(&ref, it.get())) == 0) {
+        git::Reference r(ref);
+        auto w = parse_chain_ref(git_reference_name(r.get()));
+        if (!w || git_reference_type(r.get()) != GIT_REFERENCE_DIRECT) continue;
+        DVI_TRY(h, head_of(m_impl->repo.get(), *w, *git_reference_target(r.get())));
+        out.push_back(std::move(h));
+    }
+    if (rc != GIT_ITEROVER) return git::error(rc, "cannot list refs");
+    git_error_clear();
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.writer < b.writer; });
+    return out;
+}
+
+Result<std::optional<ChainHead>> Ledger::chain_head(const WriterId& w) const {
+    git_oid oid;
+    int rc = git_reference_name_to_id(&oid, m_impl->repo.get(), w.ref().c_str());
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return std::optional<ChainHead>();
+    }
+    DVI_CHECK(git::check(rc, "cannot read ref " + w.ref()));
+    DVI_TRY(h, head_of(m_impl->repo.get(), w, oid));
+    return std::optional<ChainHead>(std::move(h));
+}
+
+Result<std::optional<std::string>> Ledger::read_chain_file(const WriterId& w, const std::string& path) const {
+    DVI_TRY(head, chain_head(w));
+    if (!head) return std::optional<std::string>();
+    DVI_TRY(oid, parse_oid(head->commit));
+    DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
+    return tree_read(m_impl->repo.get(), tree.get(), path);
+}
+
+Result<std::vector<std::pair<ChainHead, std::string>>> Ledger::find_chain_files(const std::string& path) const {
+    DVI_TRY(heads, chains());
+    std::vector<std::pair<ChainHead, std::string>> out;
+    for (auto& h : heads) {
+        DVI_TRY(oid, parse_oid(h.commit));
+        DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
+        DVI_TRY(content, tree_read(m_impl->repo.get(), tree.get(), path));
+        if (content) out.emplace_back(h, std::move(*content));
+    }
+    return out;
+}
+
+namespace {
+// Record ids under records/<type>/ of `tree` that match `hex_prefix` (>= 4 digits).
+Result<std::vector<std::pair<std::string, std::string>>> match_in_tree(git_repository* repo, git_tree* tree,
+                                                                       const std::string& hex_prefix) {
+    std::vector<std::pair<std::string, std::string>> out;  // (type, id)
+    git_tree_entry* raw = nullptr;
+    int rc = git_tree_entry_bypath(&raw, tree, "records");
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return out;
+    }
+    DVI_CHECK(git::check(rc, "cannot read records"));
+    git::TreeEntry records(raw);
+    git_tree* rt = nullptr;
+    DVI_CHECK(git::check(git_tree_lookup(&rt, repo, git_tree_entry_id(records.get())), "cannot read records"));
+    git::Tree records_tree(rt);
+    for (std::size_t i = 0; i < git_tree_entrycount(records_tree.get()); ++i) {
+        const git_tree_entry* type_entry = git_tree_entry_byindex(records_tree.get(), i);
+        std::string type = git_tree_entry_name(type_entry);
+        std::string dir = hex_prefix.substr(0, 2) + "/" + hex_prefix.substr(2, 2);
+        if (hex_prefix.size() == 64) {
+            git_tree_entry* e = nullptr;
+            std::string p = type + "/" + dir + "/" + hex_prefix + ".json";
+            int r2 = git_tree_entry_bypath(&e, records_tree.get(), p.c_str());
+            if (r2 == 0) {
+                git_tree_entry_free(e);
+                out.emplace_back(type, "sha256:" + hex_prefix);
+            } else {
+                git_error_clear();
+            }
+            continue;
+        }
+        git_tree_entry* e = nullptr;
+        std::string p = type + "/" + dir;
+        if (git_tree_entry_bypath(&e, records_tree.get(), p.c_str()) != 0) {
+            git_error_clear();
+            continue;
+        }
+        git::TreeEntry fan(e);
+        git_tree* ft = nullptr;
+        DVI_CHECK(git::check(git_tree_lookup(&ft, repo, git_tree_entry_id(fan.get())), "cannot read records"));
+        git::Tree fan_tree(ft);
+        for (std::size_t j = 0; j < git_tree_entrycount(fan_tree.get()); ++j) {
+            std::string name = git_tree_entry_name(git_tree_entry_byindex(fan_tree.get(), j));
+            if (name.size() == 69 && name.compare(0, hex_prefix.size(), hex_prefix) == 0)
+                out.emplace_back(type, "sha256:" + name.substr(0, 64));
+        }
+    }
+    return out;
+}
+}  // namespace
+
+Result<StoredRecord> Ledger::find_record(std::string_view id_or_prefix) const {
+    std::string hex(id_or_prefix);
+    if (hex.rfind("sha256:", 0) == 0) hex = hex.substr(7);
+    bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    if (!is_hex || hex.size() > 64)
+        return make_error(Errc::invalid_input, "not a record id: '" + std::string(id_or_prefix) + "'",
+                          "give 'sha256:<hex>' or at least 4 of its hex digits");
+    if (hex.size() < 4)
+        return make_error(Errc::invalid_input, "record id prefix '" + hex + "' is too short",
+                          "give at least 4 hex digits");
+    DVI_TRY(heads, chains());
+    std::vector<std::tuple<std::string, std::string, ChainHead>> found;
+    for (auto& h : heads) {
+        DVI_TRY(oid, parse_oid(h.commit));
+        DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
+        DVI_TRY(matches, match_in_tree(m_impl->repo.get(), tree.get(), hex));
+        for (auto& [type, id] : matches) found.emplace_back(type, id, h);
+    }
+    std::set<std::string> ids;
+    for (auto& f : found) ids.insert(std::get<1>(f));
+    if (ids.empty()) return make_error(Errc::not_found, "no record '" + std::string(id_or_prefix) + "' in the ledger");
+    if (ids.size() > 1) {
+        std::string list;
+        for (auto& id : ids) list += "\n  " + id;
+        return make_error(Errc::invalid_input, "record id prefix '" + hex + "' is ambiguous:" + list,
+                          "give more hex digits");
+    }
+    auto& [type, id, head] = found.front();
+    DVI_TRY(oid, parse_oid(head.commit));
+    DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
+    DVI_TRY(bytes, tree_read(m_impl->repo.get(), tree.get(), record_tree_path(type, id)));
+    StoredRecord rec{id, type, std::move(*bytes), {}, head};
+    auto parsed = canonical_parse(rec.bytes);
+    if (!parsed) return make_error(Errc::bad_signature, "record " + id + " is corrupt: " + parsed.error().message);
+    if (record_id_of(rec.bytes) != id)
+        return make_error(Errc::bad_signature, "record " + id + " does not hash to its id");
+    rec.json = std::move(*parsed);
+    return rec;
+}
+
+Result<bool> Ledger::has_record(const std::string& id) const {
+    auto r = find_record(id);
+    if (r) return true;
+    if (r.error().code == Errc::not_found) return false;
+    return r.error();
+}
+
+Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
+    struct stat st {};
+    ::fstat(fd, &st);
+    git_odb* raw_odb = nullptr;
+    if (int rc = git_repository_odb(&raw_odb, m_impl->repo.get()); rc != 0) {
+        ::close(fd);
+        return git::error(rc, "cannot open object database");
+    }
+    git::Odb odb(raw_odb);
+    git_odb_stream* stream = nullptr;
+    if (int rc = git_odb_open_wstream(&stream, odb.get(), static_cast<git_object_size_t>(st.st_size), GIT_OBJECT_BLOB);
+        rc != 0) {
+        ::close(fd);
+        return git::error(rc, "cannot store " + util::quote(file));
+    }
+    crypto::Sha256 sha;
+    std::vector<char> buf(1 << 20);
+    std::uint64_t total = 0;
+    Status status;
+    while (true) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            status = make_error(Errc::io, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        auto un = static_cast<std::size_t>(n);
+        sha.update(buf.data(), un);
+        total += un;
+        if (total > static_cast<std::uint64_t>(st.st_size)) break;
+        if (int rc = git_odb_stream_write(stream, buf.data(), un); rc != 0) {
+            status = git::error(rc, "cannot store " + util::quote(file));
+            break;
+        }
+    }
+    ::close(fd);
+    if (status.ok() && total != static_cast<std::uint64_t>(st.st_size))
+        status = make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
+    git_oid oid;
+    if (status.ok()) {
+        if (int rc = git_odb_stream_finalize_write(&oid, stream); rc != 0)
+            status = git::error(rc, "cannot store " + util::quote(file));
+    }
+    git_odb_stream_free(stream);
+    if (!status.ok()) return status.error();
+    auto d = sha.finish();
+    return ArtifactRef{util::hex_encode(d.data(), d.size()), total, media_type, git::oid_hex(oid)};
+}
+
+Result<std::string> Ledger::read_artifact(const std::string& sha256_hex) const {
+    DVI_TRY(found, find_chain_files(artifact_tree_path(sha256_hex)));
+    if (found.empty()) return make_error(Errc::not_found, "no artifact sha256:" + sha256_hex + " in the ledger");
+    auto& content = found.front().second;
+    if (crypto::sha256_hex(content) != sha256_hex)
+        return make_error(Errc::bad_signature, "artifact sha256:" + sha256_hex + " does not match its hash");
+    return content;
+}
+
+Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
+    if (!req.key || !req.build) return make_error(Errc::internal, "append without key or record");
+    git_repository* repo = m_impl->repo.get();
+    DVI_TRY(lock, WriterLock::acquire(m_impl->gitdir, req.writer));
+    AppendOutcome out;
+    out.ref = req.writer.ref();
+    auto backoff = std::chrono::milliseconds(2);
+    for (int attempt = 1; attempt <= k_max_attempts; ++attempt) {
+        out.attempts = attempt;
+        // 1. Where the chain stands now.
+        git_oid head_oid{};
+        bool has_head = false;
+        int rc = git_reference_name_to_id(&head_oid, repo, out.ref.c_str());
+        if (rc == 0) has_head = true;
+        else if (rc == GIT_ENOTFOUND) git_error_clear();
+        else return git::error(rc, "cannot read " + out.ref);
+        ChainPosition pos;
+        git::Tree base;
+        git::Commit parent;
+        if (has_head) {
+            DVI_TRY(h, head_of(repo, req.writer, head_oid));
+            pos.seq = h.seq + 1;
+            pos.head_commit = h.commit;
+            git_commit* pc = nullptr;
+            DVI_CHECK(git::check(git_commit_lookup(&pc, repo, &head_oid), "cannot read head of " + out.ref));
+            parent.reset(pc);
+            git_tree* t = nullptr;
+            DVI_CHECK(git::check(git_commit_tree(&t, parent.get()), "cannot read tree of " + out.ref));
+            base.reset(t);
+        } else {
+            git_treebuilder* tb = nullptr;
+            DVI_CHECK(git::check(git_treebuilder_new(&tb, repo, nullptr), "cannot build tree"));
+            git_oid empty;
+            int wrc = git_treebuilder_write(&empty, tb);
+            git_treebuilder_free(tb);
+            DVI_CHECK(git::check(wrc, "cannot build tree"));
+            git_tree* t = nullptr;
+            DVI_CHECK(git::check(git_tree_lookup(&t, repo, &empty), "cannot build tree"));
+            base.reset(t);
+        }
+
+        // 2. The record for that position, and the files it brings into the tree.
+        DVI_TRY(record, req.build(pos));
+        DVI_TRY(bytes, canonical_dump(record));
+        std::string id = record_id_of(bytes);
+        std::string type = record.value("type", "");
+        if (!is_valid_name(type)) return make_error(Errc::internal, "record without a valid type");
+        std::vector<TreeFile> files;
+        files.push_back({record_tree_path(type, id), bytes});
+        Json chain = {{"partner", req.writer.partner}, {"writer", req.writer.writer}, {"seq", pos.seq}, {"record", id}};
+        files.push_back({"chain.json", canonical_dump(chain).value()});
+        if (req.derive) {
+            DVI_TRY(extra, req.derive(id, record));
+            for (auto& f : extra) files.push_back(std::move(f));
+        }
+
+        // 3. The new tree: the previous state plus this record.
+        std::vector<git_tree_update> updates;
+        std::vector<std::string> paths;
+        paths.reserve(files.size() + req.artifacts.size());
+        for (auto& f : files) {
+            git_oid blob;
+            DVI_CHECK(git::check(git_blob_create_from_buffer(&blob, repo, f.content.data(), f.content.size()),
+                                 "cannot write " + f.path));
+            paths.push_back(f.path);
+            updates.push_back({GIT_TREE_UPDATE_UPSERT, blob, GIT_FILEMODE_BLOB, paths.back().c_str()});
+        }
+        for (auto& a : req.artifacts) {
+            git_oid blob;
+            DVI_CHECK(git::check(git_oid_fromstr(&blob, a.blob_oid.c_str()), "bad artifact blob id"));
+            paths.push_back(artifact_tree_path(a.sha256));
+            updates.push_back({GIT_TREE_UPDATE_UPSERT, blob, GIT_FILEMODE_BLOB, paths.back().c_str()});
+        }
+        git_oid tree_oid;
+        DVI_CHECK(git::check(git_tree_create_updated(&tree_oid, repo, base.get(), updates.size(), updates.data()),
+                             "cannot build tree"));
+        git_tree* nt = nullptr;
+        DVI_CHECK(git::check(git_tree_lookup(&nt, repo, &tree_oid), "cannot build tree"));
+        git::Tree new_tree(nt);
+
+        // 4. The commit, signed the way `git commit -S` with gpg.format=ssh signs.
+        git_signature* sig_raw = nullptr;
+        std::string name = req.writer.str();
+        std::string email = req.writer.writer + "@" + req.writer.partner;
+        DVI_CHECK(git::check(git_signature_new(&sig_raw, name.c_str(), email.c_str(), req.time, 0), "bad identity"));
+        git::Signature who(sig_raw);
+        std::string message = req.summary + "\n\n" + std::string(k_trailer) + ": " + id + "\n";
+        const git_commit* parents[1] = {parent.get()};
+        git::Buf buffer;
+        DVI_CHECK(git::check(git_commit_create_buffer(&buffer.buf, repo, who.get(), who.get(), nullptr, message.c_str(),
+                                                      new_tree.get(), has_head ? 1 : 0, parents),
+                             "cannot build commit"));
+        std::string content = buffer.str();
+        DVI_TRY(armored, sshsig::sign(*req.key, content, sshsig::k_git_namespace));
+        git_oid commit_oid;
+        DVI_CHECK(git::check(git_commit_create_with_signature(&commit_oid, repo, content.c_str(), armored.c_str(), "gpgsig"),
+                             "cannot write commit"));
+
+        // 5. Compare-and-swap the chain ref.
+        git_reference* ref = nullptr;
+        std::string log = "dvi: append " + id;
+        if (has_head)
+            rc = git_reference_create_matching(&ref, repo, out.ref.c_str(), &commit_oid, 1, &head_oid, log.c_str());
+        else
+            rc = git_reference_create(&ref, repo, out.ref.c_str(), &commit_oid, 0, log.c_str());
+        if (rc == 0) {
+            git_reference_free(ref);
+            out.record_id = id;
+            out.commit = git::oid_hex(commit_oid);
+            out.seq = pos.seq;
+            return out;
+        }
+        if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+            git_error_clear();  // another writer won this position: rebuild on its head
+            continue;
+        }
+        if (rc == GIT_ELOCKED) {
+            git_error_clear();
+            // We hold the writer lock, so a ref lock older than a few seconds was left by a
+            // process that died mid-update (or by a stuck git): remove it and go on.
+            fs::path lockfile = m_impl->gitdir / (out.ref + ".lock");
+            struct stat st {};
+            if (::stat(lockfile.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime >= 5) {
+                if (::unlink(lockfile.c_str()) == 0)
+                    out.notices.push_back("recovered a stale lock " + util::quote(lockfile) +
+                                          " left by an interrupted writer");
+                continue;
+            }
+            std::this_thread::sleep_for(backoff);
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+            continue;
+        }
+        return git::error(rc, "cannot update " + out.ref);
+    }
+    return make_error(Errc::conflict, "cannot append to chain '" + req.writer.str() + "': too much contention",
+                      "try again");
+}
+
+Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) const {
+    git_repository* repo = m_impl->repo.get();
+    DVI_TRY(oid, parse_oid(commit_hex));
+    git_commit* c = nullptr;
+    DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
+    git::Commit commit(c);
+    auto id = trailer_record_id(git_commit_message(commit.get()));
+    if (!id || !is_record_id(*id))
+        return make_error(Errc::bad_signature, "commit " + commit_hex + " has no valid Dvi-Record trailer");
+    DVI_TRY(tree, commit_tree(repo, oid));
+    DVI_TRY(matches, match_in_tree(repo, tree.get(), id->substr(7)));
+    if (matches.empty())
+        return make_error(Errc::bad_signature, "commit " + commit_hex + " does not hold its record " + *id);
+    auto& type = matches.front().first;
+    DVI_TRY(bytes, tree_read(repo, tree.get(), record_tree_path(type, *id)));
+    StoredRecord rec{*id, type, std::move(*bytes), {}, {}};
+    rec.chain.commit = commit_hex;
+    if (record_id_of(rec.bytes) != *id)
+        return make_error(Errc::bad_signature, "record " + *id + " in commit " + commit_hex + " does not hash to its id");
+    auto parsed = canonical_parse(rec.bytes);
+    if (!parsed) return make_error(Errc::bad_signature, "record " + *id + " is not canonical JSON");
+    rec.json = std::move(*parsed);
+    return rec;
+}
+
+Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const {
+    git_repository* repo = m_impl->repo.get();
+    CommitCheck out;
+    out.commit = commit_hex;
+    DVI_TRY(oid, parse_oid(commit_hex));
+    git::Buf sig, signed_data;
+    int rc = git_commit_extract_signature(&sig.buf, &signed_data.buf, repo, &oid, "gpgsig");
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        out.problems.push_back("commit is not signed");
+    } else {
+        DVI_CHECK(git::check(rc, "cannot read commit " + commit_hex));
+        auto key = sshsig::verify(sig.str(), signed_data.str(), sshsig::k_git_namespace);
+        if (!key) {
+            out.problems.push_back("bad signature: " + key.error().message);
+        } else {
+            out.signer = key->fingerprint();
+            if (!(*key == expected_key))
+                out.problems.push_back("signed by " + out.signer + ", not by the writer's key " +
+                                       expected_key.fingerprint());
+        }
+    }
+    auto rec = record_of_commit(commit_hex);
+    if (!rec) {
+        out.problems.push_back(rec.error().message);
+    } else {
+        out.record_id = rec->id;
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> Ledger::chain_commits(const WriterId& w) const {
+    git_repository* repo = m_impl->repo.get();
+    git_oid head;
+    int rc = git_reference_name_to_id(&head, repo, w.ref().c_str());
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return make_error(Errc::not_found, "no chain '" + w.str() + "' in the ledger");
+    }
+    DVI_CHECK(git::check(rc, "cannot read " + w.ref()));
+    std::vector<std::string> out;
+    git_oid cur = head;
+    // Follow first parents: a chain is linear by construction, and a merge is reported
+    // by the caller's checks rather than walked.
+    for (std::size_t guard = 0; guard < (std::size_t{1} << 40); ++guard) {
+        out.push_back(git::oid_hex(cur));
+        git_commit* c = nullptr;
+        DVI_CHECK(git::check(git_commit_lookup(&c, repo, &cur), "cannot read commit " + git::oid_hex(cur)));
+        git::Commit commit(c);
+        if (git_commit_parentcount(commit.get()) == 0) break;
+        cur = *git_commit_parent_id(commit.get(), 0);
+    }
+    return out;
+}
+
+}  // namespace dvi

@@ -1,0 +1,39 @@
+#include "dvi/record.hpp"
+
+#include "dvi/schema.hpp"
+#include "dvi/util/time.hpp"
+
+namespace dvi {
+
+Result<Signer> signer_for(const Roster& roster, const crypto::PrivateKey& key) {
+    auto fp = key.public_key().fingerprint();
+    auto w = roster.writer_by_fingerprint(fp);
+    if (!w)
+        return make_error(Errc::denied, "key " + fp + " is not in the consortium's roster",
+                          "send 'dvi key show' to an authority, who admits it with 'dvi roster add'");
+    return Signer{&key, *w};
+}
+
+Json record_header(const std::string& type, const Signer& signer, std::int64_t time, std::int64_t seq) {
+    return Json{{"type", type},
+                {"schema", "dvi/" + type + "@1"},
+                {"issuer",
+                 {{"partner", signer.id.partner},
+                  {"writer", signer.id.writer},
+                  {"key", signer.key->public_key().fingerprint()}}},
+                {"created", util::format_rfc3339(time)},
+                {"seq", seq},
+                {"seen", nullptr}};
+}
+
+Status validate_record(const Json& record) {
+    std::string type = record.value("type", "");
+    DVI_TRY(schema, schema_by_name("record-" + type));
+    DVI_TRY(violations, schema_validate(*schema, record));
+    if (violations.empty()) return {};
+    std::string msg = "record of type '" + type + "' does not match its schema:";
+    for (auto& v : violations) msg += "\n  " + v.field + ": " + v.message;
+    return make_error(Errc::internal, msg);
+}
+
+}  // namespace dvi

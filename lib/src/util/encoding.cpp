@@ -1,0 +1,113 @@
+#include "dvi/util/encoding.hpp"
+
+#include <array>
+
+namespace dvi::util {
+
+namespace {
+constexpr char k_hex[] = "0123456789abcdef";
+constexpr char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+constexpr std::array<int, 256> make_b64_table() {
+    std::array<int, 256> t{};
+    for (auto& v : t) v = -1;
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(k_b64[i])] = i;
+    return t;
+}
+constexpr auto k_b64_table = make_b64_table();
+}  // namespace
+
+std::string hex_encode(const std::uint8_t* data, std::size_t size) {
+    std::string out;
+    out.reserve(size * 2);
+    for (std::size_t i = 0; i < size; ++i) {
+        out.push_back(k_hex[data[i] >> 4]);
+        out.push_back(k_hex[data[i] & 0xf]);
+    }
+    return out;
+}
+
+std::optional<Bytes> hex_decode(std::string_view hex) {
+    if (hex.size() % 2 != 0) return std::nullopt;
+    Bytes out(hex.size() / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        int hi = hex_value(hex[2 * i]);
+        int lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    return out;
+}
+
+std::string base64_encode(const std::uint8_t* data, std::size_t size, std::size_t wrap) {
+    std::string out;
+    out.reserve((size + 2) / 3 * 4 + (wrap ? size / wrap + 1 : 0));
+    std::size_t col = 0;
+    auto put = [&](char c) {
+        if (wrap && col == wrap) {
+            out.push_back('\n');
+            col = 0;
+        }
+        out.push_back(c);
+        ++col;
+    };
+    std::size_t i = 0;
+    for (; i + 2 < size; i += 3) {
+        std::uint32_t v = std::uint32_t(data[i]) << 16 | std::uint32_t(data[i + 1]) << 8 | data[i + 2];
+        put(k_b64[v >> 18 & 63]);
+        put(k_b64[v >> 12 & 63]);
+        put(k_b64[v >> 6 & 63]);
+        put(k_b64[v & 63]);
+    }
+    if (i + 1 == size) {
+        std::uint32_t v = std::uint32_t(data[i]) << 16;
+        put(k_b64[v >> 18 & 63]);
+        put(k_b64[v >> 12 & 63]);
+        put('=');
+        put('=');
+    } else if (i + 2 == size) {
+        std::uint32_t v = std::uint32_t(data[i]) << 16 | std::uint32_t(data[i + 1]) << 8;
+        put(k_b64[v >> 18 & 63]);
+        put(k_b64[v >> 12 & 63]);
+        put(k_b64[v >> 6 & 63]);
+        put('=');
+    }
+    return out;
+}
+
+std::optional<Bytes> base64_decode(std::string_view text) {
+    Bytes out;
+    out.reserve(text.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    int pad = 0;
+    std::size_t symbols = 0;
+    for (char c : text) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') {
+            ++pad;
+            ++symbols;
+            continue;
+        }
+        if (pad) return std::nullopt;  // data after padding
+        int v = k_b64_table[static_cast<unsigned char>(c)];
+        if (v < 0) return std::nullopt;
+        ++symbols;
+        acc = acc << 6 | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<std::uint8_t>(acc >> bits & 0xff));
+        }
+    }
+    if (symbols % 4 != 0 || pad > 2) return std::nullopt;
+    return out;
+}
+
+}  // namespace dvi::util

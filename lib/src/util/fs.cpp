@@ -1,0 +1,159 @@
+#include "dvi/util/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace dvi::util {
+
+namespace fs = std::filesystem;
+
+std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+
+namespace {
+Error errno_error(const char* what, const fs::path& p, int err) {
+    Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found
+                : (err == EACCES || err == EPERM || err == EISDIR || err == ELOOP) ? Errc::invalid_input
+                                                                                   : Errc::io;
+    return make_error(code, std::string("cannot ") + what + " " + quote(p) + ": " + std::strerror(err));
+}
+}  // namespace
+
+Result<std::string> read_file(const fs::path& path, std::uintmax_t max_bytes) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("read", path, errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        return errno_error("read", path, err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return make_error(Errc::invalid_input, "cannot read " + quote(path) + ": not a regular file");
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
+        ::close(fd);
+        return make_error(Errc::invalid_input, "cannot read " + quote(path) + ": file too large (" +
+                                                   std::to_string(st.st_size) + " bytes, limit " +
+                                                   std::to_string(max_bytes) + ")");
+    }
+    std::string out;
+    out.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < out.size()) {
+        ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            return errno_error("read", path, err);
+        }
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    out.resize(done);
+    return out;
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view data, FileMode mode, Overwrite overwrite) {
+    std::error_code ec;
+    if (overwrite == Overwrite::no && fs::symlink_status(path, ec).type() != fs::file_type::not_found)
+        return make_error(Errc::invalid_input, "refusing to overwrite " + quote(path), "choose another path");
+    fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::random_device rd;
+    fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return errno_error("write", path, errno);
+    // The umask may have narrowed the mode; set it exactly.
+    ::fchmod(fd, static_cast<mode_t>(mode));
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return errno_error("write", path, err);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return errno_error("write", path, err);
+    }
+    if (overwrite == Overwrite::no) {
+        // link() fails if the target appeared meanwhile; rename() would replace it.
+        if (::link(tmp.c_str(), path.c_str()) != 0) {
+            int err = errno;
+            ::unlink(tmp.c_str());
+            if (err == EEXIST)
+                return make_error(Errc::invalid_input, "refusing to overwrite " + quote(path), "choose another path");
+            return errno_error("write", path, err);
+        }
+        ::unlink(tmp.c_str());
+    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return errno_error("write", path, err);
+    }
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
+Result<fs::path> resolve_confined(const fs::path& base, const std::string& relative) {
+    if (relative.empty())
+        return make_error(Errc::invalid_input, "empty path");
+    if (relative.find('\0') != std::string::npos)
+        return make_error(Errc::invalid_input, "path " + quote(relative) + " contains a NUL byte");
+    fs::path rel(relative);
+    if (rel.is_absolute() || relative.find('\\') != std::string::npos)
+        return make_error(Errc::invalid_input, "path " + quote(relative) + " must be relative to the manifest's folder");
+    for (const auto& part : rel)
+        if (part == "..")
+            return make_error(Errc::invalid_input, "path " + quote(relative) + " leaves the manifest's folder");
+    std::error_code ec;
+    fs::path root = fs::canonical(base, ec);
+    if (ec) return errno_error("resolve", base, ec.value());
+    fs::path full = root / rel;
+    // Walk component by component so that a symlink is caught where it is.
+    fs::path cur = root;
+    for (const auto& part : rel) {
+        if (part == "." || part.empty()) continue;
+        cur /= part;
+        auto st = fs::symlink_status(cur, ec);
+        if (ec || st.type() == fs::file_type::not_found)
+            return make_error(Errc::not_found, "cannot read " + quote(relative) + ": no such file");
+        if (st.type() == fs::file_type::symlink) {
+            fs::path target = fs::canonical(cur, ec);
+            if (ec) return make_error(Errc::not_found, "cannot read " + quote(relative) + ": dangling symbolic link");
+            auto [r, t] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+            if (r != root.end())
+                return make_error(Errc::invalid_input,
+                                  "path " + quote(relative) + " goes through a symbolic link out of the manifest's folder");
+        }
+    }
+    fs::path real = fs::canonical(full, ec);
+    if (ec) return errno_error("read", relative, ec.value());
+    auto [r, t] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
+    if (r != root.end())
+        return make_error(Errc::invalid_input, "path " + quote(relative) + " leaves the manifest's folder");
+    if (!fs::is_regular_file(real, ec))
+        return make_error(Errc::invalid_input, "path " + quote(relative) + " is not a regular file");
+    if (::access(real.c_str(), R_OK) != 0)
+        return errno_error("read", relative, errno);
+    return real;
+}
+
+}  // namespace dvi::util
