@@ -66,6 +66,12 @@ Status remember_identity(Ledger& l, const std::string& genesis, const std::strin
         std::error_code ec;
         DVI_CHECK(l.config_set("dvi.key", fs::absolute(key_path, ec).string()));
     }
+    // HEAD names this ledger's own chain, so plain `git log` shows what this writer signed.
+    git_reference* head = nullptr;
+    DVI_CHECK(git::check(git_reference_symbolic_create(&head, static_cast<git_repository*>(l.raw_repository()), "HEAD",
+                                                       w.ref().c_str(), 1, "dvi: init"),
+                         "cannot set HEAD"));
+    git_reference_free(head);
     // Chains are append-only: never accept a non-fast-forward from anyone.
     DVI_CHECK(l.config_set("receive.denyNonFastForwards", "true"));
     DVI_CHECK(l.config_set("receive.denyDeletes", "true"));

@@ -477,16 +477,6 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             git_tree* t = nullptr;
             DVI_CHECK(git::check(git_commit_tree(&t, parent.get()), "cannot read tree of " + out.ref));
             base.reset(t);
-        } else {
-            git_treebuilder* tb = nullptr;
-            DVI_CHECK(git::check(git_treebuilder_new(&tb, repo, nullptr), "cannot build tree"));
-            git_oid empty;
-            int wrc = git_treebuilder_write(&empty, tb);
-            git_treebuilder_free(tb);
-            DVI_CHECK(git::check(wrc, "cannot build tree"));
-            git_tree* t = nullptr;
-            DVI_CHECK(git::check(git_tree_lookup(&t, repo, &empty), "cannot build tree"));
-            base.reset(t);
         }
 
         // 2. The record for that position, and the files it brings into the tree.

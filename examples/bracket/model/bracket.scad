@@ -26,8 +26,8 @@ base_hole_y    = 30;    // base hole centre, distance from the upright's outer f
 upright_hole_z = 24;    // upright hole centre, height above the underside of the base
 
 /* [Marking] */
-label_w        = 26;    // label recess size along X, on the top face of the base flange
-label_l        = 8;     // label recess size along Y
+label_w        = 32;    // label recess size along X, on the top face of the base flange
+label_l        = 10;    // label recess size along Y
 label_depth    = 0.4;   // label recess depth = two 0.2 mm layers
 label_y        = 43;    // label recess centre, between the base hole's washer and the free end
 

@@ -1,0 +1,79 @@
+// dvi seal: seal dossier and material-lot manifests into the signer's chain.
+#include <cstdio>
+
+#include "common.hpp"
+#include "dvi/seal.hpp"
+
+namespace dvi::cli {
+
+namespace {
+
+struct SealOptions {
+    std::vector<std::string> manifests;
+    bool dry_run = false;
+};
+
+Json outcome_json(const SealOutcome& s, const std::string& manifest) {
+    return {{"manifest", manifest},
+            {"kind", s.kind},
+            {"name", s.name},
+            {"record", s.record_id.empty() ? Json(nullptr) : Json(s.record_id)},
+            {"commit", s.commit.empty() ? Json(nullptr) : Json(s.commit)},
+            {"chain", s.writer.str()},
+            {"seq", s.seq},
+            {"artifacts", s.artifacts},
+            {"bytes", s.bytes}};
+}
+
+int run_seal(Context& ctx, const SealOptions& o) {
+    auto ledger = ctx.ledger();
+    if (!ledger) return report(ledger.error());
+    auto key = ctx.signing_key(&*ledger);
+    if (!key) return report(key.error());
+    auto now = ctx.now();
+    if (!now) return report(now.error());
+
+    // Check every manifest before writing any, so that a bad one writes nothing.
+    std::vector<SealOutcome> checked;
+    for (auto& m : o.manifests) {
+        auto c = seal(*ledger, *key, SealRequest{m, *now, SealMode::check_only});
+        if (!c) return report(c.error());
+        checked.push_back(std::move(*c));
+    }
+    Json results = Json::array();
+    for (std::size_t i = 0; i < o.manifests.size(); ++i) {
+        if (o.dry_run) {
+            results.push_back(outcome_json(checked[i], o.manifests[i]));
+            if (!ctx.globals.json && !ctx.globals.quiet)
+                std::printf("%s: %s %s would be sealed by %s (%zu files, %s)\n", o.manifests[i].c_str(),
+                            checked[i].kind.c_str(), checked[i].name.c_str(), checked[i].writer.str().c_str(),
+                            checked[i].artifacts, human_size(checked[i].bytes).c_str());
+            continue;
+        }
+        auto s = seal(*ledger, *key, SealRequest{o.manifests[i], *now, SealMode::write});
+        if (!s) return report(s.error());
+        for (auto& n : s->notices) warn(n);
+        results.push_back(outcome_json(*s, o.manifests[i]));
+        if (!ctx.globals.json && !ctx.globals.quiet)
+            std::printf("sealed %s %s as %s\n  %s #%lld, %zu files, %s\n", s->kind.c_str(), s->name.c_str(),
+                        s->record_id.c_str(), s->writer.str().c_str(), static_cast<long long>(s->seq), s->artifacts,
+                        human_size(s->bytes).c_str());
+    }
+    if (ctx.globals.json) print_json({{"dry_run", o.dry_run}, {"sealed", results}});
+    return k_exit_ok;
+}
+
+}  // namespace
+
+void register_seal(CLI::App& root, Registry& reg) {
+    auto o = std::make_shared<SealOptions>();
+    auto* app = root.add_subcommand("seal", "Seal dossier and material-lot manifests (YAML) into the ledger");
+    app->add_option("manifest", o->manifests, "A manifest; its 'kind' says what it seals")
+        ->type_name("<manifest.yaml>")
+        ->required();
+    app->add_flag("--dry-run", o->dry_run, "Check the manifests, files and authority; write nothing");
+    app->footer("Example:\n  dvi --key acme.pem seal examples/bracket/dossier.yaml");
+    reg.add(app, [o](Context& ctx) { return run_seal(ctx, *o); });
+}
+
+}  // namespace dvi::cli

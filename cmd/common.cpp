@@ -1,0 +1,141 @@
+#include "common.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "dvi/keyfile.hpp"
+#include "dvi/util/time.hpp"
+
+namespace dvi::cli {
+
+namespace fs = std::filesystem;
+
+int exit_code(Errc code) {
+    switch (code) {
+    case Errc::denied:
+    case Errc::bad_signature: return k_exit_negative;
+    case Errc::invalid_input:
+    case Errc::not_found: return k_exit_bad_input;
+    case Errc::conflict:
+    case Errc::io:
+    case Errc::repository:
+    case Errc::crypto:
+    case Errc::internal: return k_exit_fatal;
+    }
+    return k_exit_fatal;
+}
+
+int report(const Error& e) {
+    std::string msg = e.message;
+    std::string prefix = "dvi: error: ";
+    std::size_t start = 0;
+    while (true) {
+        auto nl = msg.find('\n', start);
+        std::fprintf(stderr, "%s%s\n", prefix.c_str(), msg.substr(start, nl - start).c_str());
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    if (!e.hint.empty()) std::fprintf(stderr, "dvi: hint: %s\n", e.hint.c_str());
+    return exit_code(e.code);
+}
+
+void warn(const std::string& message) { std::fprintf(stderr, "dvi: warning: %s\n", message.c_str()); }
+
+void print_json(const Json& doc) { std::cout << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n"; }
+
+Result<Ledger> Context::ledger() const {
+    if (!globals.dir.empty()) return Ledger::open(globals.dir);
+    if (const char* env = std::getenv("DVI_DIR"); env && *env) return Ledger::open(env);
+    std::error_code ec;
+    return Ledger::discover(fs::current_path(ec));
+}
+
+std::string Context::signing_key_path(const Ledger* ledger) const {
+    if (!globals.key.empty()) return globals.key;
+    if (const char* env = std::getenv("DVI_KEY"); env && *env) return env;
+    if (ledger) {
+        auto v = ledger->config_get("dvi.key");
+        if (v && *v) return **v;
+    }
+    return {};
+}
+
+Result<crypto::PrivateKey> Context::signing_key(const Ledger* ledger) const {
+    std::string path = signing_key_path(ledger);
+    if (path.empty())
+        return make_error(Errc::invalid_input, "no signing key",
+                          "give --key <file> or set DVI_KEY; create one with 'dvi key generate --out <file>'");
+    std::optional<std::string> pass;
+    DVI_TRY(encrypted, key_file_is_encrypted(path));
+    if (encrypted) {
+        DVI_TRY(p, read_passphrase("Passphrase for " + path + ": ", false));
+        pass = std::move(p);
+    }
+    return key_load(path, pass);
+}
+
+Result<std::int64_t> Context::now() const {
+    if (const char* env = std::getenv("DVI_TEST_DATE"); env && *env) {
+        auto t = util::parse_time(env);
+        if (!t)
+            return make_error(Errc::invalid_input, std::string("DVI_TEST_DATE '") + env + "' is not a date",
+                              "use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @<seconds>");
+        return *t;
+    }
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+Result<std::optional<std::string>> read_passphrase(const std::string& prompt, bool confirm) {
+    if (const char* env = std::getenv("DVI_KEY_PASSPHRASE"); env) return std::optional<std::string>(env);
+    FILE* tty = std::fopen("/dev/tty", "r+");
+    if (!tty) return std::optional<std::string>();
+    auto ask = [&](const std::string& p) -> std::optional<std::string> {
+        std::fputs(p.c_str(), tty);
+        std::fflush(tty);
+        termios old{};
+        tcgetattr(fileno(tty), &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+        char buf[1024];
+        char* got = std::fgets(buf, sizeof buf, tty);
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+        std::fputs("\n", tty);
+        if (!got) return std::nullopt;
+        std::string s(buf);
+        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+        return s;
+    };
+    auto first = ask(prompt);
+    if (first && confirm) {
+        auto second = ask("Again: ");
+        if (!second || *second != *first) {
+            std::fclose(tty);
+            return make_error(Errc::invalid_input, "the passphrases differ");
+        }
+    }
+    std::fclose(tty);
+    return first;
+}
+
+std::string human_size(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+}  // namespace dvi::cli

@@ -1,0 +1,78 @@
+// What every subcommand shares: global options, the ledger and signing key they
+// resolve to, the clock, output helpers, and the one mapping of errors to exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dvi/canonical.hpp"
+#include "dvi/crypto.hpp"
+#include "dvi/ledger.hpp"
+#include "dvi/result.hpp"
+
+namespace dvi::cli {
+
+// Exit statuses: the contract of dvi(1).
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_negative = 1;
+inline constexpr int k_exit_bad_input = 2;
+inline constexpr int k_exit_fatal = 128;
+inline constexpr int k_exit_usage = 129;
+inline constexpr int k_exit_interrupted = 130;
+
+struct Globals {
+    std::string dir;  // -C
+    std::string key;  // --key
+    bool json = false;
+    bool quiet = false;
+};
+
+class Context {
+public:
+    Globals globals;
+
+    // The ledger: -C, else DVI_DIR, else discovered from the working directory.
+    Result<Ledger> ledger() const;
+    // The signing key: --key, else DVI_KEY, else dvi.key of `ledger` (if given).
+    Result<crypto::PrivateKey> signing_key(const Ledger* ledger) const;
+    // Where the signing key comes from, without loading it (empty if nowhere).
+    std::string signing_key_path(const Ledger* ledger) const;
+    // Seconds since the epoch: DVI_TEST_DATE when set (tests), else the system clock.
+    Result<std::int64_t> now() const;
+};
+
+// Prints "dvi: error: …" (and "dvi: hint: …") on stderr; returns the exit status.
+int report(const Error& e);
+int exit_code(Errc code);
+void warn(const std::string& message);
+
+// One JSON document on stdout.
+void print_json(const Json& doc);
+
+// A passphrase from DVI_KEY_PASSPHRASE, else asked on the terminal (twice if `confirm`);
+// nullopt when neither is available.
+Result<std::optional<std::string>> read_passphrase(const std::string& prompt, bool confirm);
+
+// Subcommands register a run function for the CLI11 app they define.
+struct Registry {
+    std::vector<std::pair<CLI::App*, std::function<int(Context&)>>> commands;
+    void add(CLI::App* app, std::function<int(Context&)> run) { commands.emplace_back(app, std::move(run)); }
+};
+
+// Each cmd_<name>.cpp defines one of these.
+void register_key(CLI::App& root, Registry& reg);
+void register_init(CLI::App& root, Registry& reg);
+void register_roster(CLI::App& root, Registry& reg);
+void register_seal(CLI::App& root, Registry& reg);
+void register_log(CLI::App& root, Registry& reg);
+void register_show(CLI::App& root, Registry& reg);
+
+std::string human_size(std::uint64_t bytes);
+
+}  // namespace dvi::cli
