@@ -1,0 +1,58 @@
+# Shared by the tNNNN-*.sh scripts: a fresh temporary directory, a fixed clock and
+# identity, and helpers that run the real dvi binary and check exit status and output.
+# Usage: . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+: "${DVI:?set DVI to the dvi binary}"
+: "${DVI_SOURCE_DIR:?set DVI_SOURCE_DIR to the source tree}"
+export DVI_TEST_DATE="${DVI_TEST_DATE:-2026-11-23T10:00:00Z}"
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null LC_ALL=C.UTF-8
+unset DVI_DIR DVI_KEY DVI_KEY_PASSPHRASE
+T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+EXAMPLE="$DVI_SOURCE_DIR/examples/bracket"
+TEST_NAME=$(basename "$0" .sh)
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    [ -f "$T/out" ] && { echo "--- stdout" >&2; head -c 4000 "$T/out" >&2; }
+    [ -f "$T/err" ] && { echo "--- stderr" >&2; head -c 4000 "$T/err" >&2; }
+    exit 1
+}
+pass() { echo "ok [$TEST_NAME]: $*"; }
+
+# expect <status> <command...>: runs it with stdout in $T/out and stderr in $T/err.
+expect() {
+    local want=$1
+    shift
+    local got=0
+    "$@" >"$T/out" 2>"$T/err" || got=$?
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
+}
+# The exact stderr (all lines).
+stderr_is() { [ "$(cat "$T/err")" = "$1" ] || fail "stderr is not: $1"; }
+stderr_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks: $1"; }
+stdout_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks: $1"; }
+# A JSON field of stdout: jq-like access through python3, e.g. json_get '["sealed"][0]["record"]'.
+json_get() { python3 -c "import json,sys; v=json.load(open('$T/out'))$1; print(v if not isinstance(v,(dict,list,bool)) and v is not None else json.dumps(v))"; }
+
+# Everything a failed command must leave as it was: refs and the object store.
+snapshot() {
+    local ledger=$1
+    { git -C "$ledger" for-each-ref --format='%(refname) %(objectname)'
+      (cd "$ledger" && find objects refs -type f | sort); } | sha256sum
+}
+
+# keys <name>...: Ed25519 keys name.pem (+ .pub) in the current directory.
+keys() { for k in "$@"; do "$DVI" -q key generate --out "$k.pem"; done; }
+
+# consortium <dir>: acme (authority + oem, writer desk), polyfil (supplier, writer lab)
+# and bureau7 (bureau, writer s5 with printers of both example models).
+consortium() {
+    local dir=$1
+    keys acme polyfil bureau7
+    "$DVI" -q --key acme.pem init --consortium "Bracket consortium" --partner acme --writer desk --role oem "$dir"
+    "$DVI" -q -C "$dir" roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
+    "$DVI" -q -C "$dir" roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub \
+        --device "S5-0412:Original Prusa MINI" --device "K3-0077:Original Prusa i3 MK3S"
+}
