@@ -78,10 +78,13 @@ with open(sys.argv[2], "w") as f:
 EOF
 # The mesh must be a single closed, manifold shell.
 admesh "$tmp/bracket.stl" >"$tmp/admesh.log"
-grep -Eq '^Number of parts +: +1 ' "$tmp/admesh.log" \
-  && grep -Eq '^Total disconnected facets +: +0 +0$' "$tmp/admesh.log" \
-  && grep -Eq '^Edges fixed +: +0$' "$tmp/admesh.log" \
-  || { echo "regenerate.sh: bracket.stl is not a clean manifold mesh:" >&2; cat "$tmp/admesh.log" >&2; exit 1; }
+if ! { grep -Eq '^Number of parts +: +1 ' "$tmp/admesh.log" \
+       && grep -Eq '^Total disconnected facets +: +0 +0$' "$tmp/admesh.log" \
+       && grep -Eq '^Edges fixed +: +0$' "$tmp/admesh.log"; }; then
+  echo "regenerate.sh: bracket.stl is not a clean manifold mesh:" >&2
+  cat "$tmp/admesh.log" >&2
+  exit 1
+fi
 mv "$tmp/bracket.stl" model/bracket.stl
 
 openscad -o "$tmp/raw.3mf" model/bracket.scad >"$tmp/openscad-3mf.log" 2>&1 \

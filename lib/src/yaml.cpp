@@ -75,6 +75,8 @@ struct Converter {
                     return make_error(Errc::invalid_input, where(kv.first.Mark()) + ": duplicate key '" + key + "'");
                 std::string tok;
                 for (char c : key) tok += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+                // A value's line is its key's: "certificate:" rather than the first line inside.
+                out.lines.emplace(ptr + "/" + tok, kv.first.Mark().line + 1);
                 DVI_TRY(v, convert(kv.second, ptr + "/" + tok, depth + 1));
                 obj[key] = std::move(v);
             }
