@@ -56,8 +56,8 @@ Status check_target(const fs::path& dir) {
     return {};
 }
 
-Status remember_identity(Ledger& l, const std::string& genesis, const std::string& consortium, const WriterId& w,
-                         const fs::path& key_path) {
+Status remember_identity(Ledger& l, const std::string& genesis, const std::string& genesis_commit,
+                         const std::string& consortium, const WriterId& w, const fs::path& key_path) {
     DVI_CHECK(l.config_set("dvi.genesis", genesis));
     DVI_CHECK(l.config_set("dvi.consortium", consortium));
     DVI_CHECK(l.config_set("dvi.partner", w.partner));
@@ -66,12 +66,12 @@ Status remember_identity(Ledger& l, const std::string& genesis, const std::strin
         std::error_code ec;
         DVI_CHECK(l.config_set("dvi.key", fs::absolute(key_path, ec).string()));
     }
-    // HEAD names this ledger's own chain, so plain `git log` shows what this writer signed.
-    git_reference* head = nullptr;
-    DVI_CHECK(git::check(git_reference_symbolic_create(&head, static_cast<git_repository*>(l.raw_repository()), "HEAD",
-                                                       w.ref().c_str(), 1, "dvi: init"),
+    // HEAD is detached at the genesis commit: `git log` starts from the trust root, and
+    // git fsck is content (it calls a symbolic HEAD outside refs/heads "strange").
+    git_oid oid;
+    DVI_CHECK(git::check(git_oid_fromstr(&oid, genesis_commit.c_str()), "bad genesis commit"));
+    DVI_CHECK(git::check(git_repository_set_head_detached(static_cast<git_repository*>(l.raw_repository()), &oid),
                          "cannot set HEAD"));
-    git_reference_free(head);
     // Chains are append-only: never accept a non-fast-forward from anyone.
     DVI_CHECK(l.config_set("receive.denyNonFastForwards", "true"));
     DVI_CHECK(l.config_set("receive.denyDeletes", "true"));
@@ -106,7 +106,7 @@ Result<InitOutcome> ledger_init(const InitRequest& req) {
               {"roles", roles},
               {"writer", {{"name", req.writer}, {"key", req.key->public_key().openssh()}}}};
     DVI_TRY(appended, roster_append(ledger, Roster(), signer, body, req.time, "roster: genesis of " + req.consortium));
-    DVI_CHECK(remember_identity(ledger, appended.append.record_id, req.consortium, w, req.key_path));
+    DVI_CHECK(remember_identity(ledger, appended.append.record_id, appended.append.commit, req.consortium, w, req.key_path));
     guard.disarm();
     return InitOutcome{ledger.path(), appended.append.record_id, appended.append.commit, w};
 }
@@ -167,7 +167,10 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
                               "join as --partner " + owner->partner + " --writer " + owner->writer);
         out.already_admitted = true;
     }
-    DVI_CHECK(remember_identity(ledger, out.genesis, out.consortium, w, req.key_path));
+    DVI_TRY(genesis_record, ledger.find_record(out.genesis));
+    const Json& issuer = genesis_record.json["issuer"];
+    DVI_TRY(authority_commits, ledger.chain_commits(WriterId{issuer.value("partner", ""), issuer.value("writer", "")}));
+    DVI_CHECK(remember_identity(ledger, out.genesis, authority_commits.back(), out.consortium, w, req.key_path));
     out.path = ledger.path();
     guard.disarm();
     return out;

@@ -20,7 +20,8 @@ expect 0 "$DVI" --json --key acme.pem init --consortium "Bracket consortium" --p
 genesis=$(json_get '["genesis"]')
 [ "$(git -C ledger rev-parse --is-bare-repository)" = true ] || fail "ledger is not bare"
 [ "$(git -C ledger config dvi.genesis)" = "$genesis" ] || fail "genesis not pinned in config"
-[ "$(git -C ledger symbolic-ref HEAD)" = refs/dvi/chains/acme/desk ] || fail "HEAD is not the founder's chain"
+[ "$(git -C ledger rev-parse HEAD)" = "$(git -C ledger rev-list --max-parents=0 refs/dvi/chains/acme/desk)" ] \
+    || fail "HEAD is not the genesis commit"
 # The genesis record is a blob whose SHA-256 is its id.
 blob=$(git -C ledger ls-tree -r refs/dvi/chains/acme/desk --name-only | grep '^records/roster/')
 [ "sha256:$(git -C ledger cat-file blob "refs/dvi/chains/acme/desk:$blob" | sha256sum | cut -d' ' -f1)" = "$genesis" ] \
@@ -37,6 +38,7 @@ stdout_has "genesis $genesis verified"
 stdout_has "dvi roster add unit7 --role <role> --writer s5 --pubkey '$(cut -d' ' -f1-2 unit7.pem.pub)'"
 [ "$(git -C unit-ledger rev-parse refs/dvi/chains/acme/desk)" = "$(git -C ledger rev-parse refs/dvi/chains/acme/desk)" ] \
     || fail "joined ledger lacks the authority chain"
+[ "$(git -C unit-ledger rev-parse HEAD)" = "$(git -C ledger rev-parse HEAD)" ] || fail "joined HEAD is not the genesis commit"
 pass "join with --trust"
 
 # Trust on first use is said out loud; a wrong genesis is refused and nothing is left.
