@@ -10,7 +10,52 @@ namespace {
 
 struct ShowOptions {
     std::string id;
+    bool raw = false;
 };
+
+std::string short_sha(const Json& artifact) { return artifact.value("sha256", "").substr(0, 12); }
+
+void print_artifact(const Json& a, const std::string& label) {
+    std::printf("  %-16s %-34s %10s  sha256:%s\n", label.c_str(), a.value("path", "").c_str(),
+                human_size(a.value("size", std::uint64_t{0})).c_str(), short_sha(a).c_str());
+}
+
+// A reading of the record for people; --json and --raw give all of it.
+void print_human(const StoredRecord& r) {
+    const Json& j = r.json;
+    const Json& issuer = j.contains("issuer") ? j["issuer"] : Json::object();
+    std::printf("%s %s\n", r.type.c_str(), r.id.c_str());
+    std::printf("issuer   %s/%s (%s)\n", issuer.value("partner", "?").c_str(), issuer.value("writer", "?").c_str(),
+                issuer.value("key", "?").c_str());
+    std::printf("position #%lld of %s, created %s\n", static_cast<long long>(j.value("seq", std::int64_t{0})),
+                r.chain.writer.str().c_str(), j.value("created", "").c_str());
+    if (r.type == "dossier") {
+        std::printf("\n%s@%s  %s\noem      %s\n\nfiles\n", j.value("part_number", "").c_str(),
+                    j.value("revision", "").c_str(), j.value("title", "").c_str(), j.value("oem", "").c_str());
+        for (auto& f : j["files"]) print_artifact(f, f.value("role", ""));
+        std::printf("\nrecipes\n");
+        for (auto& rc : j["recipes"]) {
+            std::printf("  %s: %s, %s %s\n", rc.value("name", "").c_str(), rc.value("printer_model", "").c_str(),
+                        rc["slicer"].value("name", "").c_str(), rc["slicer"].value("version", "").c_str());
+            print_artifact(rc["profile"], "  profile");
+            print_artifact(rc["gcode"], "  gcode");
+        }
+        std::printf("\nmaterials: %s\ncertificates: %s\nacceptance: %zu characteristics; marking %s\n",
+                    j["materials"]["specs"].dump().c_str(), j["materials"]["certificate_types"].dump().c_str(),
+                    j["acceptance"].size(), j["marking"].value("scheme", "").c_str());
+    } else if (r.type == "material-lot") {
+        const Json& c = j["certificate"];
+        std::printf("\nlot      %s (%s), %s\nmaterial %s, %s, %s\nsupplier %s, made %s\n", j.value("lot", "").c_str(),
+                    j.value("status", "").c_str(), j.value("quantity", "").c_str(), j["material"].value("spec", "").c_str(),
+                    j["material"].value("grade", "").c_str(), j["material"].value("form", "").c_str(),
+                    j.value("supplier", "").c_str(), j.value("manufactured", "").c_str());
+        std::printf("\ncertificate %s %s, %zu results\n", c.value("type", "").c_str(), c.value("number", "").c_str(),
+                    c["results"].size());
+        print_artifact(c["file"], "file");
+    } else {
+        std::printf("\n%s\n", j.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+    }
+}
 
 int run_show(Context& ctx, const ShowOptions& o) {
     auto ledger = ctx.ledger();
@@ -26,10 +71,11 @@ int run_show(Context& ctx, const ShowOptions& o) {
                     {"verified", out->problems.empty()},
                     {"problems", out->problems},
                     {"record", r.json}});
+    } else if (o.raw) {
+        std::fwrite(r.bytes.data(), 1, r.bytes.size(), stdout);
     } else {
-        std::printf("%s %s\nchain %s (head %s)\nverified: %s\n\n%s\n", r.type.c_str(), r.id.c_str(),
-                    r.chain.writer.str().c_str(), r.chain.commit.c_str(), out->problems.empty() ? "yes" : "NO",
-                    r.json.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+        print_human(r);
+        std::printf("\nverified: %s (chain head %s)\n", out->problems.empty() ? "yes" : "NO", r.chain.commit.c_str());
     }
     if (!out->problems.empty()) {
         for (auto& p : out->problems) std::fprintf(stderr, "dvi: error: %s\n", p.c_str());
@@ -46,6 +92,8 @@ void register_show(CLI::App& root, Registry& reg) {
     app->add_option("id", o->id, "Record id, a unique prefix of its hex, or a dossier as part@revision")
         ->type_name("<id>")
         ->required();
+    app->add_flag("--raw", o->raw, "Print the record's exact canonical bytes (its SHA-256 is its id)");
+    app->footer("Examples:\n  dvi show BRK-2041@C\n  dvi show --raw 3f2a9c | sha256sum");
     reg.add(app, [o](Context& ctx) { return run_show(ctx, *o); });
 }
 

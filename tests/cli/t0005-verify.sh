@@ -97,3 +97,8 @@ b = json.dumps(rec, sort_keys=True, separators=(',', ':'), ensure_ascii=False).e
 assert 'sha256:' + hashlib.sha256(b).hexdigest() == '$id'
 " || fail "python's id of the dossier differs from dvi's"
 pass "independent record id matches"
+
+# dvi show --raw prints the exact stored bytes: their SHA-256 is the id.
+expect 0 "$DVI" show --raw "$id"
+[ "sha256:$(sha256sum < "$T/out" | cut -d' ' -f1)" = "$id" ] || fail "show --raw bytes do not hash to the id"
+pass "show --raw bytes hash to the id"
