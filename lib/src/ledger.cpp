@@ -380,6 +380,46 @@ Result<StoredRecord> Ledger::find_record(std::string_view id_or_prefix) const {
     return rec;
 }
 
+Result<std::vector<std::pair<WriterId, std::string>>> Ledger::records_of_type(const std::string& type) const {
+    if (!is_valid_name(type)) return make_error(Errc::invalid_input, "invalid record type '" + type + "'");
+    git_repository* repo = m_impl->repo.get();
+    DVI_TRY(heads, chains());
+    std::vector<std::pair<WriterId, std::string>> out;
+    for (auto& h : heads) {
+        DVI_TRY(oid, parse_oid(h.commit));
+        DVI_TRY(tree, commit_tree(repo, oid));
+        git_tree_entry* raw = nullptr;
+        std::string dir = "records/" + type;
+        if (git_tree_entry_bypath(&raw, tree.get(), dir.c_str()) != 0) {
+            git_error_clear();
+            continue;
+        }
+        git::TreeEntry entry(raw);
+        git_tree* t = nullptr;
+        DVI_CHECK(git::check(git_tree_lookup(&t, repo, git_tree_entry_id(entry.get())), "cannot read " + dir));
+        git::Tree type_tree(t);
+        // Two fan-out levels, then <hex>.json.
+        auto walk = [&](auto&& self, git_tree* node, int depth) -> Status {
+            for (std::size_t i = 0; i < git_tree_entrycount(node); ++i) {
+                const git_tree_entry* e = git_tree_entry_byindex(node, i);
+                std::string name = git_tree_entry_name(e);
+                if (depth == 2) {
+                    if (name.size() == 69) out.emplace_back(h.writer, "sha256:" + name.substr(0, 64));
+                    continue;
+                }
+                if (git_tree_entry_type(e) != GIT_OBJECT_TREE) continue;
+                git_tree* sub = nullptr;
+                DVI_CHECK(git::check(git_tree_lookup(&sub, repo, git_tree_entry_id(e)), "cannot read " + dir));
+                git::Tree sub_tree(sub);
+                DVI_CHECK(self(self, sub_tree.get(), depth + 1));
+            }
+            return {};
+        };
+        DVI_CHECK(walk(walk, type_tree.get(), 0));
+    }
+    return out;
+}
+
 Result<bool> Ledger::has_record(const std::string& id) const {
     auto r = find_record(id);
     if (r) return true;

@@ -128,6 +128,9 @@ public:
 
     // A record by full id or by a unique prefix of its hex (at least 4 digits).
     Result<StoredRecord> find_record(std::string_view id_or_prefix) const;
+    // Ids of every record of `type` in every chain's current tree, with their chain
+    // (reads the records/<type>/ fan-out; no history walk).
+    Result<std::vector<std::pair<WriterId, std::string>>> records_of_type(const std::string& type) const;
     // Whether a record id is present in any chain (exact id).
     Result<bool> has_record(const std::string& id) const;
 

@@ -1,0 +1,211 @@
+// The ledger on a real repository: appends, lookups without history walks, commit
+// checks, compare-and-swap retries and concurrent writers.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "dvi/ledger.hpp"
+#include "dvi/util/time.hpp"
+
+using namespace dvi;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Scratch {
+    fs::path dir;
+    Scratch() {
+        std::random_device rd;
+        dir = fs::temp_directory_path() / ("dvi-unit-ledger-" + std::to_string(rd()));
+        fs::create_directories(dir);
+    }
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
+const std::int64_t k_time = *util::parse_time("2026-11-23T10:00:00Z");
+
+AppendRequest note(const crypto::PrivateKey& key, const WriterId& w, const std::string& text) {
+    AppendRequest r;
+    r.key = &key;
+    r.writer = w;
+    r.time = k_time;
+    r.summary = "note: " + text;
+    r.build = [w, text](const ChainPosition& pos) -> Result<Json> {
+        return Json{{"type", "note"}, {"seq", pos.seq}, {"text", text},
+                    {"issuer", {{"partner", w.partner}, {"writer", w.writer}}}};
+    };
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("appends build one linear, signed chain whose tree is its index") {
+    Scratch s;
+    auto ledger = Ledger::create(s.dir / "l");
+    REQUIRE(ledger.ok());
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        auto out = ledger->append(note(key, w, "n" + std::to_string(i)));
+        REQUIRE(out.ok());
+        CHECK(out->seq == i + 1);
+        CHECK(out->attempts == 1);
+        ids.push_back(out->record_id);
+    }
+    auto head = ledger->chain_head(w).value();
+    REQUIRE(head.has_value());
+    CHECK(head->seq == 3);
+    CHECK(head->record_id == ids.back());
+    auto commits = ledger->chain_commits(w).value();
+    CHECK(commits.size() == 3);
+    CHECK(commits.front() == head->commit);
+
+    SECTION("lookups by id, by prefix and by type read the head tree") {
+        auto full = ledger->find_record(ids[1]);
+        REQUIRE(full.ok());
+        CHECK(full->json["text"] == "n1");
+        CHECK(record_id_of(full->bytes) == ids[1]);
+        CHECK(ledger->find_record(ids[1].substr(7, 8)).value().id == ids[1]);
+        CHECK(ledger->find_record(ids[1].substr(0, 15)).value().id == ids[1]);
+        CHECK(ledger->find_record(ids[1].substr(7, 3)).error().code == Errc::invalid_input);
+        CHECK(ledger->find_record("sha256:" + std::string(64, 'f')).error().code == Errc::not_found);
+        CHECK(ledger->find_record("not-hex").error().code == Errc::invalid_input);
+        auto by_type = ledger->records_of_type("note").value();
+        std::set<std::string> listed;
+        for (auto& [chain, id] : by_type) listed.insert(id);
+        CHECK(listed == std::set<std::string>(ids.begin(), ids.end()));
+        CHECK(ledger->records_of_type("dossier").value().empty());
+    }
+
+    SECTION("each commit verifies with the writer's key and not with another") {
+        for (auto& c : commits) {
+            auto ok = ledger->check_commit(c, key.public_key()).value();
+            CHECK(ok.problems.empty());
+            CHECK(ok.signer == key.public_key().fingerprint());
+        }
+        auto other = crypto::PrivateKey::generate().value();
+        auto bad = ledger->check_commit(commits[0], other.public_key()).value();
+        REQUIRE(bad.problems.size() == 1);
+        CHECK(bad.problems[0].find("not by the writer's key") != std::string::npos);
+        auto rec = ledger->record_of_commit(commits[2]).value();
+        CHECK(rec.id == ids[0]);
+    }
+}
+
+TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {
+    Scratch s;
+    auto ledger = Ledger::create(s.dir / "l").value();
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    // Find two texts whose records at seq 1 and 2 share a 4-digit id prefix.
+    std::map<std::string, std::string> by_prefix;
+    std::string first, second;
+    for (int i = 0; first.empty(); ++i) {
+        for (std::int64_t seq : {1, 2}) {
+            Json rec{{"type", "note"}, {"seq", seq}, {"text", std::to_string(i)},
+                     {"issuer", {{"partner", "acme"}, {"writer", "desk"}}}};
+            std::string id = record_id_of(canonical_dump(rec).value());
+            if (seq == 1) by_prefix.emplace(id.substr(7, 4), std::to_string(i));
+            else if (auto it = by_prefix.find(id.substr(7, 4)); it != by_prefix.end() && it->second != std::to_string(i)) {
+                first = it->second;
+                second = std::to_string(i);
+            }
+        }
+    }
+    auto a = ledger.append(note(key, w, first)).value();
+    auto b = ledger.append(note(key, w, second)).value();
+    REQUIRE(a.record_id.substr(7, 4) == b.record_id.substr(7, 4));
+    auto r = ledger.find_record(a.record_id.substr(7, 4));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::invalid_input);
+    CHECK(r.error().message.find(a.record_id) != std::string::npos);
+    CHECK(r.error().message.find(b.record_id) != std::string::npos);
+    CHECK(ledger.find_record(a.record_id.substr(7, 12)).value().id == a.record_id);
+}
+
+TEST_CASE("a ref moved under an append makes it rebuild on the new head (compare-and-swap)") {
+    Scratch s;
+    auto path = s.dir / "l";
+    auto ledger = Ledger::create(path).value();
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    auto one = ledger.append(note(key, w, "one")).value();
+    auto two = ledger.append(note(key, w, "two")).value();
+    // On its first attempt the builder rewinds the ref to `one`, as another machine's
+    // update would move it; the CAS then fails and the append starts over.
+    auto req = note(key, w, "three");
+    int calls = 0;
+    auto inner = req.build;
+    req.build = [&](const ChainPosition& pos) -> Result<Json> {
+        if (calls++ == 0) {
+            std::string cmd = "git -C '" + path.string() + "' update-ref " + w.ref() + " " + one.commit;
+            REQUIRE(std::system(cmd.c_str()) == 0);
+        }
+        return inner(pos);
+    };
+    auto three = ledger.append(req).value();
+    CHECK(three.attempts == 2);
+    CHECK(three.seq == 2);
+    auto commits = ledger.chain_commits(w).value();
+    REQUIRE(commits.size() == 2);
+    CHECK(commits[1] == one.commit);
+}
+
+TEST_CASE("concurrent writers of one chain never fork it and lose nothing") {
+    Scratch s;
+    auto path = s.dir / "l";
+    REQUIRE(Ledger::create(path).ok());
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"bureau7", "s5"};
+    constexpr int k_threads = 4, k_each = 10;
+    std::vector<std::vector<std::string>> ids(k_threads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < k_threads; ++t)
+        threads.emplace_back([&, t] {
+            auto mine = Ledger::open(path).value();  // one repository handle per thread
+            for (int i = 0; i < k_each; ++i) {
+                auto out = mine.append(note(key, w, std::to_string(t) + "-" + std::to_string(i)));
+                if (out) ids[static_cast<std::size_t>(t)].push_back(out->record_id);
+            }
+        });
+    for (auto& th : threads) th.join();
+    auto ledger = Ledger::open(path).value();
+    CHECK(ledger.chain_head(w).value()->seq == k_threads * k_each);
+    CHECK(ledger.chain_commits(w).value().size() == k_threads * k_each);
+    for (auto& list : ids) {
+        CHECK(list.size() == k_each);
+        for (auto& id : list) CHECK(ledger.find_record(id).ok());
+    }
+}
+
+TEST_CASE("artifacts are streamed into blobs under their SHA-256") {
+    Scratch s;
+    auto ledger = Ledger::create(s.dir / "l").value();
+    auto file = s.dir / "part.stl";
+    {
+        std::string body(3 * 1024 * 1024 + 17, '\0');
+        for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7919 % 251);
+        FILE* f = std::fopen(file.c_str(), "wb");
+        std::fwrite(body.data(), 1, body.size(), f);
+        std::fclose(f);
+    }
+    auto a = ledger.store_artifact(file, "model/stl").value();
+    CHECK(a.size == 3 * 1024 * 1024 + 17);
+    std::string cmd = "sha256sum '" + file.string() + "' > '" + (s.dir / "sum").string() + "'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::ifstream sum(s.dir / "sum");
+    std::string expected;
+    sum >> expected;
+    CHECK(a.sha256 == expected);
+    CHECK(ledger.store_artifact(s.dir / "missing", "model/stl").error().code == Errc::not_found);
+}
