@@ -39,7 +39,11 @@ stdout_has "dvi roster add unit7 --role <role> --writer s5 --pubkey '$(cut -d' '
 [ "$(git -C unit-ledger rev-parse refs/dvi/chains/acme/desk)" = "$(git -C ledger rev-parse refs/dvi/chains/acme/desk)" ] \
     || fail "joined ledger lacks the authority chain"
 [ "$(git -C unit-ledger rev-parse HEAD)" = "$(git -C ledger rev-parse HEAD)" ] || fail "joined HEAD is not the genesis commit"
-pass "join with --trust"
+# From a URL: libgit2's transports (file:// here; git:// and ssh:// in the sync tests).
+expect 0 "$DVI" --key unit7.pem init --join "file://$T/ledger" --partner unit7 --writer s5 --trust "$genesis" url-ledger
+[ "$(git -C url-ledger rev-parse refs/dvi/chains/acme/desk)" = "$(git -C ledger rev-parse refs/dvi/chains/acme/desk)" ] \
+    || fail "join from a file:// URL"
+pass "join with --trust, from a path and from a URL"
 
 # Trust on first use is said out loud; a wrong genesis is refused and nothing is left.
 expect 0 "$DVI" --json --key unit7.pem init --join "$T/ledger" --partner unit7 --writer s5 tofu
