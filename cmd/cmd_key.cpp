@@ -20,6 +20,11 @@ struct KeyShowOptions {
     std::string file;
 };
 
+struct KeyExportOptions {
+    std::string file;
+    std::string out;
+};
+
 int run_key_generate(Context& ctx, const KeyGenerateOptions& o) {
     if (o.openssh && o.passphrase) {
         return report(make_error(Errc::invalid_input, "--openssh writes an unencrypted key; it cannot take --passphrase",
@@ -85,6 +90,24 @@ int run_key_show(Context& ctx, const KeyShowOptions& o) {
     return k_exit_ok;
 }
 
+int run_key_export(Context& ctx, const KeyExportOptions& o) {
+    Context c = ctx;
+    if (!o.file.empty()) c.globals.key = o.file;
+    std::optional<Ledger> ledger;
+    if (o.file.empty())
+        if (auto l = ctx.ledger()) ledger = std::move(*l);
+    auto key = c.signing_key(ledger ? &*ledger : nullptr);
+    if (!key) return report(key.error());
+    auto text = key->to_openssh(std::filesystem::path(o.out).filename().string());
+    if (!text) return report(text.error());
+    if (auto st = key_save(o.out, *text); !st) return report(st.error());
+    if (ctx.globals.json)
+        print_json({{"file", o.out}, {"format", "openssh"}, {"fingerprint", key->public_key().fingerprint()}});
+    else if (!ctx.globals.quiet)
+        std::printf("wrote %s (OpenSSH, unencrypted) for %s\n", o.out.c_str(), key->public_key().fingerprint().c_str());
+    return k_exit_ok;
+}
+
 }  // namespace
 
 void register_key(CLI::App& root, Registry& reg) {
@@ -105,6 +128,16 @@ void register_key(CLI::App& root, Registry& reg) {
     auto* show = key->add_subcommand("show", "Print a key's public line and SHA256 fingerprint");
     show->add_option("file", show_opts->file, "Private key file (default: the signing key)")->type_name("<file>");
     reg.add(show, [show_opts](Context& ctx) { return run_key_show(ctx, *show_opts); });
+
+    auto export_opts = std::make_shared<KeyExportOptions>();
+    auto* exp = key->add_subcommand("export", "Write a key in OpenSSH's format, for ssh-keygen -Y and git commit -S");
+    exp->add_option("file", export_opts->file, "Private key file (default: the signing key)")->type_name("<file>");
+    exp->add_option("--out", export_opts->out, "The OpenSSH key file to write (mode 0600, never overwritten)")
+        ->type_name("<file>")
+        ->required();
+    exp->footer("Example:\n  dvi key export acme.pem --out acme.ssh\n"
+                "  git -c gpg.format=ssh -c user.signingkey=$PWD/acme.ssh commit -S ...");
+    reg.add(exp, [export_opts](Context& ctx) { return run_key_export(ctx, *export_opts); });
 }
 
 }  // namespace dvi::cli

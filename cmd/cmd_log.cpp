@@ -45,7 +45,7 @@ int run_log(Context& ctx, const LogOptions& o) {
     }
     if (out->bad) {
         std::fprintf(stderr, "dvi: error: %zu of %zu commits do not verify\n", out->bad, out->commits_checked);
-        std::fprintf(stderr, "dvi: hint: run 'dvi audit' for the full report\n");
+        std::fprintf(stderr, "dvi: hint: do not rely on these records; the ledger was altered or a key misused\n");
         return k_exit_negative;
     }
     return k_exit_ok;

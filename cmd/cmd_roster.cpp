@@ -63,14 +63,10 @@ int run_roster_add(Context& ctx, const RosterAddOptions& o) {
                                      "give <serial>:<model>, e.g. --device S5-0412:'Original Prusa MINI'"));
         req.devices.push_back({d.substr(0, colon), d.substr(colon + 1)});
     }
-    auto ledger = ctx.ledger();
-    if (!ledger) return report(ledger.error());
-    auto key = ctx.signing_key(&*ledger);
-    if (!key) return report(key.error());
-    auto now = ctx.now();
-    if (!now) return report(now.error());
-    req.time = *now;
-    auto out = roster_add(*ledger, *key, req);
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    req.time = session->now;
+    auto out = roster_add(session->ledger, session->key, req);
     if (!out) return report(out.error());
     print_outcome(ctx, *out, "admitted " + o.partner + (o.writer.empty() ? "" : "/" + o.writer));
     return k_exit_ok;
@@ -82,14 +78,10 @@ int run_roster_revoke(Context& ctx, const RosterRevokeOptions& o) {
     req.partner = o.target.substr(0, slash);
     if (slash != std::string::npos) req.writer = o.target.substr(slash + 1);
     req.reason = o.reason;
-    auto ledger = ctx.ledger();
-    if (!ledger) return report(ledger.error());
-    auto key = ctx.signing_key(&*ledger);
-    if (!key) return report(key.error());
-    auto now = ctx.now();
-    if (!now) return report(now.error());
-    req.time = *now;
-    auto out = roster_revoke(*ledger, *key, req);
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    req.time = session->now;
+    auto out = roster_revoke(session->ledger, session->key, req);
     if (!out) return report(out.error());
     print_outcome(ctx, *out, "revoked " + o.target);
     return k_exit_ok;
@@ -185,7 +177,7 @@ void register_roster(CLI::App& root, Registry& reg) {
     auto* signers = roster->add_subcommand("allowed-signers",
                                            "Print an allowed-signers file for git verify-commit and ssh-keygen -Y verify");
     signers->footer("Example:\n  dvi roster allowed-signers > signers\n"
-                    "  git -C ledger -c gpg.ssh.allowedSignersFile=signers verify-commit refs/dvi/chains/acme/main");
+                    "  git -C ledger -c gpg.ssh.allowedSignersFile=$PWD/signers verify-commit refs/dvi/chains/acme/main");
     reg.add(signers, [](Context& ctx) { return run_roster_allowed_signers(ctx); });
 }
 

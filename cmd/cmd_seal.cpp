@@ -26,17 +26,13 @@ Json outcome_json(const SealOutcome& s, const std::string& manifest) {
 }
 
 int run_seal(Context& ctx, const SealOptions& o) {
-    auto ledger = ctx.ledger();
-    if (!ledger) return report(ledger.error());
-    auto key = ctx.signing_key(&*ledger);
-    if (!key) return report(key.error());
-    auto now = ctx.now();
-    if (!now) return report(now.error());
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
 
     // Check every manifest before writing any, so that a bad one writes nothing.
     std::vector<SealOutcome> checked;
     for (auto& m : o.manifests) {
-        auto c = seal(*ledger, *key, SealRequest{m, *now, SealMode::check_only});
+        auto c = seal(session->ledger, session->key, SealRequest{m, session->now, SealMode::check_only});
         if (!c) return report(c.error());
         checked.push_back(std::move(*c));
     }
@@ -50,7 +46,7 @@ int run_seal(Context& ctx, const SealOptions& o) {
                             checked[i].artifacts, human_size(checked[i].bytes).c_str());
             continue;
         }
-        auto s = seal(*ledger, *key, SealRequest{o.manifests[i], *now, SealMode::write});
+        auto s = seal(session->ledger, session->key, SealRequest{o.manifests[i], session->now, SealMode::write});
         if (!s) return report(s.error());
         for (auto& n : s->notices) warn(n);
         results.push_back(outcome_json(*s, o.manifests[i]));

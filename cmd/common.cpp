@@ -91,6 +91,13 @@ Result<std::int64_t> Context::now() const {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
+Result<WriteSession> Context::write_session() const {
+    DVI_TRY(l, ledger());
+    DVI_TRY(k, signing_key(&l));
+    DVI_TRY(t, now());
+    return WriteSession{std::move(l), std::move(k), t};
+}
+
 Result<std::optional<std::string>> read_passphrase(const std::string& prompt, bool confirm) {
     if (const char* env = std::getenv("DVI_KEY_PASSPHRASE"); env) return std::optional<std::string>(env);
     FILE* tty = std::fopen("/dev/tty", "r+");

@@ -33,6 +33,13 @@ struct Globals {
     bool quiet = false;
 };
 
+// What a command that appends needs: the ledger, the signing key and the clock.
+struct WriteSession {
+    Ledger ledger;
+    crypto::PrivateKey key;
+    std::int64_t now = 0;
+};
+
 class Context {
 public:
     Globals globals;
@@ -45,6 +52,8 @@ public:
     std::string signing_key_path(const Ledger* ledger) const;
     // Seconds since the epoch: DVI_TEST_DATE when set (tests), else the system clock.
     Result<std::int64_t> now() const;
+    // ledger(), signing_key() and now() together, for commands that write.
+    Result<WriteSession> write_session() const;
 };
 
 // Prints "dvi: error: …" (and "dvi: hint: …") on stderr; returns the exit status.

@@ -663,6 +663,13 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
                                        expected_key.fingerprint());
         }
     }
+    {
+        git_commit* c = nullptr;
+        DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
+        git::Commit commit(c);
+        if (auto n = git_commit_parentcount(commit.get()); n > 1)
+            out.problems.push_back("commit has " + std::to_string(n) + " parents; a chain is linear");
+    }
     auto rec = record_of_commit(commit_hex);
     if (!rec) {
         out.problems.push_back(rec.error().message);

@@ -109,6 +109,9 @@ Result<RosterOutcome> roster_add(Ledger& ledger, const crypto::PrivateKey& key, 
 
 Result<RosterOutcome> roster_revoke(Ledger& ledger, const crypto::PrivateKey& key, const RosterRevokeRequest& req) {
     if (req.reason.empty()) return make_error(Errc::invalid_input, "a revocation needs a --reason");
+    if (req.reason.size() > 1024)
+        return make_error(Errc::invalid_input, "--reason is too long (" + std::to_string(req.reason.size()) +
+                                                   " bytes, at most 1024)");
     DVI_TRY(roster, roster_load(ledger));
     DVI_TRY(signer, signer_for(roster, key));
     const Json* p = roster.partner(req.partner);

@@ -297,7 +297,7 @@ std::string pointer_to_field(std::string_view pointer) {
                 unescaped += tok[i];
             }
         }
-        bool index = !unescaped.empty() && std::all_of(unescaped.begin(), unescaped.end(), ::isdigit);
+        bool index = !unescaped.empty() && std::all_of(unescaped.begin(), unescaped.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (index) out += "[" + unescaped + "]";
         else out += (out.empty() ? "" : ".") + unescaped;
         pos = next + 1;

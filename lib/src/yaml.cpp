@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <limits>
 #include <regex>
 
 namespace dvi {
@@ -39,8 +40,13 @@ struct Converter {
                     return make_error(Errc::invalid_input, where(n.Mark()) + ": integer out of range: " + text);
                 }
             }
-            if (std::regex_match(text, k_float) || text == ".inf" || text == "-.inf" || text == ".nan")
-                return Json(std::strtod(text.c_str(), nullptr));
+            if (std::regex_match(text, k_float)) return Json(std::strtod(text.c_str(), nullptr));
+            // strtod reads ".inf" as 0: the core schema's special floats are spelt out here.
+            static const std::regex k_inf("^[-+]?\\.(inf|Inf|INF)$");
+            if (std::regex_match(text, k_inf))
+                return Json(text[0] == '-' ? -std::numeric_limits<double>::infinity()
+                                           : std::numeric_limits<double>::infinity());
+            if (text == ".nan" || text == ".NaN" || text == ".NAN") return Json(std::numeric_limits<double>::quiet_NaN());
             if (tag == "?") return Json(text);
             return make_error(Errc::invalid_input, where(n.Mark()) + ": value '" + text + "' does not fit its tag");
         }
@@ -93,8 +99,9 @@ int YamlDocument::line_of(std::string pointer) const {
     while (true) {
         auto it = lines.find(pointer);
         if (it != lines.end()) return it->second;
-        if (pointer.empty()) return 0;
-        pointer.erase(pointer.rfind('/'));
+        auto slash = pointer.rfind('/');
+        if (pointer.empty() || slash == std::string::npos) return 0;
+        pointer.erase(slash);
     }
 }
 

@@ -41,6 +41,14 @@ pass "passphrases"
 expect 0 "$DVI" key generate --openssh --out o.key
 ssh-keygen -y -f o.key > o.derived
 [ "$(cut -d' ' -f1-2 o.derived)" = "$(cut -d' ' -f1-2 o.key.pub)" ] || fail "ssh-keygen derives another public key"
+# An existing key exported: ssh-keygen derives the same public key, so stock tools sign
+# as the same writer.
+expect 0 "$DVI" key export a.pem --out a.ssh
+[ "$(stat -c %a a.ssh)" = 600 ] || fail "export mode"
+[ "$(ssh-keygen -y -f a.ssh | cut -d' ' -f1-2)" = "$(cut -d' ' -f1-2 a.pem.pub)" ] || fail "exported key differs"
+expect 2 "$DVI" key export a.pem --out a.ssh
+stderr_is "dvi: error: refusing to overwrite 'a.ssh'
+dvi: hint: choose another path"
 pass "OpenSSH export read by ssh-keygen"
 
 expect 2 "$DVI" key show missing.pem

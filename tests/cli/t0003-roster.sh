@@ -47,6 +47,8 @@ stderr_is "dvi: error: writer 'bureau7/s5' is already revoked"
 expect 2 "$DVI" -C ledger roster revoke acme/desk --reason x
 stderr_is "dvi: error: an authority cannot revoke its own key
 dvi: hint: another authority key must revoke it"
+expect 2 "$DVI" -C ledger roster revoke polyfil --reason "$(head -c 1100 /dev/zero | tr '\0' x)"
+stderr_is "dvi: error: --reason is too long (1100 bytes, at most 1024)"
 expect 129 "$DVI" -C ledger roster revoke polyfil
 pass "revocation"
 

@@ -20,7 +20,7 @@ git -C ledger update-ref $ref "$(cat new)" "$head"
 expect 1 "$DVI" log polyfil
 stdout_has "bad: bad signature: signature does not verify (commit $(cat new))"
 stderr_is "dvi: error: 1 of 1 commits do not verify
-dvi: hint: run 'dvi audit' for the full report"
+dvi: hint: do not rely on these records; the ledger was altered or a key misused"
 expect 1 "$DVI" show "$lot"
 stderr_is "dvi: error: chain head $(cat new): bad signature: signature does not verify"
 pass "rewritten commit message"
@@ -67,7 +67,21 @@ expect 1 "$DVI" log polyfil
 stdout_has "bad: commit is not signed (commit $new)"
 pass "unsigned commit"
 
-# 5. The roster's own chain tampered: nothing trusts the roster any more.
+# 5. A merge commit signed with the writer's own key (exported for stock git): a chain
+#    never has two parents.
+rm -rf ledger && cp -a pristine ledger
+expect 0 "$DVI" key export polyfil.pem --out polyfil.ssh
+other=$(git -C ledger rev-parse refs/dvi/chains/acme/desk)
+new=$(git -C ledger -c gpg.format=ssh -c user.signingkey="$T/polyfil.ssh" \
+      -c user.name=polyfil/lab -c user.email=lab@polyfil \
+      commit-tree -S -p "$head" -p "$other" -m "merge" "$head^{tree}")
+git -C ledger update-ref $ref "$new" "$head"
+expect 1 "$DVI" log polyfil
+stdout_has "bad: commit has 2 parents; a chain is linear (commit $new)"
+! grep -q "bad: bad signature" "$T/out" || fail "the writer's own signature on the merge should verify"
+pass "merge commit in a chain"
+
+# 6. The roster's own chain tampered: nothing trusts the roster any more.
 rm -rf ledger && cp -a pristine ledger
 aref=refs/dvi/chains/acme/desk
 ahead=$(git -C ledger rev-parse $aref)
@@ -81,7 +95,7 @@ done
 expect 1 "$DVI" --key polyfil.pem seal "$EXAMPLE/material-lot-quarantine.yaml"
 pass "tampered roster chain: every command refuses"
 
-# 6. The untouched copy still verifies (the checks above can pass).
+# 7. The untouched copy still verifies (the checks above can pass).
 rm -rf ledger && cp -a pristine ledger
 expect 0 "$DVI" log
 expect 0 "$DVI" show BRK-2041@C

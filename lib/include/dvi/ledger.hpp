@@ -143,8 +143,8 @@ public:
     // the ref, retried when a concurrent writer won; nothing is left half-written.
     Result<AppendOutcome> append(const AppendRequest& req);
 
-    // Verifies a commit: its SSH signature by `expected_key`, one parent that is the
-    // previous commit of the chain, the Dvi-Record trailer against the record it adds.
+    // Verifies a commit: its SSH signature by `expected_key`, at most one parent (a chain
+    // is linear), and the Dvi-Record trailer against the record it adds.
     Result<CommitCheck> check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const;
 
     // Commits of a chain from head to its root (a history walk: for log and audit).

@@ -24,7 +24,8 @@ Error errno_error(const char* what, const fs::path& p, int err) {
 }  // namespace
 
 Result<std::string> read_file(const fs::path& path, std::uintmax_t max_bytes) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno_error("read", path, errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {

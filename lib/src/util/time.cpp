@@ -24,6 +24,16 @@ std::optional<std::int64_t> parse_time(std::string_view text) {
         }
         return v;
     }
+    // sscanf's %d would also take signs and leading blanks ("2026-+1- 1"): check the
+    // shape first, digit by digit.
+    auto shaped = [&](std::string_view pattern) {
+        if (text.size() != pattern.size()) return false;
+        for (std::size_t i = 0; i < pattern.size(); ++i)
+            if (pattern[i] == '9' ? (text[i] < '0' || text[i] > '9') : text[i] != pattern[i]) return false;
+        return true;
+    };
+    if (!shaped("9999-99-99") && !shaped("9999-99-99T99:99:99Z") && !shaped("9999-99-99 99:99:99"))
+        return std::nullopt;
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     std::string str(text);
     int n = 0;
