@@ -2,34 +2,20 @@
 // checks, compare-and-swap retries and concurrent writers.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <fstream>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
 #include "dvi/ledger.hpp"
 #include "dvi/util/time.hpp"
+#include "helpers.hpp"
 
 using namespace dvi;
+using dvi_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        std::random_device rd;
-        dir = fs::temp_directory_path() / ("dvi-unit-ledger-" + std::to_string(rd()));
-        fs::create_directories(dir);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
 
 const std::int64_t k_time = *util::parse_time("2026-11-23T10:00:00Z");
 
@@ -49,8 +35,8 @@ AppendRequest note(const crypto::PrivateKey& key, const WriterId& w, const std::
 }  // namespace
 
 TEST_CASE("appends build one linear, signed chain whose tree is its index") {
-    Scratch s;
-    auto ledger = Ledger::create(s.dir / "l");
+    TempDir s;
+    auto ledger = Ledger::create(s / "l");
     REQUIRE(ledger.ok());
     auto key = crypto::PrivateKey::generate().value();
     WriterId w{"acme", "desk"};
@@ -103,8 +89,8 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
 }
 
 TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {
-    Scratch s;
-    auto ledger = Ledger::create(s.dir / "l").value();
+    TempDir s;
+    auto ledger = Ledger::create(s / "l").value();
     auto key = crypto::PrivateKey::generate().value();
     WriterId w{"acme", "desk"};
     // Find two texts whose records at seq 1 and 2 share a 4-digit id prefix.
@@ -134,8 +120,8 @@ TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {
 }
 
 TEST_CASE("a ref moved under an append makes it rebuild on the new head (compare-and-swap)") {
-    Scratch s;
-    auto path = s.dir / "l";
+    TempDir s;
+    auto path = s / "l";
     auto ledger = Ledger::create(path).value();
     auto key = crypto::PrivateKey::generate().value();
     WriterId w{"acme", "desk"};
@@ -148,8 +134,7 @@ TEST_CASE("a ref moved under an append makes it rebuild on the new head (compare
     auto inner = req.build;
     req.build = [&](const ChainPosition& pos) -> Result<Json> {
         if (calls++ == 0) {
-            std::string cmd = "git -C '" + path.string() + "' update-ref " + w.ref() + " " + one.commit;
-            REQUIRE(std::system(cmd.c_str()) == 0);
+            REQUIRE(dvi_test::run("git -C " + dvi_test::shq(path) + " update-ref " + w.ref() + " " + one.commit).status == 0);
         }
         return inner(pos);
     };
@@ -162,8 +147,8 @@ TEST_CASE("a ref moved under an append makes it rebuild on the new head (compare
 }
 
 TEST_CASE("concurrent writers of one chain never fork it and lose nothing") {
-    Scratch s;
-    auto path = s.dir / "l";
+    TempDir s;
+    auto path = s / "l";
     REQUIRE(Ledger::create(path).ok());
     auto key = crypto::PrivateKey::generate().value();
     WriterId w{"bureau7", "s5"};
@@ -189,23 +174,16 @@ TEST_CASE("concurrent writers of one chain never fork it and lose nothing") {
 }
 
 TEST_CASE("artifacts are streamed into blobs under their SHA-256") {
-    Scratch s;
-    auto ledger = Ledger::create(s.dir / "l").value();
-    auto file = s.dir / "part.stl";
-    {
-        std::string body(3 * 1024 * 1024 + 17, '\0');
-        for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7919 % 251);
-        FILE* f = std::fopen(file.c_str(), "wb");
-        std::fwrite(body.data(), 1, body.size(), f);
-        std::fclose(f);
-    }
+    TempDir s;
+    auto ledger = Ledger::create(s / "l").value();
+    auto file = s / "part.stl";
+    std::string body(3 * 1024 * 1024 + 17, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7919 % 251);
+    dvi_test::write_text(file, body);
     auto a = ledger.store_artifact(file, "model/stl").value();
     CHECK(a.size == 3 * 1024 * 1024 + 17);
-    std::string cmd = "sha256sum '" + file.string() + "' > '" + (s.dir / "sum").string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    std::ifstream sum(s.dir / "sum");
-    std::string expected;
-    sum >> expected;
-    CHECK(a.sha256 == expected);
-    CHECK(ledger.store_artifact(s.dir / "missing", "model/stl").error().code == Errc::not_found);
+    auto sum = dvi_test::run("sha256sum " + dvi_test::shq(file), false);
+    REQUIRE(sum.status == 0);
+    CHECK(a.sha256 == sum.output.substr(0, 64));
+    CHECK(ledger.store_artifact(s / "missing", "model/stl").error().code == Errc::not_found);
 }
