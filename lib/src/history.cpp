@@ -75,8 +75,9 @@ Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
                                      ? "/" + r["writer"].value("name", "")
                                      : r.contains("writer") ? "/" + r["writer"].get<std::string>() : "");
             }
-            if (req.type && e.type != *req.type) continue;
+            // A commit that does not verify is always shown, whatever the type filter.
             if (!e.problems.empty()) ++out.bad;
+            else if (req.type && e.type != *req.type) continue;
             out.entries.push_back(std::move(e));
         }
     }

@@ -14,7 +14,7 @@ namespace dvi {
 
 struct LogRequest {
     std::optional<std::string> chain;  // "partner" or "partner/writer"
-    std::optional<std::string> type;   // only records of this type
+    std::optional<std::string> type;   // only records of this type (and any that fail)
 };
 
 struct LogEntry {
