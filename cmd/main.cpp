@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
     register_init(app, reg);
     register_roster(app, reg);
     register_seal(app, reg);
+    register_license(app, reg);
+    register_print_verify(app, reg);
     register_log(app, reg);
     register_show(app, reg);
 

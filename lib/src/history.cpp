@@ -29,6 +29,40 @@ void check_placement(const Json& rec, const WriterId& chain, std::int64_t seq, s
                            " but is at position " + std::to_string(seq));
 }
 
+// One line about a record, for people.
+std::string record_summary(const std::string& type, const Json& r) {
+    auto str = [&](const Json& j, const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+    auto num = [&](const Json& j, const char* k) {
+        return j.contains(k) && j[k].is_number_integer() ? std::to_string(j[k].get<std::int64_t>()) : "?";
+    };
+    auto holder = [&](const Json& h) {
+        return h.is_object() ? str(h, "partner") + (h.contains("writer") ? "/" + str(h, "writer") : "") : "";
+    };
+    if (type == "dossier") return str(r, "part_number") + "@" + str(r, "revision") + " " + str(r, "title");
+    if (type == "material-lot")
+        return str(r, "lot") + " " + (r.contains("material") ? str(r["material"], "spec") : "") + " (" +
+               str(r, "status") + ")";
+    if (type == "roster")
+        return str(r, "action") + " " + str(r, "partner") +
+               (r.contains("writer") ? "/" + (r["writer"].is_object() ? str(r["writer"], "name") : str(r, "writer")) : "");
+    if (type == "license")
+        return str(r, "part") + " to " + holder(r.value("to", Json::object())) + ", " + num(r, "quota") + " " +
+               str(r, "unit") + (r.value("parent", Json()).is_null() ? " (grant)" : " (allocation)");
+    if (type == "print") {
+        std::string device = r.contains("request") ? str(r["request"], "device") : "";
+        if (str(r, "decision") == "allowed")
+            return "allowed on " + device + ", recipe " + str(r, "recipe") + " (" + num(r, "used") + "/" +
+                   num(r, "quota") + ")";
+        return "refused on " + device + ": " + (r.contains("reason") ? str(r["reason"], "code") : "");
+    }
+    if (type == "revocation") return str(r, "target_type") + " " + str(r, "target").substr(0, 19) + ": " + str(r, "reason");
+    if (type == "deviation")
+        return "lot " + str(r, "material_lot").substr(0, 19) + " for " + holder(r.value("to", Json::object())) +
+               ", at most " + num(r, "max_parts") + " parts";
+    if (type == "inspection") return str(r, "serial") + " " + str(r, "result");
+    return "";
+}
+
 }  // namespace
 
 Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
@@ -63,17 +97,7 @@ Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
                     rec->json["issuer"].value("key", "") != key->fingerprint())
                     e.problems.push_back("record names key " + rec->json["issuer"].value("key", "?") +
                                          ", not the writer's " + key->fingerprint());
-                const Json& r = rec->json;
-                if (e.type == "dossier")
-                    e.summary = r.value("part_number", "") + "@" + r.value("revision", "") + " " + r.value("title", "");
-                else if (e.type == "material-lot")
-                    e.summary = r.value("lot", "") + " " + (r.contains("material") ? r["material"].value("spec", "") : "") +
-                                " (" + r.value("status", "") + ")";
-                else if (e.type == "roster")
-                    e.summary = r.value("action", "") + " " + r.value("partner", "") +
-                                (r.contains("writer") && r["writer"].is_object()
-                                     ? "/" + r["writer"].value("name", "")
-                                     : r.contains("writer") ? "/" + r["writer"].get<std::string>() : "");
+                e.summary = record_summary(rec->type, rec->json);
             }
             // A commit that does not verify is always shown, whatever the type filter.
             if (!e.problems.empty()) ++out.bad;

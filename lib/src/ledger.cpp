@@ -286,6 +286,37 @@ Result<std::vector<std::pair<ChainHead, std::string>>> Ledger::find_chain_files(
     return out;
 }
 
+Result<std::vector<std::tuple<WriterId, std::string, std::string>>> Ledger::read_chain_dir(const std::string& dir) const {
+    git_repository* repo = m_impl->repo.get();
+    DVI_TRY(heads, chains());
+    std::vector<std::tuple<WriterId, std::string, std::string>> out;
+    for (auto& h : heads) {
+        DVI_TRY(oid, parse_oid(h.commit));
+        DVI_TRY(tree, commit_tree(repo, oid));
+        git_tree_entry* raw = nullptr;
+        if (git_tree_entry_bypath(&raw, tree.get(), dir.c_str()) != 0) {
+            git_error_clear();
+            continue;
+        }
+        git::TreeEntry entry(raw);
+        if (git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) continue;
+        git_tree* t = nullptr;
+        DVI_CHECK(git::check(git_tree_lookup(&t, repo, git_tree_entry_id(entry.get())), "cannot read " + dir));
+        git::Tree sub(t);
+        for (std::size_t i = 0; i < git_tree_entrycount(sub.get()); ++i) {
+            const git_tree_entry* e = git_tree_entry_byindex(sub.get(), i);
+            if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) continue;
+            git_blob* b = nullptr;
+            DVI_CHECK(git::check(git_blob_lookup(&b, repo, git_tree_entry_id(e)), "cannot read " + dir));
+            git::Blob blob(b);
+            out.emplace_back(h.writer, git_tree_entry_name(e),
+                             std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                                         static_cast<std::size_t>(git_blob_rawsize(blob.get()))));
+        }
+    }
+    return out;
+}
+
 namespace {
 // Record ids under records/<type>/ of `tree` that match `hex_prefix` (>= 4 digits).
 Result<std::vector<std::pair<std::string, std::string>>> match_in_tree(git_repository* repo, git_tree* tree,
@@ -564,7 +595,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         std::string email = req.writer.writer + "@" + req.writer.partner;
         DVI_CHECK(git::check(git_signature_new(&sig_raw, name.c_str(), email.c_str(), req.time, 0), "bad identity"));
         git::Signature who(sig_raw);
-        std::string message = req.summary + "\n\n" + std::string(k_trailer) + ": " + id + "\n";
+        std::string message = (req.summarize ? req.summarize(record) : req.summary) + "\n\n" + std::string(k_trailer) + ": " + id + "\n";
         const git_commit* parents[1] = {parent.get()};
         git::Buf buffer;
         DVI_CHECK(git::check(git_commit_create_buffer(&buffer.buf, repo, who.get(), who.get(), nullptr, message.c_str(),

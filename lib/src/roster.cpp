@@ -15,8 +15,8 @@ const std::map<std::string, std::vector<std::string>>& role_table() {
         {"authority", {"roster", "anchor", "revocation"}},
         {"oem", {"dossier", "license", "deviation", "qualification", "revocation", "anchor"}},
         {"supplier", {"material-lot", "anchor"}},
-        {"bureau", {"license", "print", "inspection", "anchor"}},
-        {"field-unit", {"license", "print", "inspection", "anchor"}},
+        {"bureau", {"license", "print", "inspection", "revocation", "anchor"}},
+        {"field-unit", {"license", "print", "inspection", "revocation", "anchor"}},
         {"inspector", {"inspection", "qualification", "anchor"}},
         {"auditor", {"anchor"}},
     };

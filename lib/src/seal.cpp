@@ -3,6 +3,8 @@
 #include <map>
 #include <set>
 
+#include "dvi/license.hpp"
+#include "dvi/print.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 #include "dvi/schema.hpp"
@@ -94,6 +96,10 @@ void check_material_lot(const Json&, ManifestError&, std::vector<std::string>& p
     path_pointers.push_back("/certificate/file");
 }
 
+void check_inspection(const Json& m, ManifestError&, std::vector<std::string>& path_pointers) {
+    if (m.contains("report")) path_pointers.push_back("/report");
+}
+
 Json artifact_json(const std::string& relative, const ArtifactRef& a) {
     return Json{{"path", relative}, {"sha256", a.sha256}, {"size", a.size}, {"media_type", a.media_type}};
 }
@@ -101,7 +107,7 @@ Json artifact_json(const std::string& relative, const ArtifactRef& a) {
 }  // namespace
 
 const std::vector<std::string>& seal_kinds() {
-    static const std::vector<std::string> k{"dossier", "material-lot"};
+    static const std::vector<std::string> k{"dossier", "material-lot", "deviation", "inspection"};
     return k;
 }
 
@@ -114,13 +120,13 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     if (!m.is_object())
         return make_error(Errc::invalid_input, source + ":1: a manifest is a mapping with a 'kind' field");
     if (!m.contains("kind") || !m["kind"].is_string()) {
-        err.add("/kind", "is missing (one of: dossier, material-lot)");
+        err.add("/kind", "is missing (one of: dossier, material-lot, deviation, inspection)");
         return err.error();
     }
     const std::string kind = m["kind"];
     auto& kinds = seal_kinds();
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-        err.add("/kind", "'" + kind + "' is not a kind dvi seals (dossier, material-lot)");
+        err.add("/kind", "'" + kind + "' is not a kind dvi seals (dossier, material-lot, deviation, inspection)");
         return err.error();
     }
 
@@ -131,7 +137,8 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     if (!err.empty()) return err.error();
     std::vector<std::string> path_pointers;
     if (kind == "dossier") check_dossier(m, err, path_pointers);
-    else check_material_lot(m, err, path_pointers);
+    else if (kind == "material-lot") check_material_lot(m, err, path_pointers);
+    else if (kind == "inspection") check_inspection(m, err, path_pointers);
     if (!err.empty()) return err.error();
 
     // 2. Every file: confined to the manifest's folder, present, readable.
@@ -158,7 +165,16 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     SealOutcome out;
     out.kind = kind;
     out.writer = signer.id;
-    std::string index_path;
+    // What the record refers to, resolved to ids; what makes it unique; what it indexes.
+    Json body = m;
+    body.erase("kind");
+    std::string unique_path;                   // refused when any chain has it
+    std::vector<std::string> index_dirs;       // <dir>/<hex of the new id> = id
+    std::vector<std::string> index_files;      // <path> = id
+    auto lookup_error = [&](const std::string& ptr, const Error& e) {
+        err.add(ptr, e.message);
+        return err.error(e.code == Errc::not_found ? Errc::invalid_input : e.code);
+    };
     if (kind == "dossier") {
         if (m["oem"] != signer.id.partner) {
             err.add("/oem", "is '" + m["oem"].get<std::string>() + "', but the signing key belongs to '" +
@@ -166,21 +182,92 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
             return err.error(Errc::denied);
         }
         out.name = m["part_number"].get<std::string>() + "@" + m["revision"].get<std::string>();
-        index_path = "index/dossiers/" + out.name;
-    } else {
+        unique_path = "index/dossiers/" + out.name;
+        if (m.contains("supersedes")) {
+            std::string old = m["part_number"].get<std::string>() + "@" + m["supersedes"].get<std::string>();
+            DVI_TRY(prior, ledger.find_chain_files("index/dossiers/" + old));
+            if (prior.empty()) {
+                err.add("/supersedes", "names '" + old + "', which is not sealed in this ledger");
+                return err.error();
+            }
+            DVI_TRY(already, ledger.find_chain_files("index/superseded/" + old));
+            if (!already.empty()) {
+                err.add("/supersedes", "'" + old + "' is already superseded by " + already.front().second);
+                return err.error();
+            }
+            index_files.push_back("index/superseded/" + old);
+        }
+    } else if (kind == "material-lot") {
         if (m["supplier"] != signer.id.partner) {
             err.add("/supplier", "is '" + m["supplier"].get<std::string>() + "', but the signing key belongs to '" +
                                      signer.id.partner + "'");
             return err.error(Errc::denied);
         }
         out.name = m["lot"];
-        index_path = "index/material-lots/" + signer.id.partner + "/" + out.name;
+        unique_path = "index/material-lots/" + signer.id.partner + "/" + out.name;
+    } else if (kind == "deviation") {
+        auto dossier = find_typed(ledger, m["dossier"].get<std::string>(), "dossier");
+        if (!dossier) return lookup_error("/dossier", dossier.error());
+        if (dossier->json.value("oem", "") != signer.id.partner) {
+            err.add("/dossier", "belongs to OEM '" + dossier->json.value("oem", "") +
+                                    "'; only it may concede deviations from it");
+            return err.error(Errc::denied);
+        }
+        auto lot = find_material_lot(ledger, m["material_lot"].get<std::string>());
+        if (!lot) return lookup_error("/material_lot", lot.error());
+        const Json& specs = dossier->json["materials"]["specs"];
+        if (std::find(specs.begin(), specs.end(), lot->json["material"]["spec"]) == specs.end()) {
+            err.add("/material_lot", "is '" + lot->json["material"].value("spec", "") +
+                                         "', a material the dossier does not accept; a deviation concedes a lot's "
+                                         "status, not its material");
+            return err.error();
+        }
+        std::string to = m["to"];
+        WriterId holder{to.substr(0, to.find('/')), to.substr(to.find('/') + 1)};
+        if (!roster.writer(holder)) {
+            err.add("/to", "'" + to + "' is not a writer in the roster");
+            return err.error();
+        }
+        body["dossier"] = dossier->id;
+        body["material_lot"] = lot->id;
+        body["to"] = {{"partner", holder.partner}, {"writer", holder.writer}};
+        out.name = "lot " + lot->json.value("lot", "") + " for " + to;
+        index_dirs.push_back("index/deviations/" + dossier->id.substr(7) + "-" + lot->id.substr(7));
+    } else {  // inspection
+        auto print = find_typed(ledger, m["print"].get<std::string>(), "print");
+        if (!print) return lookup_error("/print", print.error());
+        const Json& P = print->json;
+        if (P.value("decision", "") != "allowed") {
+            err.add("/print", "is a refused print; only an allowed print made a part to inspect");
+            return err.error();
+        }
+        if (P.contains("serials") && std::find(P["serials"].begin(), P["serials"].end(), m["serial"]) == P["serials"].end()) {
+            err.add("/serial", "'" + m["serial"].get<std::string>() + "' is not a serial of that print (" +
+                                   P["serials"].dump() + ")");
+            return err.error();
+        }
+        DVI_TRY(dossier, ledger.find_record(P["dossier"].get<std::string>()));
+        std::set<std::string> ids;
+        for (auto& a : dossier.json["acceptance"]) ids.insert(a.value("id", ""));
+        for (std::size_t i = 0; i < m["measurements"].size(); ++i) {
+            std::string id = m["measurements"][i]["id"];
+            if (!ids.count(id))
+                err.add("/measurements/" + std::to_string(i) + "/id",
+                        "'" + id + "' is not a characteristic of the dossier's acceptance plan");
+        }
+        if (!err.empty()) return err.error();
+        body["print"] = print->id;
+        body["dossier"] = dossier.id;
+        out.name = m["serial"].get<std::string>() + " " + m["result"].get<std::string>();
+        index_dirs.push_back("index/inspections/" + print->id.substr(7));
     }
-    DVI_TRY(existing, ledger.find_chain_files(index_path));
-    if (!existing.empty())
-        return make_error(Errc::invalid_input,
-                          kind + " " + out.name + " is already sealed as " + existing.front().second,
-                          kind == "dossier" ? "seal a new revision (with 'supersedes')" : "give the lot a new id");
+    if (!unique_path.empty()) {
+        DVI_TRY(existing, ledger.find_chain_files(unique_path));
+        if (!existing.empty())
+            return make_error(Errc::invalid_input,
+                              kind + " " + out.name + " is already sealed as " + existing.front().second,
+                              kind == "dossier" ? "seal a new revision (with 'supersedes')" : "give the lot a new id");
+    }
     out.artifacts = files.size();
     for (auto& f : files) out.bytes += fs::file_size(f.real);
     if (req.mode == SealMode::check_only) return out;
@@ -193,8 +280,6 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         stored.emplace(f.pointer, a);
         artifacts.push_back(a);
     }
-    Json body = m;
-    body.erase("kind");
     for (auto& f : files) {
         auto ptr = Json::json_pointer(f.pointer);
         auto& a = stored.at(f.pointer);
@@ -214,16 +299,22 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     ar.artifacts = artifacts;
     ar.build = [&](const ChainPosition& pos) -> Result<Json> {
         // Under the writer lock: a concurrent seal of the same name by this writer lost.
-        DVI_TRY(again, ledger.read_chain_file(signer.id, index_path));
-        if (again)
-            return make_error(Errc::invalid_input, kind + " " + out.name + " is already sealed as " + *again);
+        if (!unique_path.empty()) {
+            DVI_TRY(again, ledger.read_chain_file(signer.id, unique_path));
+            if (again)
+                return make_error(Errc::invalid_input, kind + " " + out.name + " is already sealed as " + *again);
+        }
         Json rec = record_header(kind, signer, req.time, pos.seq);
         rec.update(body);
         DVI_CHECK(validate_record(rec));
         return rec;
     };
     ar.derive = [&](const std::string& id, const Json&) -> Result<std::vector<TreeFile>> {
-        return std::vector<TreeFile>{{index_path, id}};
+        std::vector<TreeFile> out_files;
+        if (!unique_path.empty()) out_files.push_back({unique_path, id});
+        for (auto& f : index_files) out_files.push_back({f, id});
+        for (auto& d : index_dirs) out_files.push_back({d + "/" + id.substr(7), id});
+        return out_files;
     };
     DVI_TRY(appended, ledger.append(ar));
     out.record_id = appended.record_id;

@@ -56,3 +56,20 @@ consortium() {
     "$DVI" -q -C "$dir" roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub \
         --device "S5-0412:Original Prusa MINI" --device "K3-0077:Original Prusa i3 MK3S"
 }
+
+# licensed <dir>: consortium <dir>, plus bureau7's licensing desk (bureau7desk.pem),
+# the example lots (released and quarantined) and the dossier sealed.
+licensed() {
+    local dir=$1
+    consortium "$dir"
+    keys bureau7desk
+    "$DVI" -q -C "$dir" roster add bureau7 --writer desk --pubkey bureau7desk.pem.pub
+    "$DVI" -q -C "$dir" --key polyfil.pem seal "$EXAMPLE/material-lot.yaml" "$EXAMPLE/material-lot-quarantine.yaml"
+    "$DVI" -q -C "$dir" --key acme.pem seal "$EXAMPLE/dossier.yaml"
+}
+# grant <args...>: dvi license grant by acme; prints the licence id.
+grant() { "$DVI" --json --key acme.pem license grant --dossier BRK-2041@C "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
+# allocate <from> <to> <quota>: by bureau7's desk; prints the allocation id.
+allocate() { "$DVI" --json --key bureau7desk.pem license allocate --from "$1" --to "$2" --quota "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
+# chain_length <partner/writer>
+chain_length() { git -C "$DVI_DIR" rev-list --count "refs/dvi/chains/$1" 2>/dev/null || echo 0; }

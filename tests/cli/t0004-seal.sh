@@ -47,7 +47,7 @@ refuse 2 acme b/float.yaml "dvi: error: b/float.yaml:47: field 'recipes[0].nozzl
 variant nocert '/file: lot\/certificate-3.1.pdf/d' material-lot.yaml
 refuse 2 polyfil b/nocert.yaml "dvi: error: b/nocert.yaml:15: field 'certificate.file' is missing"
 variant badkind 's/^kind: dossier/kind: spaceship/'
-refuse 2 acme b/badkind.yaml "dvi: error: b/badkind.yaml:3: field 'kind': 'spaceship' is not a kind dvi seals (dossier, material-lot)"
+refuse 2 acme b/badkind.yaml "dvi: error: b/badkind.yaml:3: field 'kind': 'spaceship' is not a kind dvi seals (dossier, material-lot, deviation, inspection)"
 { echo "kind: dossier"; head -c 1100000 /dev/zero | tr '\0' '#'; } > b/huge.yaml
 refuse 2 acme b/huge.yaml "dvi: error: cannot read 'b/huge.yaml': file too large (1100014 bytes, limit 1048576)"
 refuse 2 acme b/none.yaml "dvi: error: cannot read 'b/none.yaml': No such file or directory"

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "dvi/canonical.hpp"
@@ -75,6 +76,8 @@ struct AppendRequest {
     WriterId writer;
     std::int64_t time = 0;  // the writer's clock, seconds since the epoch
     std::string summary;    // first line of the commit message
+    // Or the first line computed from the record, when it depends on what build decided.
+    std::function<std::string(const Json& record)> summarize;
     std::vector<ArtifactRef> artifacts;
     // Builds the record for `pos`; called again if a concurrent writer took the position.
     std::function<Result<Json>(const ChainPosition& pos)> build;
@@ -125,6 +128,10 @@ public:
     Result<std::optional<std::string>> read_chain_file(const WriterId& writer, const std::string& path) const;
     // The same across all chains: every chain that has `path`, with its content.
     Result<std::vector<std::pair<ChainHead, std::string>>> find_chain_files(const std::string& path) const;
+
+    // The files directly under folder `dir` of every chain's head tree:
+    // (chain, file name, content). For small index folders.
+    Result<std::vector<std::tuple<WriterId, std::string, std::string>>> read_chain_dir(const std::string& dir) const;
 
     // A record by full id or by a unique prefix of its hex (at least 4 digits).
     Result<StoredRecord> find_record(std::string_view id_or_prefix) const;

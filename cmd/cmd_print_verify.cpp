@@ -1,0 +1,169 @@
+// dvi print-verify: the agent beside each printer. Checks, records the print (allowed or
+// refused), then hands the sealed G-code from the ledger to --output or a command.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "common.hpp"
+#include "dvi/print.hpp"
+#include "dvi/util/fs.hpp"
+
+namespace dvi::cli {
+
+namespace {
+
+struct PrintOptions {
+    std::string license, device, material_lot, recipe, file, output, operator_name;
+    std::vector<std::string> serials;
+    bool dry_run = false;
+    std::vector<std::string> command;
+};
+
+// Runs argv without a shell, {} replaced by `path` (or `path` appended); its exit status.
+int run_command(std::vector<std::string> argv, const std::string& path) {
+    bool substituted = false;
+    for (auto& a : argv)
+        for (auto pos = a.find("{}"); pos != std::string::npos; pos = a.find("{}", pos + path.size())) {
+            a.replace(pos, 2, path);
+            substituted = true;
+        }
+    if (!substituted) argv.push_back(path);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    std::fflush(stdout);
+    pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        ::execvp(args[0], args.data());
+        std::fprintf(stderr, "dvi: error: cannot run '%s': %s\n", args[0], std::strerror(errno));
+        std::_Exit(127);
+    }
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// Writes the sealed bytes where they go; only after the print was recorded as allowed.
+int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
+    if (o.output.empty() && o.command.empty()) return k_exit_ok;
+    auto bytes = ledger.read_artifact(out.gcode_sha256);  // re-hashed on read
+    if (!bytes) return report(bytes.error());
+    if (!o.output.empty()) {
+        if (auto st = util::write_file_atomic(o.output, *bytes, util::FileMode::public_0644, util::Overwrite::no); !st)
+            return report(st.error());
+        if (!ctx.globals.quiet && !ctx.globals.json) std::printf("sealed G-code written to %s\n", o.output.c_str());
+    }
+    if (!o.command.empty()) {
+        char tmpl[] = "/tmp/dvi-print.XXXXXX";
+        char* dir = ::mkdtemp(tmpl);  // 0700: the file is readable by this user only
+        if (!dir) return report(make_error(Errc::io, "cannot create a private temporary folder"));
+        std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
+        auto st = util::write_file_atomic(path, *bytes, util::FileMode::private_0600, util::Overwrite::no);
+        int rc = st ? run_command(o.command, path) : -1;
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        if (!st) return report(st.error());
+        if (rc != 0)
+            return report(make_error(Errc::io, "the print is recorded as allowed, but '" + o.command[0] +
+                                                   "' exited with status " + std::to_string(rc),
+                                     "record the outcome with an inspection; do not print again without a new check"));
+    }
+    return k_exit_ok;
+}
+
+int run_print_verify(Context& ctx, const PrintOptions& o) {
+    if (o.dry_run && (!o.output.empty() || !o.command.empty()))
+        return report(make_error(Errc::invalid_input, "--dry-run hands nothing over: drop --output and the command"));
+    if (!o.output.empty() && !o.command.empty())
+        return report(make_error(Errc::invalid_input, "give --output or a command, not both"));
+    std::error_code ec;
+    if (!o.output.empty() && std::filesystem::symlink_status(o.output, ec).type() != std::filesystem::file_type::not_found)
+        return report(make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path"));
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    PrintRequest req;
+    req.license = o.license;
+    req.device = o.device;
+    req.material_lot = o.material_lot;
+    if (!o.recipe.empty()) req.recipe = o.recipe;
+    if (!o.file.empty()) req.file = o.file;
+    req.serials = o.serials;
+    if (!o.operator_name.empty()) req.operator_name = o.operator_name;
+    req.time = session->now;
+    req.mode = o.dry_run ? PrintMode::dry_run : PrintMode::record;
+    auto out = print_verify(session->ledger, session->key, req);
+    if (!out) return report(out.error());
+    for (auto& n : out->notices) warn(n);
+    std::string code = out->refusal ? refusal_code(*out->refusal) : "";
+    if (ctx.globals.json) {
+        print_json({{"decision", out->allowed ? "allowed" : "refused"},
+                    {"code", out->allowed ? Json(nullptr) : Json(code)},
+                    {"message", out->message},
+                    {"dry_run", o.dry_run},
+                    {"record", out->record_id.empty() ? Json(nullptr) : Json(out->record_id)},
+                    {"commit", out->commit.empty() ? Json(nullptr) : Json(out->commit)},
+                    {"chain", out->writer.str()},
+                    {"seq", out->seq},
+                    {"dossier", out->dossier},
+                    {"recipe", out->recipe},
+                    {"gcode_sha256", out->gcode_sha256},
+                    {"units", out->allowed ? out->units : 0},
+                    {"used", out->used},
+                    {"quota", out->quota}});
+    } else if (!ctx.globals.quiet) {
+        if (out->allowed)
+            std::printf("%s: %s recipe %s on %s, %lld/%lld used\n", o.dry_run ? "would be allowed" : "allowed",
+                        out->dossier.c_str(), out->recipe.c_str(), o.device.c_str(),
+                        static_cast<long long>(out->used), static_cast<long long>(out->quota));
+        else
+            std::printf("refused [%s]: %s\n", code.c_str(), out->message.c_str());
+        if (!out->record_id.empty())
+            std::printf("recorded as %s (%s #%lld)\n", out->record_id.c_str(), out->writer.str().c_str(),
+                        static_cast<long long>(out->seq));
+    }
+    if (!out->allowed) {
+        std::fprintf(stderr, "dvi: error: print refused [%s]: %s\n", code.c_str(), out->message.c_str());
+        return k_exit_negative;
+    }
+    if (o.dry_run) return k_exit_ok;
+    return hand_over(ctx, o, *out, session->ledger);
+}
+
+}  // namespace
+
+void register_print_verify(CLI::App& root, Registry& reg) {
+    auto o = std::make_shared<PrintOptions>();
+    auto* app = root.add_subcommand("print-verify",
+                                    "Check a print against its licence, device, lot and dossier; record it; hand over "
+                                    "the sealed G-code");
+    app->add_option("--license", o->license, "The licence (allocation) addressed to this printer agent")
+        ->type_name("<id>")->required();
+    app->add_option("--device", o->device, "The printer's serial, as in the roster")->type_name("<serial>")->required();
+    app->add_option("--material-lot", o->material_lot, "The lot loaded: id, id prefix or supplier/lot")
+        ->type_name("<id>")->required();
+    app->add_option("--recipe", o->recipe, "The dossier's recipe to use (default: the one for the printer's model)")
+        ->type_name("<name>");
+    app->add_option("--file", o->file, "A G-code file to compare with the sealed one")->type_name("<path>");
+    app->add_option("--output", o->output, "Write the sealed G-code here when allowed (never overwritten)")
+        ->type_name("<path>");
+    app->add_option("--serial", o->serials, "Serial number of a part of this job (repeatable)")
+        ->type_name("<s>")->allow_extra_args(false);
+    app->add_option("--operator", o->operator_name, "Who runs the printer (recorded)")->type_name("<name>");
+    app->add_flag("--dry-run", o->dry_run, "Check only; record and hand over nothing");
+    app->add_option("command", o->command, "After --: a command given the sealed G-code's path ({} or appended)")
+        ->type_name("<command>");
+    app->footer("Exit status: 0 allowed and recorded; 1 refused (recorded, with its reason code); 2 bad input;\n"
+                "128 fatal.\n\nExample:\n  dvi print-verify --license 3f2a9c --device S5-0412 --material-lot "
+                "polyfil/PETG-2026-0117 \\\n      --serial BRK-2026-00017 -- octoprint-upload {}");
+    reg.add(app, [o](Context& ctx) { return run_print_verify(ctx, *o); });
+}
+
+}  // namespace dvi::cli
