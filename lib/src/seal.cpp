@@ -54,10 +54,10 @@ public:
         m_lines.push_back(m_source + ":" + std::to_string(m_doc.line_of(pointer)) + ": " + text);
     }
     bool empty() const { return m_lines.empty(); }
-    Error error(Errc code = Errc::invalid_input) const {
+    Error error(Errc code = Errc::invalid_input, std::string hint = {}) const {
         std::string msg;
         for (std::size_t i = 0; i < m_lines.size(); ++i) msg += (i ? "\n" : "") + m_lines[i];
-        return make_error(code, msg, m_lines.size() > 1 ? "" : "see the manifest's schema in schemas/");
+        return make_error(code, msg, std::move(hint));
     }
 
 private:
@@ -134,7 +134,7 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     DVI_TRY(schema, schema_by_name(kind + "-manifest"));
     DVI_TRY(violations, schema_validate(*schema, m));
     for (auto& v : violations) err.add(v.pointer, v.message);
-    if (!err.empty()) return err.error();
+    if (!err.empty()) return err.error(Errc::invalid_input, "the " + kind + " manifest's format: schemas/" + kind + "-manifest.schema.json, dvi-seal(1)");
     std::vector<std::string> path_pointers;
     if (kind == "dossier") check_dossier(m, err, path_pointers);
     else if (kind == "material-lot") check_material_lot(m, err, path_pointers);

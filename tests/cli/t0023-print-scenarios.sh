@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Scenarios over time with DVI_TEST_DATE: 40 prints over three weeks, 10 more, the 51st
+# refused; a re-sliced G-code refused while the other model's sealed one is allowed; a
+# lot in quarantine refused, then allowed up to a deviation's limit; an inspection.
+. "$(dirname "$0")/lib.sh"
+export DVI_DIR=$T/ledger
+licensed "$DVI_DIR"
+lot=polyfil/PETG-2026-0117
+g=$(grant --to bureau7 --quota 100 --not-before 2026-11-01 --not-after 2027-01-31)
+a=$(allocate "$g" bureau7/s5 50)
+pv() { "$DVI" --key bureau7.pem print-verify --license "$a" --material-lot "$@"; }
+
+# Three weeks, two printers, 40 prints.
+n=0
+for day in $(seq 2 22); do
+    for hour in 08 14; do
+        [ $n -lt 40 ] || break
+        printer=S5-0412; [ $((n % 2)) = 1 ] && printer=K3-0077
+        DVI_TEST_DATE=2026-11-$(printf %02d "$day")T$hour:00:00Z expect 0 pv $lot --device $printer
+        n=$((n + 1))
+    done
+done
+expect 0 "$DVI" --json license show "$a"
+[ "$(json_get '["used"]')" = 40 ] || fail "40 prints over three weeks, used $(json_get '["used"]')"
+for _ in $(seq 10); do DVI_TEST_DATE=2026-11-25T09:00:00Z expect 0 pv $lot --device S5-0412; done
+DVI_TEST_DATE=2026-11-25T10:00:00Z expect 1 pv $lot --device S5-0412
+stderr_is "dvi: error: print refused [quota-exhausted]: the licence's quota is used up: 50 of 50 jobs printed"
+pass "40 prints over three weeks, 10 more, the 51st refused"
+
+# A re-sliced G-code (40 % infill) is not the sealed file; the other model's is.
+b=$(allocate "$g" bureau7/s5 10)
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device K3-0077 \
+    --file "$EXAMPLE/recipes/mk3s/bracket-infill40.gcode"
+stderr_has "print refused [file-mismatch]"
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device S5-0412 \
+    --file "$EXAMPLE/recipes/mini/bracket.gcode"
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device S5-0412 \
+    --file "$EXAMPLE/recipes/mk3s/bracket.gcode"
+stderr_has "print refused [file-mismatch]"
+pass "re-sliced G-code refused, the sealed one allowed"
+
+# Quarantine, then an OEM deviation for 3 parts addressed to this printer agent.
+q=polyfil/PETG-2026-0131
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412
+stderr_has "print refused [lot-not-released]: lot PETG-2026-0131 is in quarantine and no deviation allows it"
+mkdir dev
+cat > dev/deviation.yaml <<YAML
+kind: deviation
+dossier: BRK-2041@C
+material_lot: $q
+to: bureau7/s5
+max_parts: 3
+reason: Moisture 0.16 % after drying at 65 °C for 4 h; accepted for non-structural use
+YAML
+sed 's|to: bureau7/s5|to: bureau7/nobody|' dev/deviation.yaml > dev/bad-to.yaml
+expect 2 "$DVI" --key acme.pem seal dev/bad-to.yaml
+stderr_is "dvi: error: dev/bad-to.yaml:4: field 'to': 'bureau7/nobody' is not a writer in the roster"
+expect 1 "$DVI" --key polyfil.pem seal dev/deviation.yaml
+stderr_is "dvi: error: partner 'polyfil' (supplier) may not write deviation records"
+expect 0 "$DVI" --key acme.pem seal dev/deviation.yaml
+for i in 1 2 3; do
+    expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial "Q-$i"
+done
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial Q-4
+stderr_is "dvi: error: print refused [lot-not-released]: lot PETG-2026-0131 is in quarantine and its deviation's 3 parts are used up"
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device S5-0412 --serial Q-5
+pass "quarantined lot allowed up to the deviation's limit, then refused"
+
+# Inspection of a printed part against the dossier's acceptance plan.
+expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$b" --material-lot $lot --device K3-0077 \
+    --serial BRK-2026-00077
+p=$(json_get '["record"]')
+mkdir qc && printf 'Inspection report BRK-2026-00077\n' > qc/report.txt
+cat > qc/inspection.yaml <<YAML
+kind: inspection
+print: $p
+serial: BRK-2026-00077
+result: pass
+inspector: M. Martin
+date: "2026-11-26"
+measurements:
+  - id: IP-01
+    result: pass
+  - id: IP-02
+    value: "40.05 mm"
+    result: pass
+report: report.txt
+YAML
+expect 0 "$DVI" --json --key bureau7.pem seal qc/inspection.yaml
+insp=$(json_get '["sealed"][0]["record"]')
+expect 0 "$DVI" --json show "$insp"
+[ "$(json_get '["record"]["print"]')" = "$p" ] || fail "inspection names its print"
+sed 's/serial: BRK-2026-00077/serial: BRK-2026-99999/' qc/inspection.yaml > qc/wrong-serial.yaml
+expect 2 "$DVI" --key bureau7.pem seal qc/wrong-serial.yaml
+stderr_is "dvi: error: qc/wrong-serial.yaml:3: field 'serial': 'BRK-2026-99999' is not a serial of that print ([\"BRK-2026-00077\"])"
+sed 's/id: IP-02/id: IP-99/' qc/inspection.yaml > qc/wrong-id.yaml
+expect 2 "$DVI" --key bureau7.pem seal qc/wrong-id.yaml
+stderr_is "dvi: error: qc/wrong-id.yaml:10: field 'measurements[1].id': 'IP-99' is not a characteristic of the dossier's acceptance plan"
+pass "inspection sealed against its print and the acceptance plan"
+
+# A new revision supersedes C: prints of C are refused.
+cp -r "$EXAMPLE" revd
+sed -i -e 's/^revision: C$/revision: D\nsupersedes: C/' revd/dossier.yaml
+expect 0 "$DVI" --key acme.pem seal revd/dossier.yaml
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device S5-0412
+stderr_has "print refused [dossier-superseded]: dossier BRK-2041@C is superseded by sha256:"
+pass "superseded dossier"
+"$DVI" log > /dev/null || fail "the ledger does not verify"
