@@ -123,11 +123,9 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
             std::printf("%s: %s recipe %s on %s, %lld/%lld used\n", o.dry_run ? "would be allowed" : "allowed",
                         out->dossier.c_str(), out->recipe.c_str(), o.device.c_str(),
                         static_cast<long long>(out->used), static_cast<long long>(out->quota));
-        else
-            std::printf("refused [%s]: %s\n", code.c_str(), out->message.c_str());
         if (!out->record_id.empty())
-            std::printf("recorded as %s (%s #%lld)\n", out->record_id.c_str(), out->writer.str().c_str(),
-                        static_cast<long long>(out->seq));
+            std::printf("%s as %s (%s #%lld)\n", out->allowed ? "recorded" : "refusal recorded",
+                        out->record_id.c_str(), out->writer.str().c_str(), static_cast<long long>(out->seq));
     }
     if (!out->allowed) {
         std::fprintf(stderr, "dvi: error: print refused [%s]: %s\n", code.c_str(), out->message.c_str());

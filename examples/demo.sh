@@ -20,15 +20,16 @@ unset DVI_DIR DVI_KEY
 export DVI_DIR=$work/ledger
 
 step "Keys: the OEM's licensing desk, the supplier's lab, the bureau's printer agent"
-for k in acme polyfil bureau7; do run "$dvi" -q key generate --out "keys/$k.pem"; done
+for k in acme polyfil bureau7-desk bureau7-s5; do run "$dvi" -q key generate --out "keys/$k.pem"; done
 
 step "The OEM founds the consortium; its key signs the genesis roster"
 run "$dvi" --key keys/acme.pem init --consortium "Bracket consortium" --partner acme --writer desk --role oem ledger
 
 step "It admits the supplier and the bureau with its two printers"
 run "$dvi" roster add polyfil --role supplier --writer lab --pubkey keys/polyfil.pem.pub
-run "$dvi" roster add bureau7 --role bureau --writer s5 --pubkey keys/bureau7.pem.pub \
+run "$dvi" roster add bureau7 --role bureau --writer desk --pubkey keys/bureau7-desk.pem.pub \
     --device "S5-0412:Original Prusa MINI" --device "K3-0077:Original Prusa i3 MK3S"
+run "$dvi" roster add bureau7 --writer s5 --pubkey keys/bureau7-s5.pem.pub
 run "$dvi" roster list
 
 step "The supplier seals its PETG lot with the EN 10204 3.1 certificate"
@@ -36,6 +37,28 @@ run "$dvi" --key keys/polyfil.pem seal "$here/bracket/material-lot.yaml"
 
 step "The OEM seals the dossier of BRK-2041 rev C: model, recipes for two printers, plans"
 run "$dvi" --key keys/acme.pem seal "$here/bracket/dossier.yaml"
+
+step "The OEM licenses 20 prints to the bureau; the bureau allocates 10 to its printer agent"
+grant=$("$dvi" --json --key keys/acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 20 \
+    --not-after 2027-06-30 | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+echo "\$ dvi license grant --dossier BRK-2041@C --to bureau7 --quota 20 --not-after 2027-06-30  # -> $grant"
+alloc=$("$dvi" --json --key keys/bureau7-desk.pem license allocate --from "$grant" --to bureau7/s5 --quota 10 \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+echo "\$ dvi license allocate --from ${grant:7:12} --to bureau7/s5 --quota 10  # -> $alloc"
+
+step "The printer agent checks and records each job, and hands over the sealed G-code"
+run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device K3-0077 \
+    --material-lot polyfil/PETG-2026-0117 --serial BRK-2026-00001 --output job-00001.gcode
+run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device S5-0412 \
+    --material-lot polyfil/PETG-2026-0117 --serial BRK-2026-00002 -- cp {} job-00002.gcode
+echo "(a G-code re-sliced with another infill is not the sealed file:)"
+run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device K3-0077 \
+    --material-lot polyfil/PETG-2026-0117 --file "$here/bracket/recipes/mk3s/bracket-infill40.gcode" || true
+echo "(nor may a lot in quarantine be used without an OEM deviation:)"
+run "$dvi" --key keys/polyfil.pem seal "$here/bracket/material-lot-quarantine.yaml"
+run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device S5-0412 \
+    --material-lot polyfil/PETG-2026-0131 || true
+run "$dvi" license show "${grant:7:12}"
 
 step "The ledger, every commit verified"
 run "$dvi" log

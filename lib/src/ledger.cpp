@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -26,6 +27,25 @@ bool is_valid_name(std::string_view name) {
     if (!alnum(name[0])) return false;
     return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-' || c == '_'; });
 }
+
+namespace {
+std::atomic<Durability> g_durability{Durability::fsync};
+
+// Flushes everything written to the ledger's file system: one syncfs(2) instead of an
+// fsync per object, file and folder.
+Status sync_ledger(const fs::path& gitdir) {
+    if (g_durability.load() == Durability::relaxed) return {};
+    int fd = ::open(gitdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error(Errc::io, "cannot open " + util::quote(gitdir) + ": " + std::strerror(errno));
+    int rc = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return make_error(Errc::io, "cannot flush the ledger to disk: " + std::string(std::strerror(err)));
+    return {};
+}
+}  // namespace
+
+void set_durability(Durability d) { g_durability.store(d); }
 
 std::string record_tree_path(const std::string& type, const std::string& id) {
     std::string hex = id.substr(7);
@@ -143,6 +163,9 @@ private:
 struct Ledger::Impl {
     git::Repository repo;
     fs::path gitdir;
+    // The chain heads as first read by this handle: one consistent snapshot for the
+    // lookups of one operation. Appends go to the refs themselves and refresh it.
+    std::optional<std::vector<ChainHead>> heads;
 };
 
 Ledger::Ledger() : m_impl(std::make_unique<Impl>()) {}
@@ -235,6 +258,7 @@ Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid
 }  // namespace
 
 Result<std::vector<ChainHead>> Ledger::chains() const {
+    if (m_impl->heads) return *m_impl->heads;
     git_reference_iterator* raw = nullptr;
     DVI_CHECK(git::check(git_reference_iterator_new(&raw, m_impl->repo.get()), "cannot list refs"));
     git::RefIterator it(raw);
@@ -251,6 +275,7 @@ Result<std::vector<ChainHead>> Ledger::chains() const {
     if (rc != GIT_ITEROVER) return git::error(rc, "cannot list refs");
     git_error_clear();
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.writer < b.writer; });
+    m_impl->heads = out;
     return out;
 }
 
@@ -607,7 +632,9 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         DVI_CHECK(git::check(git_commit_create_with_signature(&commit_oid, repo, content.c_str(), armored.c_str(), "gpgsig"),
                              "cannot write commit"));
 
-        // 5. Compare-and-swap the chain ref.
+        // 5. Everything the new commit needs is on disk before any ref names it; then
+        //    compare-and-swap the chain ref.
+        DVI_CHECK(sync_ledger(m_impl->gitdir));
         git_reference* ref = nullptr;
         std::string log = "dvi: append " + id;
         if (has_head)
@@ -616,6 +643,8 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             rc = git_reference_create(&ref, repo, out.ref.c_str(), &commit_oid, 0, log.c_str());
         if (rc == 0) {
             git_reference_free(ref);
+            DVI_CHECK(sync_ledger(m_impl->gitdir));  // the ref itself, before we acknowledge
+            m_impl->heads.reset();
             out.record_id = id;
             out.commit = git::oid_hex(commit_oid);
             out.seq = pos.seq;

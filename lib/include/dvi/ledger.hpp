@@ -168,6 +168,11 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
+// Whether every object and ref write is fsynced (the default). Only benchmark fillers
+// that build throw-away ledgers turn it off.
+enum class Durability { fsync, relaxed };
+void set_durability(Durability d);
+
 // "records/<type>/<ab>/<cd>/<hex>.json"
 std::string record_tree_path(const std::string& type, const std::string& id);
 

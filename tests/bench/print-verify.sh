@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# print-verify latency (p50, p95 of the whole command, fsync on) on ledgers of growing
+# size, next to the cost of starting a git process on the same ledger.
+#   cmake --build build --target bench && tests/bench/print-verify.sh [build] [sizes...]
+# Default sizes: 1000 10000 100000 records. Not run by CTest.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(realpath "${1:-$src/build}")
+shift || true
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+dvi=$build/cmd/dvi
+fill=$build/tests/dvi_bench_fill
+[ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+export DVI_TEST_DATE=2026-11-23T10:00:00Z
+runs=60
+
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }
+percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
+
+printf '%-10s %10s %10s %10s %10s %12s\n' records "p50 ms" "p95 ms" "git p50" "p50/git" "fill s"
+for n in "${sizes[@]}"; do
+    rm -rf "$T"/*
+    export DVI_DIR=$T/ledger
+    for k in acme polyfil bureau7 desk; do "$dvi" -q key generate --out "$k.pem"; done
+    "$dvi" -q --key acme.pem init --consortium bench --partner acme --role oem ledger
+    "$dvi" -q roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
+    "$dvi" -q roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub --device "S5-0412:Original Prusa MINI"
+    "$dvi" -q roster add bureau7 --writer desk --pubkey desk.pem.pub
+    "$dvi" -q --key polyfil.pem seal "$src/examples/bracket/material-lot.yaml"
+    "$dvi" -q --key acme.pem seal "$src/examples/bracket/dossier.yaml"
+    g=$("$dvi" --json --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota $((n + 10000)) \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    alloc() { "$dvi" --json --key desk.pem license allocate --from "$g" --to bureau7/s5 --quota "$1" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
+    filler=$(alloc "$n")
+    s=$(date +%s%N)
+    "$fill" ledger bureau7.pem "$filler" S5-0412 polyfil/PETG-2026-0117 "$n"
+    e=$(date +%s%N)
+    fill_s=$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.0f", (b - a) / 1e9 }')
+    measured=$(alloc $((runs + 10)))
+    : > dvi.ms
+    : > git.ms
+    for i in $(seq $((runs + 5))); do
+        s=$(date +%s%N)
+        "$dvi" -q --key bureau7.pem print-verify --license "$measured" --device S5-0412 --material-lot polyfil/PETG-2026-0117
+        e=$(date +%s%N)
+        [ "$i" -le 5 ] || ms "$s" "$e" >> dvi.ms
+        s=$(date +%s%N)
+        git -C ledger cat-file -t refs/dvi/chains/bureau7/s5 > /dev/null
+        e=$(date +%s%N)
+        [ "$i" -le 5 ] || ms "$s" "$e" >> git.ms
+    done
+    p50=$(percentile 50 < dvi.ms)
+    p95=$(percentile 95 < dvi.ms)
+    g50=$(percentile 50 < git.ms)
+    printf '%-10s %10s %10s %10s %9sx %12s\n' "$n" "$p50" "$p95" "$g50" \
+        "$(awk -v a="$p50" -v b="$g50" 'BEGIN { printf "%.1f", a / b }')" "$fill_s"
+done
