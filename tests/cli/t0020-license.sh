@@ -94,3 +94,5 @@ refuse 1 "dvi: error: licence $g was revoked: contract ended" \
     "$DVI" --key bureau7desk.pem license allocate --from "$g" --to bureau7/s5 --quota 1
 pass "revocation"
 "$DVI" log > /dev/null || fail "the ledger does not verify"
+python3 "$DVI_SOURCE_DIR/tests/cli/check_records.py" "$DVI_DIR" "$DVI_SOURCE_DIR/schemas" > records.txt || fail "record check"
+pass "$(cat records.txt)"

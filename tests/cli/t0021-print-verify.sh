@@ -122,3 +122,5 @@ expect 1 "$DVI" --json --key bureau7.pem print-verify --license "$k" --device K3
 pass "key-revoked (not recorded: the key may not write)"
 
 "$DVI" log > /dev/null || fail "the ledger does not verify"
+python3 "$DVI_SOURCE_DIR/tests/cli/check_records.py" "$DVI_DIR" "$DVI_SOURCE_DIR/schemas" > records.txt || fail "record check"
+pass "$(cat records.txt)"

@@ -106,3 +106,5 @@ expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lo
 stderr_has "print refused [dossier-superseded]: dossier BRK-2041@C is superseded by sha256:"
 pass "superseded dossier"
 "$DVI" log > /dev/null || fail "the ledger does not verify"
+python3 "$DVI_SOURCE_DIR/tests/cli/check_records.py" "$DVI_DIR" "$DVI_SOURCE_DIR/schemas" > records.txt || fail "record check"
+pass "$(cat records.txt)"
