@@ -64,6 +64,7 @@ Json status_json(const LicenseStatus& s) {
             {"sublicense_depth", r["sublicense_depth"]},
             {"count_failed", r["count_failed"]},
             {"revoked", s.revoked ? Json(*s.revoked) : Json(nullptr)},
+            {"dossier_revoked", s.dossier_revoked ? Json(*s.dossier_revoked) : Json(nullptr)},
             {"allocations", allocations}};
 }
 
@@ -73,11 +74,12 @@ void print_line(const LicenseStatus& s, int indent) {
                 r.value("part", "").c_str(), Holder::from_json(r["to"]).str().c_str(), r.value("unit", "").c_str(),
                 static_cast<long long>(s.used), static_cast<long long>(s.quota),
                 s.allocated ? (", " + std::to_string(s.allocated) + " allocated").c_str() : "",
-                s.revoked ? "  REVOKED" : "");
+                s.revoked ? "  REVOKED" : s.dossier_revoked ? "  DOSSIER REVOKED" : "");
     for (auto& a : s.allocations) print_line(a, indent + 2);
 }
 
 int finish(Context& ctx, const Result<LicenseOutcome>& out, const std::string& what) {
+    const char* key = "license";
     if (!out) return report(out.error());
     for (auto& n : out->append.notices) warn(n);
     if (ctx.globals.json)
@@ -85,7 +87,7 @@ int finish(Context& ctx, const Result<LicenseOutcome>& out, const std::string& w
                     {"commit", out->append.commit},
                     {"chain", out->append.ref.substr(std::string("refs/dvi/chains/").size())},
                     {"seq", out->append.seq},
-                    {"license", out->record}});
+                    {out->record.value("type", key), out->record}});
     else if (!ctx.globals.quiet)
         std::printf("%s: %s\n", what.c_str(), out->append.record_id.c_str());
     return k_exit_ok;
@@ -173,7 +175,9 @@ int run_show(Context& ctx, const ShowOptions& o) {
                 r["materials"].empty() ? "any the dossier accepts" : r["materials"].dump().c_str(),
                 static_cast<long long>(r["sublicense_depth"].get<std::int64_t>()),
                 r["count_failed"].get<bool>() ? "count" : "do not count");
-    std::printf("status   %s\n", s->revoked ? ("REVOKED: " + *s->revoked).c_str() : "valid");
+    std::printf("status   %s\n", s->revoked           ? ("REVOKED: " + *s->revoked).c_str()
+                                  : s->dossier_revoked ? ("DOSSIER REVOKED: " + *s->dossier_revoked).c_str()
+                                                       : "valid");
     if (!s->allocations.empty()) {
         std::printf("allocations\n");
         for (auto& a : s->allocations) print_line(a, 2);

@@ -22,11 +22,13 @@ struct PrintOptions {
     std::string license, device, material_lot, recipe, file, output, operator_name;
     std::vector<std::string> serials;
     bool dry_run = false;
+    bool operator_given = false;
     std::vector<std::string> command;
 };
 
 // Runs argv without a shell, {} replaced by `path` (or `path` appended); its exit status.
-int run_command(std::vector<std::string> argv, const std::string& path) {
+// With `stdout_to_stderr` (for --json) its output cannot mix with the JSON document.
+int run_command(std::vector<std::string> argv, const std::string& path, bool stdout_to_stderr) {
     bool substituted = false;
     for (auto& a : argv)
         for (auto pos = a.find("{}"); pos != std::string::npos; pos = a.find("{}", pos + path.size())) {
@@ -41,6 +43,7 @@ int run_command(std::vector<std::string> argv, const std::string& path) {
     pid_t pid = ::fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        if (stdout_to_stderr) ::dup2(2, 1);
         ::execvp(args[0], args.data());
         std::fprintf(stderr, "dvi: error: cannot run '%s': %s\n", args[0], std::strerror(errno));
         std::_Exit(127);
@@ -62,12 +65,13 @@ int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledg
         if (!ctx.globals.quiet && !ctx.globals.json) std::printf("sealed G-code written to %s\n", o.output.c_str());
     }
     if (!o.command.empty()) {
-        char tmpl[] = "/tmp/dvi-print.XXXXXX";
-        char* dir = ::mkdtemp(tmpl);  // 0700: the file is readable by this user only
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
+        char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
         if (!dir) return report(make_error(Errc::io, "cannot create a private temporary folder"));
         std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
         auto st = util::write_file_atomic(path, *bytes, util::FileMode::private_0600, util::Overwrite::no);
-        int rc = st ? run_command(o.command, path) : -1;
+        int rc = st ? run_command(o.command, path, ctx.globals.json) : -1;
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
         if (!st) return report(st.error());
@@ -85,8 +89,18 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
     if (!o.output.empty() && !o.command.empty())
         return report(make_error(Errc::invalid_input, "give --output or a command, not both"));
     std::error_code ec;
-    if (!o.output.empty() && std::filesystem::symlink_status(o.output, ec).type() != std::filesystem::file_type::not_found)
-        return report(make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path"));
+    if (!o.output.empty()) {
+        // Everything that could stop the hand-over is checked before the print is recorded.
+        if (std::filesystem::symlink_status(o.output, ec).type() != std::filesystem::file_type::not_found)
+            return report(make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path"));
+        auto parent = std::filesystem::path(o.output).parent_path();
+        if (parent.empty()) parent = ".";
+        if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0)
+            return report(make_error(Errc::invalid_input, "cannot write --output '" + o.output + "': '" +
+                                                              parent.string() + "' is not a writable folder"));
+    }
+    if (o.operator_given && o.operator_name.empty())
+        return report(make_error(Errc::invalid_input, "--operator needs a name"));
     auto session = ctx.write_session();
     if (!session) return report(session.error());
     PrintRequest req;
@@ -154,7 +168,9 @@ void register_print_verify(CLI::App& root, Registry& reg) {
         ->type_name("<path>");
     app->add_option("--serial", o->serials, "Serial number of a part of this job (repeatable)")
         ->type_name("<s>")->allow_extra_args(false);
-    app->add_option("--operator", o->operator_name, "Who runs the printer (recorded)")->type_name("<name>");
+    app->add_option("--operator", o->operator_name, "Who runs the printer (recorded)")
+        ->type_name("<name>")
+        ->each([o](const std::string&) { o->operator_given = true; });
     app->add_flag("--dry-run", o->dry_run, "Check only; record and hand over nothing");
     app->add_option("command", o->command, "After --: a command given the sealed G-code's path ({} or appended)")
         ->type_name("<command>");

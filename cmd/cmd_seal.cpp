@@ -63,7 +63,7 @@ int run_seal(Context& ctx, const SealOptions& o) {
 
 void register_seal(CLI::App& root, Registry& reg) {
     auto o = std::make_shared<SealOptions>();
-    auto* app = root.add_subcommand("seal", "Seal dossier and material-lot manifests (YAML) into the ledger");
+    auto* app = root.add_subcommand("seal", "Seal dossier, material-lot, deviation and inspection manifests (YAML) into the ledger");
     app->add_option("manifest", o->manifests, "A manifest; its 'kind' says what it seals")
         ->type_name("<manifest.yaml>")
         ->required();

@@ -142,7 +142,17 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
                                             "' may grant licences for " + dossier.id);
     DVI_TRY(revoked, revocation_of(ledger, dossier.id));
     if (revoked) return make_error(Errc::denied, "dossier " + dossier.id + " was revoked");
+    std::string part = d.value("part_number", "") + "@" + d.value("revision", "");
+    DVI_TRY(superseded, ledger.find_chain_files("index/superseded/" + part));
+    if (!superseded.empty())
+        return make_error(Errc::denied, "dossier " + part + " is superseded by " + superseded.front().second,
+                          "license the new revision");
     DVI_CHECK(check_holder(roster, holder));
+    if (holder.writer) {
+        if (auto may = roster.may_write(WriterId{holder.partner, *holder.writer}, "print"); !may)
+            return make_error(Errc::invalid_input, "'" + holder.str() + "' cannot print: " + may.error().message,
+                              "address the licence to a partner, or to one of its printer agents");
+    }
     const Json* holder_partner = roster.partner(holder.partner);
     for (auto& serial : req.devices)
         if (!(*holder_partner)["devices"].contains(serial))
@@ -196,7 +206,13 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
                           "only a licence addressed to a partner is split into allocations");
     DVI_TRY(status, license_status(ledger, parent.id));
     if (status.revoked) return make_error(Errc::denied, "licence " + parent.id + " was revoked: " + *status.revoked);
+    if (status.dossier_revoked)
+        return make_error(Errc::denied, "the dossier of licence " + parent.id + " was revoked: " + *status.dossier_revoked);
     DVI_CHECK(check_holder(roster, holder));
+    if (holder.writer) {
+        if (auto may = roster.may_write(WriterId{holder.partner, *holder.writer}, "print"); !may)
+            return make_error(Errc::invalid_input, "'" + holder.str() + "' cannot print: " + may.error().message);
+    }
     std::int64_t depth_left = p["sublicense_depth"].get<std::int64_t>();
     bool other_partner = holder.partner != parent_to.partner;
     if (other_partner && depth_left < 1)
@@ -291,6 +307,11 @@ Result<LicenseStatus> license_status(const Ledger& ledger, std::string_view ref)
         DVI_TRY(up, ledger.find_record(cur));
         cur_json = up.json;
     }
+    DVI_TRY(dossier_rev, revocation_of(ledger, rec.json.value("dossier", "")));
+    if (dossier_rev) {
+        auto r = ledger.find_record(*dossier_rev);
+        st.dossier_revoked = r ? r->json.value("reason", "revoked") : std::string("revoked");
+    }
     Holder to = Holder::from_json(rec.json["to"]);
     if (to.writer) {
         DVI_TRY(used, usage_of(ledger, WriterId{to.partner, *to.writer}, rec.id));
@@ -319,6 +340,8 @@ Result<std::vector<LicenseStatus>> license_list(const Ledger& ledger, const std:
     for (auto& [chain, id] : all) {
         DVI_TRY(rec, ledger.find_record(id));
         if (dossier_id && rec.json.value("dossier", "") != *dossier_id) continue;
+        // Allocations are shown under their parent, unless the list is of one holder's.
+        if (!to && !rec.json["parent"].is_null()) continue;
         std::string holder = Holder::from_json(rec.json["to"]).str();
         if (to && holder != *to && holder.substr(0, holder.find('/')) != *to) continue;
         DVI_TRY(st, license_status(ledger, id));

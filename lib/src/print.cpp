@@ -138,6 +138,8 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     if (req.recipe) request["recipe"] = *req.recipe;
     if (file_sha) request["file_sha256"] = *file_sha;
     Json facts = Json::object();  // what was resolved, recorded with a refusal too
+    std::vector<std::string> deviations;    // live concessions for an unreleased lot, to this writer
+    std::optional<std::string> deviation;   // the one this print uses, chosen under the lock
 
     auto record = [&](std::optional<PrintRefusal> refusal, std::string message,
                       std::function<Result<std::optional<std::pair<PrintRefusal, std::string>>>(std::int64_t&)>
@@ -180,6 +182,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                     out.message = late->second;
                 }
             }
+            if (out.allowed && deviation) rec["deviation"] = *deviation;
             if (out.allowed) {
                 rec["decision"] = "allowed";
                 rec["units"] = out.units;
@@ -234,9 +237,11 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     // 1. The licence, its revocation, its holder.
     auto lic = find_typed(ledger, req.license, "license");
     if (!lic) {
-        if (lic.error().code == Errc::not_found || lic.error().code == Errc::invalid_input)
+        if (lic.error().code == Errc::not_found)
             return refuse(PrintRefusal::license_unknown, "no licence '" + req.license + "' in this ledger");
-        return lic.error();
+        if (lic.error().message.find(", not a license") != std::string::npos)
+            return refuse(PrintRefusal::license_unknown, lic.error().message);
+        return lic.error();  // an ambiguous or malformed id: the operator fixes the command
     }
     const Json& L = lic->json;
     facts["license"] = lic->id;
@@ -339,7 +344,6 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                                                        " (sha256:" + out.gcode_sha256.substr(0, 12) + ")");
 
     // 7. An unreleased lot needs a deviation addressed to this writer, with parts left.
-    std::optional<std::string> deviation;
     if (M.value("status", "") != "released") {
         DVI_TRY(devs, ledger.read_chain_dir("index/deviations/" + hex_of(dossier.id) + "-" + hex_of(lot->id)));
         for (auto& [chain, name, content] : devs) {
@@ -349,12 +353,11 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
             if (to.partner != signer.id.partner || to.writer != signer.id.writer) continue;
             if (dev.json.contains("not_after") && t > *util::parse_time(dev.json["not_after"].get<std::string>()) + 86399)
                 continue;  // a concession that has lapsed
-            deviation = id;
+            deviations.push_back(id);
         }
-        if (!deviation)
+        if (deviations.empty())
             return refuse(PrintRefusal::lot_not_released,
                           "lot " + M.value("lot", "") + " is in " + M.value("status", "") + " and no deviation allows it");
-        facts["deviation"] = *deviation;
     }
 
     // 8. The quota (and the deviation's limit), counted under the writer's lock.
@@ -362,20 +365,35 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     std::int64_t units = out.units;
     auto last_check = [&, lic_id, units](std::int64_t& used_after) -> Result<std::optional<std::pair<PrintRefusal, std::string>>> {
         DVI_TRY(used, counter_in(ledger, signer.id, usage_path(lic_id)));
-        if (used + units > out.quota)
-            return std::optional<std::pair<PrintRefusal, std::string>>(
-                {PrintRefusal::quota_exhausted, "the licence's quota is used up: " + std::to_string(used) + " of " +
-                                                    std::to_string(out.quota) + " " + L["unit"].get<std::string>() +
-                                                    (used == 1 ? "" : "s") + " printed"});
-        if (deviation) {
-            DVI_TRY(dev, ledger.find_record(*deviation));
-            DVI_TRY(dev_used, counter_in(ledger, signer.id, deviation_usage_path(*deviation)));
+        if (used + units > out.quota) {
+            std::string unit = L["unit"].get<std::string>();
+            std::string msg = used >= out.quota
+                                  ? "the licence's quota is used up: " + std::to_string(used) + " of " +
+                                        std::to_string(out.quota) + " " + unit + "s printed"
+                                  : "the licence has " + std::to_string(out.quota - used) + " " + unit +
+                                        (out.quota - used == 1 ? "" : "s") + " left, and this job needs " +
+                                        std::to_string(units);
+            return std::optional<std::pair<PrintRefusal, std::string>>({PrintRefusal::quota_exhausted, msg});
+        }
+        if (!deviations.empty()) {
+            // The first concession with parts left, counted in this writer's chain.
             std::int64_t parts = std::max<std::int64_t>(1, static_cast<std::int64_t>(req.serials.size()));
-            std::int64_t max_parts = dev.json["max_parts"].get<std::int64_t>();
-            if (dev_used + parts > max_parts)
+            deviation.reset();
+            std::int64_t total = 0;
+            for (auto& id : deviations) {
+                DVI_TRY(dev, ledger.find_record(id));
+                DVI_TRY(dev_used, counter_in(ledger, signer.id, deviation_usage_path(id)));
+                std::int64_t max_parts = dev.json["max_parts"].get<std::int64_t>();
+                total += max_parts;
+                if (dev_used + parts <= max_parts) {
+                    deviation = id;
+                    break;
+                }
+            }
+            if (!deviation)
                 return std::optional<std::pair<PrintRefusal, std::string>>(
                     {PrintRefusal::lot_not_released, "lot " + M.value("lot", "") + " is in " + M.value("status", "") +
-                                                         " and its deviation's " + std::to_string(max_parts) +
+                                                         " and its deviations' " + std::to_string(total) +
                                                          " parts are used up"});
         }
         used_after = used + units;

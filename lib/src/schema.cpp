@@ -171,7 +171,6 @@ public:
 
 private:
     const Json* m_root;
-    std::map<std::string, std::regex> m_regex;
 
     static void add(std::vector<SchemaViolation>& out, const std::string& ptr, std::string msg) {
         out.push_back({ptr, pointer_to_field(ptr), std::move(msg)});
@@ -213,10 +212,12 @@ private:
             add(out, ptr, "is too long (at most " + m->dump() + " characters)");
         if (auto p = schema.find("pattern"); p != schema.end()) {
             const std::string pat = *p;
-            auto it = m_regex.find(pat);
-            if (it == m_regex.end()) {
+            // Compiled once per thread: std::regex construction costs more than matching.
+            thread_local std::map<std::string, std::regex> compiled;
+            auto it = compiled.find(pat);
+            if (it == compiled.end()) {
                 try {
-                    it = m_regex.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
+                    it = compiled.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
                 } catch (const std::regex_error&) {
                     return make_error(Errc::internal, "bad pattern in schema: " + pat);
                 }

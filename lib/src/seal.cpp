@@ -190,6 +190,12 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
                 err.add("/supersedes", "names '" + old + "', which is not sealed in this ledger");
                 return err.error();
             }
+            DVI_TRY(prior_rec, ledger.find_record(prior.front().second));
+            if (prior_rec.json.value("oem", "") != signer.id.partner) {
+                err.add("/supersedes", "'" + old + "' belongs to OEM '" + prior_rec.json.value("oem", "") +
+                                           "'; only it may supersede it");
+                return err.error(Errc::denied);
+            }
             DVI_TRY(already, ledger.find_chain_files("index/superseded/" + old));
             if (!already.empty()) {
                 err.add("/supersedes", "'" + old + "' is already superseded by " + already.front().second);
@@ -222,10 +228,19 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
                                          "status, not its material");
             return err.error();
         }
+        DVI_TRY(dossier_revoked, revocation_of(ledger, dossier->id));
+        if (dossier_revoked) {
+            err.add("/dossier", "was revoked by " + *dossier_revoked);
+            return err.error();
+        }
         std::string to = m["to"];
         WriterId holder{to.substr(0, to.find('/')), to.substr(to.find('/') + 1)};
         if (!roster.writer(holder)) {
             err.add("/to", "'" + to + "' is not a writer in the roster");
+            return err.error();
+        }
+        if (auto may = roster.may_write(holder, "print"); !may) {
+            err.add("/to", "'" + to + "' cannot print: " + may.error().message);
             return err.error();
         }
         body["dossier"] = dossier->id;
@@ -241,6 +256,18 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
             err.add("/print", "is a refused print; only an allowed print made a part to inspect");
             return err.error();
         }
+        // The partner that printed inspects its parts; anyone else needs the inspector role.
+        const Json* me = roster.partner(signer.id.partner);
+        bool inspector = me && std::find((*me)["roles"].begin(), (*me)["roles"].end(), Json("inspector")) != (*me)["roles"].end();
+        if (P["issuer"].value("partner", "") != signer.id.partner && !inspector) {
+            err.add("/print", "was printed by '" + P["issuer"].value("partner", "") +
+                                  "'; only it or an inspector may inspect its parts");
+            return err.error(Errc::denied);
+        }
+        for (std::size_t i = 0; i < m["measurements"].size(); ++i)
+            if (m["result"] == "pass" && m["measurements"][i]["result"] == "fail")
+                err.add("/measurements/" + std::to_string(i) + "/result",
+                        "is 'fail', so the inspection's result cannot be 'pass'");
         if (P.contains("serials") && std::find(P["serials"].begin(), P["serials"].end(), m["serial"]) == P["serials"].end()) {
             err.add("/serial", "'" + m["serial"].get<std::string>() + "' is not a serial of that print (" +
                                    P["serials"].dump() + ")");

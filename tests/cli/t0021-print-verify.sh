@@ -91,7 +91,13 @@ stdout_has "would be allowed: BRK-2041@C recipe mini-petg on S5-0412, 4/5 used"
 expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --output "$T/job1.gcode"
 stderr_is "dvi: error: refusing to overwrite '$T/job1.gcode'
 dvi: hint: choose another path"
-pass "allowed prints hand over the sealed bytes"
+n=$(chain_length bureau7/s5)
+expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --output "$T/no/such/dir/x.gcode"
+stderr_is "dvi: error: cannot write --output '$T/no/such/dir/x.gcode': '$T/no/such/dir' is not a writable folder"
+expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --operator ""
+stderr_is "dvi: error: --operator needs a name"
+[ "$(chain_length bureau7/s5)" = "$n" ] || fail "a bad hand-over option recorded a print"
+pass "allowed prints hand over the sealed bytes; hand-over problems are caught before recording"
 
 expect 0 "$DVI" --json show "$print1"
 python3 - "$T/out" <<'PY' || fail "print record"
@@ -107,6 +113,17 @@ PY
 # Quota: the allocation of 5 runs out.
 for _ in 4 5; do expect 0 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot; done
 refused quota-exhausted "the licence's quota is used up: 5 of 5 jobs printed" --license "$a" --device S5-0412 --material-lot $lot
+
+# A part-counted licence: each --serial is a unit; a job larger than what is left is refused.
+p3=$(grant --to bureau7/s5 --quota 3 --unit part)
+expect 2 "$DVI" --key bureau7.pem print-verify --license "$p3" --device S5-0412 --material-lot $lot
+stderr_is "dvi: error: this licence counts parts: give each part's --serial"
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$p3" --device S5-0412 --material-lot $lot --serial P-1 --serial P-2
+refused quota-exhausted "the licence has 1 part left, and this job needs 2" \
+    --license "$p3" --device S5-0412 --material-lot $lot --serial P-3 --serial P-4
+expect 2 "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to polyfil/lab --quota 1
+stderr_is "dvi: error: 'polyfil/lab' cannot print: partner 'polyfil' (supplier) may not write print records
+dvi: hint: address the licence to a partner, or to one of its printer agents"
 
 # Revocations: of the licence, of the dossier, of the key.
 b=$(allocate "$g" bureau7/s5 5)

@@ -62,7 +62,13 @@ for i in 1 2 3; do
     expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial "Q-$i"
 done
 expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial Q-4
-stderr_is "dvi: error: print refused [lot-not-released]: lot PETG-2026-0131 is in quarantine and its deviation's 3 parts are used up"
+stderr_is "dvi: error: print refused [lot-not-released]: lot PETG-2026-0131 is in quarantine and its deviations' 3 parts are used up"
+# A second concession adds to the first.
+sed 's/max_parts: 3/max_parts: 1/' dev/deviation.yaml > dev/second.yaml
+expect 0 "$DVI" --key acme.pem seal dev/second.yaml
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial Q-4
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $q --device S5-0412 --serial Q-6
+stderr_is "dvi: error: print refused [lot-not-released]: lot PETG-2026-0131 is in quarantine and its deviations' 4 parts are used up"
 expect 0 "$DVI" --key bureau7.pem print-verify --license "$b" --material-lot $lot --device S5-0412 --serial Q-5
 pass "quarantined lot allowed up to the deviation's limit, then refused"
 
@@ -96,7 +102,19 @@ stderr_is "dvi: error: qc/wrong-serial.yaml:3: field 'serial': 'BRK-2026-99999' 
 sed 's/id: IP-02/id: IP-99/' qc/inspection.yaml > qc/wrong-id.yaml
 expect 2 "$DVI" --key bureau7.pem seal qc/wrong-id.yaml
 stderr_is "dvi: error: qc/wrong-id.yaml:10: field 'measurements[1].id': 'IP-99' is not a characteristic of the dossier's acceptance plan"
+sed 's/    result: pass$/    result: fail/' qc/inspection.yaml > qc/contradiction.yaml
+expect 2 "$DVI" --key bureau7.pem seal qc/contradiction.yaml
+stderr_is "dvi: error: qc/contradiction.yaml:9: field 'measurements[0].result' is 'fail', so the inspection's result cannot be 'pass'
+dvi: error: qc/contradiction.yaml:12: field 'measurements[1].result' is 'fail', so the inspection's result cannot be 'pass'"
 pass "inspection sealed against its print and the acceptance plan"
+
+# Only the dossier's OEM may supersede it.
+keys globex
+"$DVI" -q roster add globex --role oem --writer eng --pubkey globex.pem.pub
+cp -r "$EXAMPLE" hostile
+sed -i -e 's/^revision: C$/revision: E\nsupersedes: C/' -e 's/^oem: acme$/oem: globex/' hostile/dossier.yaml
+expect 1 "$DVI" --key globex.pem seal hostile/dossier.yaml
+stderr_is "dvi: error: hostile/dossier.yaml:6: field 'supersedes': 'BRK-2041@C' belongs to OEM 'acme'; only it may supersede it"
 
 # A new revision supersedes C: prints of C are refused.
 cp -r "$EXAMPLE" revd

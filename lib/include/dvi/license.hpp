@@ -66,6 +66,7 @@ struct LicenseStatus {
     std::int64_t allocated = 0;  // sum of the quotas of its allocations
     std::int64_t used = 0;       // units printed under it and under its allocations
     std::optional<std::string> revoked;  // the reason, if this licence or a parent was revoked
+    std::optional<std::string> dossier_revoked;  // the reason, if its dossier was withdrawn
     std::vector<LicenseStatus> allocations;
 };
 
