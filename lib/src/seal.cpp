@@ -171,6 +171,8 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     std::string unique_path;                   // refused when any chain has it
     std::vector<std::string> index_dirs;       // <dir>/<hex of the new id> = id
     std::vector<std::string> index_files;      // <path> = id
+    std::string refund_print, refund_license;  // an inspection that returns a failed job's units
+    std::int64_t refund_units = 0;
     auto lookup_error = [&](const std::string& ptr, const Error& e) {
         err.add(ptr, e.message);
         return err.error(e.code == Errc::not_found ? Errc::invalid_input : e.code);
@@ -287,6 +289,17 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         body["dossier"] = dossier.id;
         out.name = m["serial"].get<std::string>() + " " + m["result"].get<std::string>();
         index_dirs.push_back("index/inspections/" + print->id.substr(7));
+        // A failed job under a licence whose failed jobs do not count gives its units
+        // back, once, when the printer agent that made it records the failure.
+        WriterId printer{P["issuer"].value("partner", ""), P["issuer"].value("writer", "")};
+        if (m["result"] == "fail" && printer == signer.id && P.contains("license")) {
+            DVI_TRY(lic, ledger.find_record(P["license"].get<std::string>()));
+            if (!lic.json.value("count_failed", true)) {
+                refund_print = print->id;
+                refund_license = lic.id;
+                refund_units = P.value("units", std::int64_t{0});
+            }
+        }
     }
     if (!unique_path.empty()) {
         DVI_TRY(existing, ledger.find_chain_files(unique_path));
@@ -341,6 +354,17 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         if (!unique_path.empty()) out_files.push_back({unique_path, id});
         for (auto& f : index_files) out_files.push_back({f, id});
         for (auto& d : index_dirs) out_files.push_back({d + "/" + id.substr(7), id});
+        if (!refund_print.empty()) {
+            // Under the writer lock: the counters are this chain's own.
+            std::string marker = "state/refunds/" + refund_print.substr(7);
+            DVI_TRY(done, ledger.read_chain_file(signer.id, marker));
+            if (!done) {
+                DVI_TRY(used, usage_of(ledger, signer.id, refund_license));
+                out_files.push_back({usage_path(refund_license),
+                                     canonical_dump(Json{{"used", std::max<std::int64_t>(0, used - refund_units)}}).value()});
+                out_files.push_back({marker, id});
+            }
+        }
         return out_files;
     };
     DVI_TRY(appended, ledger.append(ar));

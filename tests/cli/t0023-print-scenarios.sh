@@ -108,6 +108,28 @@ stderr_is "dvi: error: qc/contradiction.yaml:9: field 'measurements[0].result' i
 dvi: error: qc/contradiction.yaml:12: field 'measurements[1].result' is 'fail', so the inspection's result cannot be 'pass'"
 pass "inspection sealed against its print and the acceptance plan"
 
+# Failed jobs: under a --no-count-failed licence, the printer agent's failed inspection
+# gives the job back (once); under an ordinary licence it does not.
+for mode in no-count count; do
+    if [ $mode = no-count ]; then f=$(grant --to bureau7/s5 --quota 1 --no-count-failed); else f=$(grant --to bureau7/s5 --quota 1); fi
+    expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$f" --material-lot $lot --device S5-0412 --serial "F-$mode"
+    fp=$(json_get '["record"]')
+    sed -e "s/^print: .*/print: $fp/" -e "s/^serial: .*/serial: F-$mode/" -e 's/^result: pass/result: fail/' \
+        -e 's/    result: pass$/    result: fail/' qc/inspection.yaml > "qc/failed-$mode.yaml"
+    expect 0 "$DVI" --key bureau7.pem seal "qc/failed-$mode.yaml"
+    sed -i 's/^inspector: .*/inspector: second look/' "qc/failed-$mode.yaml"
+    expect 0 "$DVI" --key bureau7.pem seal "qc/failed-$mode.yaml"
+    expect 0 "$DVI" --json license show "$f"
+    if [ $mode = no-count ]; then
+        [ "$(json_get '["used"]')" = 0 ] || fail "the failed job was not given back (used $(json_get '["used"]'))"
+        expect 0 "$DVI" --key bureau7.pem print-verify --license "$f" --material-lot $lot --device S5-0412 --serial F-2
+        expect 1 "$DVI" --key bureau7.pem print-verify --license "$f" --material-lot $lot --device S5-0412 --serial F-3
+    else
+        [ "$(json_get '["used"]')" = 1 ] || fail "a failed job counts under an ordinary licence"
+    fi
+done
+pass "failed jobs given back only where the licence says they do not count, once"
+
 # Only the dossier's OEM may supersede it.
 keys globex
 "$DVI" -q roster add globex --role oem --writer eng --pubkey globex.pem.pub
