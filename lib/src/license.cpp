@@ -18,29 +18,14 @@ Json time_or_null(const std::optional<std::int64_t>& t) {
     return t ? Json(util::format_rfc3339(*t)) : Json(nullptr);
 }
 
-// Appends one record of `type` signed by `signer`, with derived index files.
-Result<LicenseOutcome> append_record(Ledger& ledger, const Signer& signer, const std::string& type, const Json& body,
-                                     std::int64_t time, const std::string& summary,
-                                     std::function<Status(const ChainPosition&)> recheck,
-                                     std::function<std::vector<TreeFile>(const std::string& id)> index) {
-    LicenseOutcome out;
-    AppendRequest req;
-    req.key = signer.key;
-    req.writer = signer.id;
-    req.time = time;
-    req.summary = summary;
-    req.build = [&](const ChainPosition& pos) -> Result<Json> {
-        if (recheck) DVI_CHECK(recheck(pos));
-        Json rec = record_header(type, signer, time, pos.seq);
-        rec.update(body);
-        DVI_CHECK(validate_record(rec));
-        out.record = rec;
-        return rec;
-    };
-    req.derive = [&](const std::string& id, const Json&) -> Result<std::vector<TreeFile>> { return index(id); };
-    DVI_TRY(appended, ledger.append(req));
-    out.append = std::move(appended);
-    return out;
+Result<LicenseOutcome> append_license_record(Ledger& ledger, const Signer& signer, const std::string& type,
+                                             const Json& body, std::int64_t time, const std::string& summary,
+                                             std::function<Status(const ChainPosition&)> recheck,
+                                             std::function<std::vector<TreeFile>(const std::string& id)> index) {
+    RecordAppend r{type, body, time, summary, {}, std::move(recheck),
+                   [index](const std::string& id, const Json&) -> Result<std::vector<TreeFile>> { return index(id); }};
+    DVI_TRY(done, append_record(ledger, signer, r));
+    return LicenseOutcome{std::move(done.append), std::move(done.record)};
 }
 
 Status check_holder(const Roster& roster, const Holder& h) {
@@ -180,7 +165,7 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
               {"devices", devices},
               {"materials", materials},
               {"sublicense_depth", req.sublicense_depth}};
-    return append_record(ledger, signer, "license", body, req.time,
+    return append_license_record(ledger, signer, "license", body, req.time,
                          "license: " + body["part"].get<std::string>() + " to " + holder.str() + " x" +
                              std::to_string(req.quota),
                          nullptr, [](const std::string&) { return std::vector<TreeFile>{}; });
@@ -245,7 +230,7 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
             return make_error(Errc::denied, "licence " + parent.id + " allows none of the devices of '" + holder.partner + "'");
         body["devices"] = kept;
     }
-    return append_record(
+    return append_license_record(
         ledger, signer, "license", body, req.time,
         "license: allocate " + std::to_string(req.quota) + " of " + p.value("part", "") + " to " + holder.str(),
         // Under the writer lock: a concurrent allocation by this writer may have won.
@@ -282,7 +267,7 @@ Result<LicenseOutcome> license_revoke(Ledger& ledger, const crypto::PrivateKey& 
     if (already) return make_error(Errc::invalid_input, "the " + what + " " + target->id + " is already revoked by " + *already);
     Json body{{"target", target->id}, {"target_type", target->type}, {"reason", req.reason}};
     std::string tid = target->id;
-    return append_record(ledger, signer, "revocation", body, req.time,
+    return append_license_record(ledger, signer, "revocation", body, req.time,
                          "revocation: " + target->type + " " + tid.substr(0, 19), nullptr,
                          [tid](const std::string& id) { return std::vector<TreeFile>{{"index/revoked/" + hex_of(tid), id}}; });
 }

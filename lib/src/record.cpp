@@ -36,4 +36,26 @@ Status validate_record(const Json& record) {
     return make_error(Errc::internal, msg);
 }
 
+Result<RecordAppended> append_record(Ledger& ledger, const Signer& signer, const RecordAppend& r) {
+    RecordAppended out;
+    AppendRequest req;
+    req.key = signer.key;
+    req.writer = signer.id;
+    req.time = r.time;
+    req.summary = r.summary;
+    req.artifacts = r.artifacts;
+    req.build = [&](const ChainPosition& pos) -> Result<Json> {
+        if (r.recheck) DVI_CHECK(r.recheck(pos));
+        Json rec = record_header(r.type, signer, r.time, pos.seq);
+        rec.update(r.body);
+        DVI_CHECK(validate_record(rec));
+        out.record = rec;
+        return rec;
+    };
+    if (r.derive) req.derive = r.derive;
+    DVI_TRY(appended, ledger.append(req));
+    out.append = std::move(appended);
+    return out;
+}
+
 }  // namespace dvi

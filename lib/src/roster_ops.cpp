@@ -17,25 +17,19 @@ Result<RosterOutcome> roster_append(Ledger& ledger, const Roster& current, const
     if (auto dry = current.apply("sha256:" + std::string(64, '0'), probe); !dry) return dry.error();
 
     RosterOutcome out;
-    AppendRequest req;
-    req.key = signer.key;
-    req.writer = signer.id;
-    req.time = time;
-    req.summary = summary;
-    req.build = [&](const ChainPosition& pos) -> Result<Json> {
-        Json rec = record_header("roster", signer, time, pos.seq);
-        rec.update(body);
-        DVI_CHECK(validate_record(rec));
-        return rec;
-    };
-    req.derive = [&](const std::string& id, const Json& rec) -> Result<std::vector<TreeFile>> {
+    RecordAppend r;
+    r.type = "roster";
+    r.body = body;
+    r.time = time;
+    r.summary = summary;
+    r.derive = [&](const std::string& id, const Json& rec) -> Result<std::vector<TreeFile>> {
         DVI_TRY(next, current.apply(id, rec));
         DVI_TRY(state, canonical_dump(next.state()));
-        out.record = rec;
         return std::vector<TreeFile>{{"roster.json", state}};
     };
-    DVI_TRY(appended, ledger.append(req));
-    out.append = std::move(appended);
+    DVI_TRY(done, append_record(ledger, signer, r));
+    out.append = std::move(done.append);
+    out.record = std::move(done.record);
     out.version = current.version() + 1;
     return out;
 }

@@ -331,23 +331,18 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
             body.at(ptr) = artifact_json(f.relative, a);
         }
     }
-    AppendRequest ar;
-    ar.key = &key;
-    ar.writer = signer.id;
+    RecordAppend ar;
+    ar.type = kind;
+    ar.body = body;
     ar.time = req.time;
     ar.summary = kind + ": " + out.name;
     ar.artifacts = artifacts;
-    ar.build = [&](const ChainPosition& pos) -> Result<Json> {
+    ar.recheck = [&](const ChainPosition&) -> Status {
         // Under the writer lock: a concurrent seal of the same name by this writer lost.
-        if (!unique_path.empty()) {
-            DVI_TRY(again, ledger.read_chain_file(signer.id, unique_path));
-            if (again)
-                return make_error(Errc::invalid_input, kind + " " + out.name + " is already sealed as " + *again);
-        }
-        Json rec = record_header(kind, signer, req.time, pos.seq);
-        rec.update(body);
-        DVI_CHECK(validate_record(rec));
-        return rec;
+        if (unique_path.empty()) return {};
+        DVI_TRY(again, ledger.read_chain_file(signer.id, unique_path));
+        if (again) return make_error(Errc::invalid_input, kind + " " + out.name + " is already sealed as " + *again);
+        return {};
     };
     ar.derive = [&](const std::string& id, const Json&) -> Result<std::vector<TreeFile>> {
         std::vector<TreeFile> out_files;
@@ -367,11 +362,11 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         }
         return out_files;
     };
-    DVI_TRY(appended, ledger.append(ar));
-    out.record_id = appended.record_id;
-    out.commit = appended.commit;
-    out.seq = appended.seq;
-    out.notices = appended.notices;
+    DVI_TRY(done, append_record(ledger, signer, ar));
+    out.record_id = done.append.record_id;
+    out.commit = done.append.commit;
+    out.seq = done.append.seq;
+    out.notices = done.append.notices;
     return out;
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "dvi/canonical.hpp"
 #include "dvi/crypto.hpp"
@@ -27,5 +29,26 @@ Json record_header(const std::string& type, const Signer& signer, std::int64_t t
 // Validates a record against schemas/record-<type>.schema.json; a violation is a bug
 // in dvi (Errc::internal) when writing, and a finding when auditing.
 Status validate_record(const Json& record);
+
+// One record to append: the header is added for the position the chain gives it.
+struct RecordAppend {
+    std::string type;
+    Json body;  // the fields besides the header
+    std::int64_t time = 0;
+    std::string summary;
+    std::vector<ArtifactRef> artifacts;
+    // Checked again under the writer's lock, for what a concurrent writer could change.
+    std::function<Status(const ChainPosition&)> recheck;
+    // Index and state files the record adds to the chain's tree.
+    std::function<Result<std::vector<TreeFile>>(const std::string& id, const Json& record)> derive;
+};
+
+struct RecordAppended {
+    AppendOutcome append;
+    Json record;
+};
+
+// Appends `r` to the signer's chain, schema-checked: how every record type is written.
+Result<RecordAppended> append_record(Ledger& ledger, const Signer& signer, const RecordAppend& r);
 
 }  // namespace dvi
