@@ -222,9 +222,10 @@ Result<Roster> roster_load(const Ledger& ledger) {
     if (found.empty())
         return make_error(Errc::not_found, "the ledger has no roster",
                           "create a consortium with 'dvi init --consortium' or join one with 'dvi init --join'");
+    // The newest state any chain claims; a fork (two heads at one version) is refused.
     const std::pair<ChainHead, std::string>* best = nullptr;
+    Json best_state;
     std::int64_t best_version = -1;
-    std::vector<Roster> candidates;
     for (auto& f : found) {
         auto j = canonical_parse(f.second);
         if (!j) return make_error(Errc::bad_signature, "roster state of chain '" + f.first.writer.str() + "' is corrupt");
@@ -232,25 +233,69 @@ Result<Roster> roster_load(const Ledger& ledger) {
         if (v > best_version) {
             best_version = v;
             best = &f;
-            candidates.assign(1, Roster(std::move(*j)));
-        } else if (v == best_version && Roster(*j).head() != candidates.front().head()) {
+            best_state = std::move(*j);
+        } else if (v == best_version && j->value("head", "") != best_state.value("head", "")) {
             return make_error(Errc::bad_signature,
                               "the roster has forked: chains '" + best->first.writer.str() + "' and '" +
                                   f.first.writer.str() + "' both hold version " + std::to_string(v),
                               "run 'dvi audit' and ask the authorities to reconcile");
         }
     }
-    Roster roster = std::move(candidates.front());
     DVI_TRY(pinned, ledger.config_get("dvi.genesis"));
-    if (pinned && *pinned != roster.genesis())
-        return make_error(Errc::bad_signature, "the roster descends from genesis " + roster.genesis() +
-                                                   ", not from the pinned " + *pinned);
-    // The state is trusted through the signature of the commit that holds it.
-    DVI_TRY(key, roster.key_of(best->first.writer));
-    DVI_TRY(check, ledger.check_commit(best->first.commit, key));
-    if (!check.problems.empty())
-        return make_error(Errc::bad_signature,
-                          "roster at " + best->first.commit + " does not verify: " + check.problems.front());
+    std::string genesis = pinned ? *pinned : best_state.value("genesis", "");
+
+    // A state is only as good as the records that made it: replay them from the pinned
+    // genesis, each signed by a writer the roster before it allowed to change it.
+    std::vector<StoredRecord> records;
+    for (std::string id = best_state.value("head", ""); !id.empty();) {
+        if (records.size() > 100000) return make_error(Errc::bad_signature, "the roster's history does not end");
+        auto rec = ledger.find_record(id);
+        if (!rec) return make_error(Errc::bad_signature, "the roster names record " + id + ", which the ledger lacks");
+        if (rec->type != "roster") return make_error(Errc::bad_signature, "the roster names " + id + ", not a roster record");
+        const Json& prev = rec->json["prev"];
+        records.push_back(std::move(*rec));
+        if (prev.is_null()) break;
+        id = prev.get<std::string>();
+    }
+    if (records.empty() || records.back().id != genesis)
+        return make_error(Errc::bad_signature, "the roster does not descend from the pinned genesis " + genesis);
+    Roster roster;
+    for (auto it = records.rbegin(); it != records.rend(); ++it) {
+        const Json& issuer = it->json["issuer"];
+        WriterId who{issuer.value("partner", ""), issuer.value("writer", "")};
+        if (!(it->chain.writer == who))
+            return make_error(Errc::bad_signature, "roster record " + it->id + " sits in chain '" +
+                                                       it->chain.writer.str() + "', not its issuer's");
+        if (it != records.rbegin()) {
+            if (auto may = roster.may_write(who, "roster"); !may)
+                return make_error(Errc::bad_signature, "roster record " + it->id + " was written by '" + who.str() +
+                                                           "', who may not change the roster: " + may.error().message);
+        } else if (!it->json.contains("writer") || !it->json["writer"].is_object() ||
+                   it->json["writer"].value("name", "") != who.writer || it->json.value("partner", "") != who.partner) {
+            return make_error(Errc::bad_signature, "the genesis record is not signed by the authority it founds");
+        }
+        auto next = roster.apply(it->id, it->json);
+        if (!next) return make_error(Errc::bad_signature, "roster record " + it->id + " does not apply: " + next.error().message);
+        roster = std::move(*next);
+        DVI_TRY(key, roster.key_of(who));
+        if (issuer.value("key", "") != key.fingerprint())
+            return make_error(Errc::bad_signature, "roster record " + it->id + " names key " + issuer.value("key", "") +
+                                                       ", not its writer's");
+    }
+    if (roster.state() != best_state)
+        return make_error(Errc::bad_signature, "the roster state of chain '" + best->first.writer.str() +
+                                                   "' does not match the roster records");
+    // Every chain holding a roster record is authenticated by its signed head: the
+    // tree is cumulative, so the head's signature covers all the records in it.
+    std::set<WriterId> checked;
+    for (auto& r : records) {
+        if (!checked.insert(r.chain.writer).second) continue;
+        DVI_TRY(key, roster.key_of(r.chain.writer));
+        DVI_TRY(check, ledger.check_commit(r.chain.commit, key));
+        if (!check.problems.empty())
+            return make_error(Errc::bad_signature,
+                              "roster at " + r.chain.commit + " does not verify: " + check.problems.front());
+    }
     return roster;
 }
 
