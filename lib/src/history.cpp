@@ -80,14 +80,16 @@ Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
             e.seq = n - i;
             e.commit = c;
             ++out.commits_checked;
+            std::optional<StoredRecord> rec;
             if (key) {
                 DVI_TRY(check, ledger.check_commit(c, *key));
                 e.problems = check.problems;
                 e.signer = check.signer;
+                rec = std::move(check.record);
             } else {
                 e.problems.push_back("writer '" + head.writer.str() + "' is not in the roster");
+                if (auto r = ledger.record_of_commit(c)) rec = std::move(*r);
             }
-            auto rec = ledger.record_of_commit(c);
             if (rec) {
                 e.record_id = rec->id;
                 e.type = rec->type;

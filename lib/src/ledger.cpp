@@ -735,6 +735,7 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
         out.problems.push_back(rec.error().message);
     } else {
         out.record_id = rec->id;
+        out.record = std::move(*rec);
     }
     return out;
 }

@@ -144,22 +144,26 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     auto record = [&](std::optional<PrintRefusal> refusal, std::string message,
                       std::function<Result<std::optional<std::pair<PrintRefusal, std::string>>>(std::int64_t&)>
                           last_check,
-                      std::function<std::vector<TreeFile>(std::int64_t used)> counters) -> Result<PrintOutcome> {
-        out.allowed = !refusal;
-        out.refusal = refusal;
-        out.message = std::move(message);
-        if (req.mode == PrintMode::dry_run) {
-            if (last_check) {
-                std::int64_t used = 0;
-                DVI_TRY(late, last_check(used));
-                if (late) {
-                    out.allowed = false;
-                    out.refusal = late->first;
-                    out.message = late->second;
-                } else {
-                    out.used = used;
-                }
+                      std::function<Result<std::vector<TreeFile>>(std::int64_t used)> counters) -> Result<PrintOutcome> {
+        // The decision: the early one, unless the quota check (run under the lock when
+        // recording) refuses. Settled afresh on every attempt of the append.
+        auto settle = [&](std::int64_t& used) -> Status {
+            out.allowed = !refusal;
+            out.refusal = refusal;
+            out.message = message;
+            if (!out.allowed || !last_check) return {};
+            DVI_TRY(late, last_check(used));
+            if (late) {
+                out.allowed = false;
+                out.refusal = late->first;
+                out.message = late->second;
             }
+            return {};
+        };
+        if (req.mode == PrintMode::dry_run) {
+            std::int64_t used = 0;
+            DVI_CHECK(settle(used));
+            if (out.allowed) out.used = used;
             return out;
         }
         AppendRequest ar;
@@ -171,17 +175,8 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
             Json rec = record_header("print", signer, req.time, pos.seq);
             rec["request"] = request;
             rec.update(facts);
-            out.allowed = !refusal;
-            out.refusal = refusal;
-            if (out.allowed && last_check) {
-                // Under the writer lock and before the compare-and-swap: the count is exact.
-                DVI_TRY(late, last_check(used_after));
-                if (late) {
-                    out.allowed = false;
-                    out.refusal = late->first;
-                    out.message = late->second;
-                }
-            }
+            // Under the writer lock and before the compare-and-swap: the count is exact.
+            DVI_CHECK(settle(used_after));
             if (out.allowed && deviation) rec["deviation"] = *deviation;
             if (out.allowed) {
                 rec["decision"] = "allowed";
@@ -192,7 +187,6 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                 rec["decision"] = "refused";
                 rec["units"] = 0;
                 rec["reason"] = {{"code", refusal_code(*out.refusal)}, {"message", out.message}};
-                for (auto k : {"used", "quota"}) rec.erase(k);
             }
             DVI_CHECK(validate_record(rec));
             return rec;
@@ -399,12 +393,14 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         used_after = used + units;
         return std::optional<std::pair<PrintRefusal, std::string>>();
     };
-    auto counters = [&, lic_id](std::int64_t used_after) {
-        std::vector<TreeFile> files{{usage_path(lic_id), canonical_dump(Json{{"used", used_after}}).value()}};
+    auto counters = [&, lic_id](std::int64_t used_after) -> Result<std::vector<TreeFile>> {
+        DVI_TRY(usage, canonical_dump(Json{{"used", used_after}}));
+        std::vector<TreeFile> files{{usage_path(lic_id), usage}};
         if (deviation) {
             std::int64_t parts = std::max<std::int64_t>(1, static_cast<std::int64_t>(req.serials.size()));
-            std::int64_t dev_used = counter_in(ledger, signer.id, deviation_usage_path(*deviation)).value();
-            files.push_back({deviation_usage_path(*deviation), canonical_dump(Json{{"used", dev_used + parts}}).value()});
+            DVI_TRY(dev_used, counter_in(ledger, signer.id, deviation_usage_path(*deviation)));
+            DVI_TRY(dev_usage, canonical_dump(Json{{"used", dev_used + parts}}));
+            files.push_back({deviation_usage_path(*deviation), dev_usage});
         }
         return files;
     };

@@ -100,6 +100,7 @@ struct CommitCheck {
     std::string record_id;  // from the Dvi-Record trailer
     std::string signer;     // fingerprint of the key that signed, if parseable
     std::vector<std::string> problems;  // empty when the commit verifies
+    std::optional<StoredRecord> record;  // the record it adds, when it could be read
 };
 
 class Ledger {
