@@ -36,7 +36,7 @@ int run_init(Context& ctx, const InitOptions& o) {
 
     if (o.join.empty()) {
         InitRequest req{o.dir, o.consortium, o.partner, o.writer.empty() ? "main" : o.writer, o.roles,
-                        &*key, key_path, *now};
+                        &*key, key_path, *now, self_executable()};
         auto out = ledger_init(req);
         if (!out) return report(out.error());
         if (ctx.globals.json) {
@@ -62,6 +62,8 @@ int run_init(Context& ctx, const InitOptions& o) {
     if (!o.trust.empty()) req.trust = o.trust;
     req.key = &*key;
     req.key_path = key_path;
+    req.hook_dvi = self_executable();
+    req.transport = ctx.transport();
     auto out = ledger_join(req);
     if (!out) return report(out.error());
     if (ctx.globals.json) {
@@ -70,6 +72,7 @@ int run_init(Context& ctx, const InitOptions& o) {
                     {"genesis", out->genesis},
                     {"trusted_on_first_use", out->trusted_on_first_use},
                     {"chains", out->chains},
+                    {"records", out->records},
                     {"join_request",
                      {{"partner", out->writer.partner},
                       {"writer", out->writer.writer},
@@ -79,8 +82,8 @@ int run_init(Context& ctx, const InitOptions& o) {
         return k_exit_ok;
     }
     if (!ctx.globals.quiet) {
-        std::printf("joined consortium '%s' in %s (%zu chains)\n", out->consortium.c_str(), out->path.c_str(),
-                    out->chains);
+        std::printf("joined consortium '%s' in %s (%zu chains, %lld records, every commit verified)\n",
+                    out->consortium.c_str(), out->path.c_str(), out->chains, static_cast<long long>(out->records));
         if (out->trusted_on_first_use)
             std::printf("trusted on first use: genesis %s\n  (check it with the consortium's authority)\n",
                         out->genesis.c_str());
@@ -103,7 +106,7 @@ void register_init(CLI::App& root, Registry& reg) {
     auto o = std::make_shared<InitOptions>();
     auto* app = root.add_subcommand("init", "Create a consortium ledger, or join one by cloning a partner's");
     app->add_option("--consortium", o->consortium, "Name of the new consortium")->type_name("<name>");
-    app->add_option("--join", o->join, "Clone this ledger (path or URL) instead")->type_name("<source>");
+    app->add_option("--join", o->join, "Join the ledger at this path or URL, or in this bundle file, instead")->type_name("<source>");
     app->add_option("--partner", o->partner, "Your partner id")->type_name("<id>")->required();
     app->add_option("--writer", o->writer, "Name of your signing key's chain (default: main)")->type_name("<name>");
     app->add_option("--role", o->roles, "An extra role of the founding partner (e.g. oem)")->type_name("<role>")->allow_extra_args(false);

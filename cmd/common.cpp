@@ -145,4 +145,38 @@ std::string human_size(std::uint64_t bytes) {
     return buf;
 }
 
+SyncRequest Context::transport() const {
+    SyncRequest req;
+    std::error_code ec;
+    const char* home = std::getenv("HOME");
+    fs::path ssh = home && *home ? fs::path(home) / ".ssh" : fs::path();
+    if (const char* k = std::getenv("DVI_SSH_KEY"); k && *k) {
+        req.ssh_keys.emplace_back(k);
+    } else if (!ssh.empty()) {
+        for (auto name : {"id_ed25519", "id_ecdsa", "id_rsa"})
+            if (fs::exists(ssh / name, ec)) req.ssh_keys.push_back(ssh / name);
+    }
+    if (const char* k = std::getenv("DVI_SSH_KNOWN_HOSTS"); k && *k) {
+        req.known_hosts.emplace_back(k);
+    } else {
+        if (!ssh.empty()) req.known_hosts.push_back(ssh / "known_hosts");
+        req.known_hosts.emplace_back("/etc/ssh/ssh_known_hosts");
+    }
+    if (!globals.quiet && ::isatty(STDERR_FILENO)) {
+        req.progress = [](const std::string& stage, std::uint64_t done, std::uint64_t total) {
+            if (total == 0) return;
+            std::fprintf(stderr, "\r%s: %llu/%llu (%llu%%)", stage.c_str(), static_cast<unsigned long long>(done),
+                         static_cast<unsigned long long>(total), static_cast<unsigned long long>(done * 100 / total));
+            if (done >= total) std::fputs("\n", stderr);
+        };
+    }
+    return req;
+}
+
+fs::path self_executable() {
+    std::error_code ec;
+    auto p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : p;
+}
+
 }  // namespace dvi::cli

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "dvi/crypto.hpp"
 #include "dvi/ledger.hpp"
 #include "dvi/result.hpp"
+#include "dvi/sync.hpp"
 
 namespace dvi::cli {
 
@@ -54,7 +56,14 @@ public:
     Result<std::int64_t> now() const;
     // ledger(), signing_key() and now() together, for commands that write.
     Result<WriteSession> write_session() const;
+    // How to reach partners: ssh keys (DVI_SSH_KEY, else ~/.ssh/id_ed25519, id_ecdsa,
+    // id_rsa), known hosts (DVI_SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts and
+    // /etc/ssh/ssh_known_hosts), and progress on stderr when it is a terminal.
+    SyncRequest transport() const;
 };
+
+// The path of the running dvi executable (what a ledger's hook runs).
+std::filesystem::path self_executable();
 
 // Prints "dvi: error: …" (and "dvi: hint: …") on stderr; returns the exit status.
 int report(const Error& e);
@@ -83,6 +92,7 @@ void register_log(CLI::App& root, Registry& reg);
 void register_show(CLI::App& root, Registry& reg);
 void register_license(CLI::App& root, Registry& reg);
 void register_print_verify(CLI::App& root, Registry& reg);
+void register_sync(CLI::App& root, Registry& reg);
 
 std::string human_size(std::uint64_t bytes);
 

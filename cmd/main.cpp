@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     register_print_verify(app, reg);
     register_log(app, reg);
     register_show(app, reg);
+    register_sync(app, reg);
 
     try {
         app.parse(argc, argv);

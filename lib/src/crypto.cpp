@@ -87,6 +87,15 @@ Bytes sha512(std::string_view data) {
     return out;
 }
 
+Bytes hmac_sha1(const Bytes& key, std::string_view data) {
+    Bytes out(20);
+    std::size_t n = 0;
+    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA1", nullptr, key.data(), key.size(),
+                   reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), out.size(), &n))
+        out.clear();
+    return out;
+}
+
 // ---- public keys ----
 
 Bytes PublicKey::ssh_blob() const {

@@ -1,5 +1,6 @@
 #include "dvi/history.hpp"
 
+#include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 
 namespace dvi {
@@ -16,17 +17,6 @@ Result<std::vector<ChainHead>> select_chains(const Ledger& ledger, const std::op
         return make_error(Errc::not_found, "no chain '" + *filter + "' in the ledger",
                           "give a partner or partner/writer; 'dvi roster list' shows them");
     return out;
-}
-
-// What a record must say about where it stands, given where it was found.
-void check_placement(const Json& rec, const WriterId& chain, std::int64_t seq, std::vector<std::string>& problems) {
-    const Json& issuer = rec.contains("issuer") ? rec["issuer"] : Json::object();
-    if (issuer.value("partner", "") != chain.partner || issuer.value("writer", "") != chain.writer)
-        problems.push_back("record names issuer '" + issuer.value("partner", "?") + "/" + issuer.value("writer", "?") +
-                           "' but sits in chain '" + chain.str() + "'");
-    if (seq > 0 && rec.value("seq", std::int64_t{-1}) != seq)
-        problems.push_back("record says seq " + std::to_string(rec.value("seq", std::int64_t{-1})) +
-                           " but is at position " + std::to_string(seq));
 }
 
 // One line about a record, for people.

@@ -107,6 +107,7 @@ Result<InitOutcome> ledger_init(const InitRequest& req) {
               {"writer", {{"name", req.writer}, {"key", req.key->public_key().openssh()}}}};
     DVI_TRY(appended, roster_append(ledger, Roster(), signer, body, req.time, "roster: genesis of " + req.consortium));
     DVI_CHECK(remember_identity(ledger, appended.append.record_id, appended.append.commit, req.consortium, w, req.key_path));
+    if (!req.hook_dvi.empty()) DVI_CHECK(install_receive_hook(ledger, req.hook_dvi));
     guard.disarm();
     return InitOutcome{ledger.path(), appended.append.record_id, appended.append.commit, w};
 }
@@ -119,26 +120,31 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
     DVI_CHECK(check_target(req.dir));
     std::string source = req.source;
     std::error_code ec;
+    bool bundle = fs::is_regular_file(source, ec);
     if (source.find("://") == std::string::npos && fs::exists(source, ec)) source = fs::absolute(source, ec).string();
     CreatedDir guard(req.dir);
     DVI_TRY(ledger, Ledger::create(req.dir));
-    auto* repo = static_cast<git_repository*>(ledger.raw_repository());
-    {
+    auto imported = import_from(ledger, source, req.transport);
+    if (!imported) {
+        auto e = imported.error();
+        if (e.code == Errc::io && !bundle) {
+            e.code = Errc::not_found;
+            e.hint = "give the path or URL of a partner's ledger, or a bundle file";
+        }
+        return e;
+    }
+    if (imported->chains.empty()) return make_error(Errc::not_found, "'" + req.source + "' holds no dvi ledger");
+    for (auto& c : imported->chains)
+        if (c.status != ChainStatus::new_chain)
+            return make_error(Errc::bad_signature, "chain '" + c.writer.str() + "' of '" + req.source + "' does not verify: " + c.reason,
+                              "ask the partner to run 'dvi log' and 'dvi audit' on its ledger");
+    if (!bundle) {
         git_remote* raw = nullptr;
         // No '+': a chain that would need a forced update is never taken.
-        DVI_CHECK(git::check(git_remote_create_with_fetchspec(&raw, repo, "origin", source.c_str(),
-                                                              "refs/dvi/chains/*:refs/dvi/chains/*"),
+        DVI_CHECK(git::check(git_remote_create_with_fetchspec(&raw, static_cast<git_repository*>(ledger.raw_repository()),
+                                                              "origin", source.c_str(), "refs/dvi/chains/*:refs/dvi/chains/*"),
                              "cannot add remote '" + req.source + "'"));
-        git::Remote remote(raw);
-        git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
-        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-        int rc = git_remote_fetch(remote.get(), nullptr, &opts, "dvi: join");
-        if (rc != 0) {
-            auto e = git::error(rc, "cannot fetch from '" + req.source + "'");
-            e.code = Errc::not_found;
-            e.hint = "give the path or URL of a partner's ledger";
-            return e;
-        }
+        git_remote_free(raw);
     }
     auto roster = roster_load(ledger);
     if (!roster) {
@@ -158,6 +164,7 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
     out.trusted_on_first_use = !req.trust;
     DVI_TRY(chains, ledger.chains());
     out.chains = chains.size();
+    out.records = imported->records;
     out.writer = w;
     out.public_key = req.key->public_key().openssh();
     out.fingerprint = req.key->public_key().fingerprint();
@@ -171,6 +178,7 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
     const Json& issuer = genesis_record.json["issuer"];
     DVI_TRY(authority_commits, ledger.chain_commits(WriterId{issuer.value("partner", ""), issuer.value("writer", "")}));
     DVI_CHECK(remember_identity(ledger, out.genesis, authority_commits.back(), out.consortium, w, req.key_path));
+    if (!req.hook_dvi.empty()) DVI_CHECK(install_receive_hook(ledger, req.hook_dvi));
     out.path = ledger.path();
     guard.disarm();
     return out;

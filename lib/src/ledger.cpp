@@ -1,7 +1,6 @@
 #include "dvi/ledger.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,45 +117,15 @@ std::optional<std::string> trailer_record_id(const char* message) {
     return id;
 }
 
-// Holds an exclusive flock on a per-writer lock file: appenders of one chain on this
-// machine take turns, and the kernel releases the lock if the holder dies, so it can
-// never go stale. The ref's own .lock is still the cross-machine guard (CAS).
-class WriterLock {
-public:
-    static Result<WriterLock> acquire(const fs::path& gitdir, const WriterId& w) {
-        fs::path dir = gitdir / "dvi" / "locks" / w.partner;
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        fs::path file = dir / (w.writer + ".lock");
-        int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            return make_error(Errc::io, "cannot open lock " + util::quote(file) + ": " + std::strerror(errno));
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            if (errno != EWOULDBLOCK && errno != EINTR) {
-                int err = errno;
-                ::close(fd);
-                return make_error(Errc::io, "cannot lock " + util::quote(file) + ": " + std::strerror(err));
-            }
-            if (std::chrono::steady_clock::now() > deadline) {
-                ::close(fd);
-                return make_error(Errc::conflict, "another dvi process has been writing to chain '" + w.str() +
-                                                      "' for over a minute",
-                                  "check for a stuck 'dvi' process");
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return WriterLock(fd);
-    }
-    WriterLock(WriterLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
-    ~WriterLock() {
-        if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
-    }
-
-private:
-    explicit WriterLock(int fd) : m_fd(fd) {}
-    int m_fd;
-};
+// Appenders of one chain on this machine take turns under a per-writer flock; the ref's
+// own .lock is still the cross-machine guard (CAS).
+Result<util::FileLock> lock_writer(const fs::path& gitdir, const WriterId& w) {
+    auto lock = util::FileLock::acquire(gitdir / "dvi" / "locks" / w.partner / (w.writer + ".lock"), std::chrono::seconds(60));
+    if (!lock && lock.error().code == Errc::conflict)
+        return make_error(Errc::conflict, "another dvi process has been writing to chain '" + w.str() + "' for over a minute",
+                          "check for a stuck 'dvi' process");
+    return lock;
+}
 
 }  // namespace
 
@@ -166,6 +135,7 @@ struct Ledger::Impl {
     // The chain heads as first read by this handle: one consistent snapshot for the
     // lookups of one operation. Appends go to the refs themselves and refresh it.
     std::optional<std::vector<ChainHead>> heads;
+    bool view = false;  // heads were set by set_view(): the refs are not consulted
 };
 
 Ledger::Ledger() : m_impl(std::make_unique<Impl>()) {}
@@ -280,6 +250,11 @@ Result<std::vector<ChainHead>> Ledger::chains() const {
 }
 
 Result<std::optional<ChainHead>> Ledger::chain_head(const WriterId& w) const {
+    if (m_impl->view) {
+        for (auto& h : *m_impl->heads)
+            if (h.writer == w) return std::optional<ChainHead>(h);
+        return std::optional<ChainHead>();
+    }
     git_oid oid;
     int rc = git_reference_name_to_id(&oid, m_impl->repo.get(), w.ref().c_str());
     if (rc == GIT_ENOTFOUND) {
@@ -547,7 +522,7 @@ Result<std::string> Ledger::read_artifact(const std::string& sha256_hex) const {
 Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
     if (!req.key || !req.build) return make_error(Errc::internal, "append without key or record");
     git_repository* repo = m_impl->repo.get();
-    DVI_TRY(lock, WriterLock::acquire(m_impl->gitdir, req.writer));
+    DVI_TRY(lock, lock_writer(m_impl->gitdir, req.writer));
     AppendOutcome out;
     out.ref = req.writer.ref();
     auto backoff = std::chrono::milliseconds(2);
@@ -645,6 +620,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             git_reference_free(ref);
             DVI_CHECK(sync_ledger(m_impl->gitdir));  // the ref itself, before we acknowledge
             m_impl->heads.reset();
+            m_impl->view = false;
             out.record_id = id;
             out.commit = git::oid_hex(commit_oid);
             out.seq = pos.seq;
@@ -763,5 +739,42 @@ Result<std::vector<std::string>> Ledger::chain_commits(const WriterId& w) const 
     }
     return out;
 }
+
+Result<ChainHead> Ledger::head_at(const WriterId& writer, const std::string& commit) const {
+    DVI_TRY(oid, parse_oid(commit));
+    return head_of(m_impl->repo.get(), writer, oid);
+}
+
+void Ledger::set_view(std::vector<ChainHead> heads) {
+    std::sort(heads.begin(), heads.end(), [](auto& a, auto& b) { return a.writer < b.writer; });
+    m_impl->heads = std::move(heads);
+    m_impl->view = true;
+}
+
+Result<Ledger> Ledger::open_from_git_environment() {
+    git::ensure_init();
+    git_repository* raw = nullptr;
+    DVI_CHECK(git::check(git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr),
+                         "cannot open the ledger git runs this hook in"));
+    Ledger l;
+    l.m_impl->repo.reset(raw);
+    l.m_impl->gitdir = fs::canonical(git_repository_path(raw));
+    return l;
+}
+
+Result<std::optional<std::string>> Ledger::read_file_at(const std::string& commit, const std::string& path) const {
+    DVI_TRY(oid, parse_oid(commit));
+    DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
+    return tree_read(m_impl->repo.get(), tree.get(), path);
+}
+
+void Ledger::reload() {
+    m_impl->heads.reset();
+    m_impl->view = false;
+}
+
+Status Ledger::flush() const { return sync_ledger(m_impl->gitdir); }
+
+std::optional<WriterId> writer_of_chain_ref(std::string_view ref) { return parse_chain_ref(ref); }
 
 }  // namespace dvi

@@ -58,4 +58,14 @@ Result<RecordAppended> append_record(Ledger& ledger, const Signer& signer, const
     return out;
 }
 
+void check_placement(const Json& rec, const WriterId& chain, std::int64_t seq, std::vector<std::string>& problems) {
+    const Json& issuer = rec.contains("issuer") ? rec["issuer"] : Json::object();
+    if (issuer.value("partner", "") != chain.partner || issuer.value("writer", "") != chain.writer)
+        problems.push_back("record names issuer '" + issuer.value("partner", "?") + "/" + issuer.value("writer", "?") +
+                           "' but sits in chain '" + chain.str() + "'");
+    if (seq > 0 && rec.value("seq", std::int64_t{-1}) != seq)
+        problems.push_back("record says seq " + std::to_string(rec.value("seq", std::int64_t{-1})) +
+                           " but is at position " + std::to_string(seq));
+}
+
 }  // namespace dvi

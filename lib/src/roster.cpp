@@ -98,6 +98,24 @@ Status Roster::may_write(const WriterId& w, const std::string& type) const {
     if (!(*wr)["revoked"].is_null())
         return make_error(Errc::denied, "key of '" + w.str() + "' was revoked: " + (*wr)["revoked"].value("reason", ""),
                           "ask an authority to admit a new key with 'dvi roster add'");
+    return role_allows(w, type);
+}
+
+Status Roster::may_have_written(const WriterId& w, const std::string& type, std::int64_t seq) const {
+    const Json* wr = writer(w);
+    if (!wr) return make_error(Errc::denied, "writer '" + w.str() + "' is not in the roster");
+    const Json& revoked = (*wr)["revoked"];
+    if (!revoked.is_null() && seq > revoked.value("after_seq", std::int64_t{0}))
+        return make_error(Errc::denied, "key of '" + w.str() + "' was revoked after position " +
+                                            std::to_string(revoked.value("after_seq", std::int64_t{0})) + ": " +
+                                            revoked.value("reason", ""));
+    return role_allows(w, type);
+}
+
+Status Roster::role_allows(const WriterId& w, const std::string& type) const {
+    const Json* p = partner(w.partner);
+    const Json* wr = writer(w);
+    if (!p || !wr) return make_error(Errc::denied, "writer '" + w.str() + "' is not in the roster");
     bool role_allows = false;
     for (auto& role : (*p)["roles"]) {
         auto types = record_types_of_role(role.get<std::string>());

@@ -36,6 +36,8 @@ private:
 Digest256 sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
 Bytes sha512(std::string_view data);
+// HMAC-SHA1, for matching the hashed host names of OpenSSH's known_hosts files.
+Bytes hmac_sha1(const Bytes& key, std::string_view data);
 
 // An Ed25519 public key: 32 raw bytes, with its OpenSSH forms.
 struct PublicKey {

@@ -9,6 +9,7 @@
 #include "dvi/crypto.hpp"
 #include "dvi/ledger.hpp"
 #include "dvi/result.hpp"
+#include "dvi/sync.hpp"
 
 namespace dvi {
 
@@ -21,6 +22,7 @@ struct InitRequest {
     const crypto::PrivateKey* key = nullptr;
     std::filesystem::path key_path;  // remembered as the ledger's default key
     std::int64_t time = 0;
+    std::filesystem::path hook_dvi;  // the dvi the pre-receive hook runs (none: no hook)
 };
 
 struct InitOutcome {
@@ -35,13 +37,15 @@ struct InitOutcome {
 Result<InitOutcome> ledger_init(const InitRequest& req);
 
 struct JoinRequest {
-    std::string source;  // path or URL of a partner's ledger
+    std::string source;  // path or URL of a partner's ledger, or a bundle file
     std::filesystem::path dir;
     std::string partner;
     std::string writer;
     std::optional<std::string> trust;  // expected genesis id; absent = trust on first use
     const crypto::PrivateKey* key = nullptr;
     std::filesystem::path key_path;
+    std::filesystem::path hook_dvi;  // the dvi the pre-receive hook runs (none: no hook)
+    SyncRequest transport;           // ssh keys, known hosts, progress
 };
 
 struct JoinOutcome {
@@ -50,14 +54,16 @@ struct JoinOutcome {
     std::string genesis;
     bool trusted_on_first_use = false;
     std::size_t chains = 0;
+    std::int64_t records = 0;  // records verified and taken
     WriterId writer;
     std::string public_key;  // what the authority needs to admit this writer
     std::string fingerprint;
     bool already_admitted = false;
 };
 
-// Clones refs/dvi/* of `source` into a new bare ledger, verifies its roster and pins its
-// genesis (refused if it differs from `trust`). Removed again on any failure.
+// Fetches the chains of `source` into a new bare ledger, verifying every commit as a
+// sync does, and pins its genesis (refused if it differs from `trust`). Removed again on
+// any failure, including a chain that does not verify.
 Result<JoinOutcome> ledger_join(const JoinRequest& req);
 
 }  // namespace dvi

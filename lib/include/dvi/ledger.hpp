@@ -115,6 +115,9 @@ public:
     static Result<Ledger> open(const std::filesystem::path& dir);
     // Searches `start` and its parents, like git does.
     static Result<Ledger> discover(const std::filesystem::path& start);
+    // The ledger a git hook runs in, as git's environment names it (GIT_DIR, and the
+    // quarantine of objects being pushed: GIT_OBJECT_DIRECTORY and its alternates).
+    static Result<Ledger> open_from_git_environment();
 
     std::filesystem::path path() const;
 
@@ -160,6 +163,21 @@ public:
     // The record a commit adds (by its trailer), as stored in that commit's tree.
     Result<StoredRecord> record_of_commit(const std::string& commit_hex) const;
 
+    // The chain head at `commit` of `writer`'s chain (its chain.json), whether or not a
+    // ref names it: for commits that arrive by sync before they are accepted.
+    Result<ChainHead> head_at(const WriterId& writer, const std::string& commit) const;
+    // Makes every lookup of this handle see exactly these chain heads instead of the refs:
+    // the state a sync would produce, verified before any ref moves. An append ends it.
+    void set_view(std::vector<ChainHead> heads);
+    // Forgets the chain heads read so far: the next lookup reads the refs again (after a
+    // sync moved them).
+    void reload();
+
+    // The content of `path` in the tree of `commit`, if present.
+    Result<std::optional<std::string>> read_file_at(const std::string& commit, const std::string& path) const;
+    // Flushes everything written so far to disk (one syncfs), as appends do.
+    Status flush() const;
+
     // For library modules that need libgit2 directly (sync, audit).
     void* raw_repository() const;
 
@@ -173,6 +191,10 @@ private:
 // that build throw-away ledgers turn it off.
 enum class Durability { fsync, relaxed };
 void set_durability(Durability d);
+
+// The writer of a chain ref "refs/dvi/chains/<partner>/<writer>"; nullopt for any other
+// ref or an invalid name.
+std::optional<WriterId> writer_of_chain_ref(std::string_view ref);
 
 // "records/<type>/<ab>/<cd>/<hex>.json"
 std::string record_tree_path(const std::string& type, const std::string& id);

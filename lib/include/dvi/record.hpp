@@ -30,6 +30,10 @@ Json record_header(const std::string& type, const Signer& signer, std::int64_t t
 // in dvi (Errc::internal) when writing, and a finding when auditing.
 Status validate_record(const Json& record);
 
+// What a record must say about where it stands: its issuer is the chain's writer and,
+// when `seq` > 0, its seq is that position. Appends a sentence per mismatch.
+void check_placement(const Json& rec, const WriterId& chain, std::int64_t seq, std::vector<std::string>& problems);
+
 // One record to append: the header is added for the position the chain gives it.
 struct RecordAppend {
     std::string type;

@@ -39,11 +39,17 @@ public:
     // Whether `w` may append a record of `type` now: known, not revoked, and its roles
     // (narrowed by its key usages) allow the type. Errc::denied says why not.
     Status may_write(const WriterId& w, const std::string& type) const;
+    // Whether the record of `type` at position `seq` of `w`'s chain was allowed: as
+    // may_write, but a revocation only forbids positions after its cut-point.
+    Status may_have_written(const WriterId& w, const std::string& type, std::int64_t seq) const;
 
     // Applies one roster record (already validated) and returns the state after it.
     Result<Roster> apply(const std::string& record_id, const Json& record) const;
 
 private:
+    // Whether the roles of `w`'s partner, narrowed by its key usages, include `type`.
+    Status role_allows(const WriterId& w, const std::string& type) const;
+
     Json m_state = Json::object();
 };
 

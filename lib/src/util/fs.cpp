@@ -1,12 +1,14 @@
 #include "dvi/util/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <thread>
 
 namespace dvi::util {
 
@@ -155,6 +157,31 @@ Result<fs::path> resolve_confined(const fs::path& base, const std::string& relat
     if (::access(real.c_str(), R_OK) != 0)
         return errno_error("read", relative, errno);
     return real;
+}
+
+Result<FileLock> FileLock::acquire(const fs::path& file, std::chrono::milliseconds timeout) {
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return make_error(Errc::io, "cannot open lock " + quote(file) + ": " + std::strerror(errno));
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int err = errno;
+            ::close(fd);
+            return make_error(Errc::io, "cannot lock " + quote(file) + ": " + std::strerror(err));
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::close(fd);
+            return make_error(Errc::conflict, "lock " + quote(file) + " is held by another process");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return FileLock(fd);
+}
+
+FileLock::~FileLock() {
+    if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
 }
 
 }  // namespace dvi::util

@@ -2,6 +2,7 @@
 // permission checks and confinement of relative paths to a folder.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -28,6 +29,21 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view dat
 // canonical path of an existing regular file.
 Result<std::filesystem::path> resolve_confined(const std::filesystem::path& base,
                                                const std::string& relative);
+
+// An exclusive flock(2) on a lock file, held until destroyed. The kernel releases it if
+// the holder dies, so it never goes stale. acquire() waits up to `timeout`, then fails
+// with Errc::conflict.
+class FileLock {
+public:
+    static Result<FileLock> acquire(const std::filesystem::path& file, std::chrono::milliseconds timeout);
+    FileLock(FileLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+    FileLock& operator=(FileLock&&) = delete;
+    ~FileLock();
+
+private:
+    explicit FileLock(int fd) : m_fd(fd) {}
+    int m_fd;
+};
 
 // Quotes a path for messages the way git does: 'path'.
 std::string quote(const std::filesystem::path& p);
