@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# dvi sync refuses what does not verify and never forces: a forked writer chain (kept as
+# evidence), a chain re-signed by a key the roster does not allow, a chain of a writer
+# nobody admitted (also through stock `git push` and the pre-receive hook), a corrupt
+# bundle. Bundles interoperate with stock git both ways; dvi init --join takes one.
+. "$(dirname "$0")/lib.sh"
+consortium L
+"$DVI" -q -C L --key polyfil.pem seal "$EXAMPLE/material-lot.yaml"
+for c in L2 L3 L4 L5; do cp -a L $c; done
+chain=refs/dvi/chains/polyfil/lab
+
+# The same writer signs two different records at position 2 of its chain.
+"$DVI" -q -C L --key polyfil.pem seal "$EXAMPLE/material-lot-quarantine.yaml"
+DVI_TEST_DATE=2026-11-23T11:00:00Z "$DVI" -q -C L2 --key polyfil.pem seal "$EXAMPLE/material-lot-quarantine.yaml"
+ours=$(git -C L rev-parse $chain)
+theirs=$(git -C L2 rev-parse $chain)
+before=$(snapshot L)
+expect 1 "$DVI" -C L sync "$T/L2" --fetch-only
+stdout_has "polyfil/lab              FORK at position 2: ours $ours, theirs $theirs"
+stderr_has "some chains were refused or have forked"
+[ "$(git -C L rev-parse $chain)" = "$ours" ] || fail "a fork moved our chain"
+[ "$(git -C L rev-parse refs/dvi/forks/polyfil/lab/$ours)" = "$ours" ] || fail "our head not kept as evidence"
+[ "$(git -C L rev-parse refs/dvi/forks/polyfil/lab/$theirs)" = "$theirs" ] || fail "their head not kept as evidence"
+git -C L cat-file -e "$theirs" || fail "the evidence commit is not in the ledger"
+expect 1 "$DVI" --json -C L sync "$T/L2" --fetch-only
+[ "$(json_get '["fetched"]["forks"]')" = 1 ] || fail "JSON fork count"
+python3 - "$T/out" "$ours" "$theirs" <<'PY' || fail "JSON fork entry"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+c = [c for c in doc["fetched"]["chains"] if c["chain"] == "polyfil/lab"][0]
+assert c["status"] == "fork", c
+assert c["fork"] == {"seq": 2, "ours": sys.argv[2], "theirs": sys.argv[3], "evidence": "refs/dvi/forks/polyfil/lab/"}, c["fork"]
+PY
+# Nor does the fork travel the other way: L2's chain stays its own.
+expect 1 "$DVI" -C L2 sync "$T/L" --fetch-only
+[ "$(git -C L2 rev-parse $chain)" = "$theirs" ] || fail "a fork moved their chain"
+pass "fork at position 2: refused, both heads kept under refs/dvi/forks/, exit 1"
+
+# L3 re-signs polyfil's head with a key the roster does not know, and invents a writer.
+"$DVI" -q key generate --openssh --out rogue
+resign() {
+    git -C L3 -c user.name=rogue -c user.email=rogue@example -c gpg.format=ssh -c user.signingkey="$T/rogue" \
+        commit-tree -S -m "$(git -C L3 log -1 --format=%B "$1")" "$1^{tree}"
+}
+forged=$(resign $chain)
+git -C L3 update-ref $chain "$forged"
+git -C L3 update-ref refs/dvi/chains/rogue/x "$forged"
+cp -a L5 L6
+before=$(snapshot L5)
+expect 1 "$DVI" --json -C L5 sync "$T/L3" --fetch-only
+python3 - "$T/out" <<'PY' || fail "refusals"
+import json, sys
+chains = {c["chain"]: c for c in json.load(open(sys.argv[1]))["fetched"]["chains"]}
+assert chains["polyfil/lab"]["status"] == "refused", chains["polyfil/lab"]
+assert "not by the writer's key" in chains["polyfil/lab"]["reason"], chains["polyfil/lab"]["reason"]
+assert chains["rogue/x"]["status"] == "refused", chains["rogue/x"]
+assert "writer 'rogue/x' is not in the roster" in chains["rogue/x"]["reason"], chains["rogue/x"]["reason"]
+PY
+[ "$before" = "$(snapshot L5)" ] || fail "a refused sync changed the ledger"
+[ -z "$(ls -A L5/dvi/incoming 2>/dev/null)" ] || fail "the quarantine was left behind"
+pass "a chain re-signed by an unknown key and an unknown writer are refused, nothing written"
+
+# Stock git push into a ledger runs its pre-receive hook, which verifies with dvi.
+expect 1 git -C L3 push "$T/L6" refs/dvi/chains/rogue/x
+stderr_has "remote: dvi: error: chain 'rogue/x' refused: writer 'rogue/x' is not in the roster"
+git -C L6 rev-parse -q --verify refs/dvi/chains/rogue/x >/dev/null && fail "the hook let a forged chain in"
+"$DVI" -q -C L4 roster add inspecto --role inspector
+expect 0 git -C L4 push "$T/L6" refs/dvi/chains/acme/desk
+[ "$(git -C L6 rev-parse refs/dvi/chains/acme/desk)" = "$(git -C L4 rev-parse refs/dvi/chains/acme/desk)" ] ||
+    fail "the hook refused a sound push"
+pass "git push through the pre-receive hook: a forged chain refused, a sound one taken"
+
+# Bundles: ours pass stock git; stock git's (thin, with prerequisites) pass ours.
+expect 0 "$DVI" --json -C L4 sync --bundle-out "$T/full.bundle"
+[ "$(json_get '["bundle_out"]["written"]')" = true ] || fail "bundle not written"
+expect 0 git -C L bundle verify "$T/full.bundle"
+git init -q --bare stock && git -C stock fetch -q "$T/full.bundle" 'refs/dvi/*:refs/dvi/*' || fail "git fetch of our bundle"
+[ "$(git -C stock rev-parse refs/dvi/chains/acme/desk)" = "$(git -C L4 rev-parse refs/dvi/chains/acme/desk)" ] || fail "git fetch"
+expect 0 "$DVI" --key polyfil.pem init --join "$T/full.bundle" --partner polyfil --writer lab joined
+stdout_has "every commit verified"
+git -C joined remote | grep -q . && fail "a join from a bundle set a remote"
+"$DVI" -q -C L4 roster add inspecto2 --role inspector
+expect 0 "$DVI" -C L4 sync --bundle-out "$T/inc.bundle" --since "$T/full.bundle"
+stdout_has "on top of 2 head(s) they hold"
+expect 0 "$DVI" -C joined sync --bundle-in "$T/inc.bundle"
+stdout_has "acme/desk"
+"$DVI" -q -C L4 sync --bundle-out "$T/all.bundle"
+expect 0 "$DVI" -C L4 sync --bundle-out "$T/none.bundle" --since "$T/all.bundle"
+stdout_has "nothing new since"
+[ ! -e none.bundle ] || fail "an empty bundle was written"
+old=$(git -C L5 rev-parse refs/dvi/chains/acme/desk)
+git -C L4 bundle create -q "$T/thin.bundle" refs/dvi/chains/acme/desk "^$old"
+grep -aq "^-$old" thin.bundle || fail "stock bundle has no prerequisite"
+expect 0 "$DVI" --json -C L5 sync --bundle-in "$T/thin.bundle"
+[ "$(json_get '["bundle_in"]["records"]')" = 2 ] || fail "records from a stock thin bundle"
+# A bundle that continues from heads we lack is refused as such.
+expect 2 "$DVI" -C L2 sync --bundle-in "$T/inc.bundle"
+stderr_has "which this ledger lacks"
+pass "bundles: ours verify with git, stock thin bundles import, --since, --join from a bundle"
+
+# A corrupt pack is refused and nothing is imported.
+cp full.bundle bad.bundle
+python3 - "$T/bad.bundle" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-200] ^= 0xff
+open(sys.argv[1], "wb").write(b)
+PY
+before=$(snapshot L2)
+expect 2 "$DVI" -C L2 sync --bundle-in "$T/bad.bundle"
+stderr_has "holds a corrupt pack"
+stderr_has "dvi: hint: nothing was imported; ask for the bundle again"
+[ "$before" = "$(snapshot L2)" ] || fail "a corrupt bundle changed the ledger"
+printf 'not a bundle\n' > junk.bundle
+expect 2 "$DVI" -C L2 sync --bundle-in "$T/junk.bundle"
+stderr_is "dvi: error: bundle '$T/junk.bundle': not a git bundle (v2 or v3)"
+expect 2 "$DVI" -C L2 sync --bundle-in "$T/missing.bundle"
+pass "corrupt and foreign bundles refused with nothing written"
