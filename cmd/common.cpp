@@ -148,6 +148,7 @@ std::string human_size(std::uint64_t bytes) {
 SyncRequest Context::transport() const {
     SyncRequest req;
     std::error_code ec;
+    if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock) req.ssh_agent = true;
     const char* home = std::getenv("HOME");
     fs::path ssh = home && *home ? fs::path(home) / ".ssh" : fs::path();
     if (const char* k = std::getenv("DVI_SSH_KEY"); k && *k) {

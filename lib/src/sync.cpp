@@ -129,9 +129,10 @@ int on_credentials(git_credential** out, const char*, const char* user_from_url,
     std::string user = user_from_url && *user_from_url ? user_from_url : local_user();
     if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
     if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+        int agent = c->req && c->req->ssh_agent ? 1 : 0;
         int attempt = c->key_attempts++;
-        if (attempt == 0) return git_credential_ssh_key_from_agent(out, user.c_str());
-        auto k = static_cast<std::size_t>(attempt - 1);
+        if (attempt < agent) return git_credential_ssh_key_from_agent(out, user.c_str());
+        auto k = static_cast<std::size_t>(attempt - agent);
         if (c->req && k < c->req->ssh_keys.size()) {
             std::string priv = c->req->ssh_keys[k].string();
             std::string pub = priv + ".pub";
@@ -140,7 +141,8 @@ int on_credentials(git_credential** out, const char*, const char* user_from_url,
                                               priv.c_str(), nullptr);
         }
     }
-    c->error = "no ssh key was accepted by '" + c->url + "' (tried the ssh agent and " +
+    c->error = "no ssh key was accepted by '" + c->url + "' (tried " +
+               std::string(c->req && c->req->ssh_agent ? "the ssh agent and " : "") +
                std::to_string(c->req ? c->req->ssh_keys.size() : 0) + " key file(s))";
     return GIT_EAUTH;
 }
@@ -304,10 +306,13 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
                 continue;
             }
             s.from = it->second;
+            DVI_TRY(theirs_head, ledger.head_at(h.writer, it->second));
+            s.from_seq = theirs_head.seq;
             s.status = ChainStatus::advanced;
         } else {
             s.status = ChainStatus::new_chain;
         }
+        s.records = h.seq - s.from_seq;
         specs.push_back(h.writer.ref() + ":" + h.writer.ref());
         out.push_back(std::move(s));
     }
@@ -333,6 +338,7 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
         auto it = c.rejected.find(s.writer.ref());
         if (it == c.rejected.end()) continue;
         s.status = ChainStatus::refused;
+        s.records = 0;
         s.reason = it->second + (said.empty() ? "" : " (the remote said: " + said.substr(0, 2000) + ")");
         ++refused;
     }

@@ -57,8 +57,10 @@ using ProgressFn = std::function<void(const std::string& stage, std::uint64_t do
 struct SyncRequest {
     std::string remote;  // a git remote of the ledger, a path, or a URL
     enum class Direction { both, fetch, push } direction = Direction::both;
-    // Credentials for ssh:// remotes: the ssh agent is tried first, then these keys
-    // (OpenSSH private key files); host keys are checked against `known_hosts`.
+    // Credentials for ssh:// remotes: the ssh agent (when there is one) is tried first,
+    // then these keys (OpenSSH private key files); host keys are checked against
+    // `known_hosts`, and an unknown host is refused.
+    bool ssh_agent = false;
     std::vector<std::filesystem::path> ssh_keys;
     std::vector<std::filesystem::path> known_hosts;
     ProgressFn progress;
