@@ -104,7 +104,7 @@ int run_init(Context& ctx, const InitOptions& o) {
 
 void register_init(CLI::App& root, Registry& reg) {
     auto o = std::make_shared<InitOptions>();
-    auto* app = root.add_subcommand("init", "Create a consortium ledger, or join one by cloning a partner's");
+    auto* app = root.add_subcommand("init", "Create a consortium ledger, or join a partner's, every commit verified");
     app->add_option("--consortium", o->consortium, "Name of the new consortium")->type_name("<name>");
     app->add_option("--join", o->join, "Join the ledger at this path or URL, or in this bundle file, instead")->type_name("<source>");
     app->add_option("--partner", o->partner, "Your partner id")->type_name("<id>")->required();
