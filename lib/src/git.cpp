@@ -1,5 +1,6 @@
 #include "git.hpp"
 
+#include <cstddef>
 #include <mutex>
 
 namespace dvi::git {
@@ -13,6 +14,12 @@ void ensure_init() {
         git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
         git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
         git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
+        // One operation reads the same trees and blobs many times (each chain's records/
+        // fan-out, chain.json, roster.json, counters). libgit2 keeps only objects under
+        // 4 KiB and no blobs, so a 256-entry fan-out tree was re-read and re-inflated on
+        // every lookup. Objects are immutable: caching them changes no result.
+        git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, std::size_t{64 * 1024});
+        git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, std::size_t{64 * 1024});
     });
 }
 

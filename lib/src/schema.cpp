@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -307,14 +308,15 @@ std::string pointer_to_field(std::string_view pointer) {
 }
 
 Result<const Json*> schema_by_name(std::string_view name) {
-    static const std::map<std::string, Json, std::less<>> parsed = [] {
-        std::map<std::string, Json, std::less<>> m;
-        for (const auto& s : embedded_schemas()) m.emplace(s.name, Json::parse(s.text));
-        return m;
-    }();
-    auto it = parsed.find(name);
-    if (it == parsed.end()) return make_error(Errc::not_found, "no schema named '" + std::string(name) + "'");
-    return &it->second;
+    // Parsed on first use, one at a time: a record write needs two of the embedded
+    // schemas, not all of them. Map nodes never move, so the pointers stay valid.
+    static std::mutex mutex;
+    static std::map<std::string, Json, std::less<>> parsed;
+    std::lock_guard lock(mutex);
+    if (auto it = parsed.find(name); it != parsed.end()) return &it->second;
+    for (const auto& s : embedded_schemas())
+        if (s.name == name) return &parsed.emplace(std::string(s.name), Json::parse(s.text)).first->second;
+    return make_error(Errc::not_found, "no schema named '" + std::string(name) + "'");
 }
 
 std::vector<std::string> schema_names() {
