@@ -2,7 +2,7 @@
 # The whole flow on the bundled example part (examples/bracket) in a temporary consortium
 # ledger: an OEM that founds it, a filament supplier and a print bureau.
 #   examples/demo.sh [path/to/dvi]      (default: build/cmd/dvi)
-# Later steps (licence, print-verify, anchor, sync, audit) extend this same script.
+# Later steps (anchor, audit) extend this same script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dvi=$(realpath "${1:-$here/../build/cmd/dvi}")
@@ -59,6 +59,17 @@ run "$dvi" --key keys/polyfil.pem seal "$here/bracket/material-lot-quarantine.ya
 run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device S5-0412 \
     --material-lot polyfil/PETG-2026-0131 || true
 run "$dvi" license show "${grant:7:12}"
+
+step "Offline: the printer's own copy of the ledger travels by USB stick, both ways"
+mkdir -p stick
+genesis=$(git -C ledger config dvi.genesis)
+run "$dvi" sync --bundle-out stick/ledger.bundle
+run "$dvi" --key keys/bureau7-s5.pem init --join stick/ledger.bundle --trust "$genesis" --partner bureau7 --writer s5 printer
+run "$dvi" -C printer --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" --device S5-0412 \
+    --material-lot polyfil/PETG-2026-0117 --serial BRK-2026-00003 --output job-00003.gcode
+run "$dvi" -C printer sync --bundle-out stick/printer.bundle --since stick/ledger.bundle
+run "$dvi" sync --bundle-in stick/printer.bundle
+run "$dvi" license show "${alloc:7:12}"
 
 step "The ledger, every commit verified"
 run "$dvi" log
