@@ -116,3 +116,25 @@ expect 2 "$DVI" -C L2 sync --bundle-in "$T/junk.bundle"
 stderr_is "dvi: error: bundle '$T/junk.bundle': not a git bundle (v2 or v3)"
 expect 2 "$DVI" -C L2 sync --bundle-in "$T/missing.bundle"
 pass "corrupt and foreign bundles refused with nothing written"
+
+# A revoked key signs nothing after its cut-point, even what it signed offline before it
+# heard of the revocation: the chain is taken up to the cut, the rest refused.
+cp -r "$EXAMPLE" ex
+sed -e 's/^lot: PETG-2026-0131/lot: PETG-2026-0207/' ex/material-lot-quarantine.yaml > ex/material-lot-3.yaml
+mkdir rv && cd rv
+consortium R
+"$DVI" -q -C R --key polyfil.pem seal "$T/ex/material-lot.yaml"
+cp -a R U
+"$DVI" -q -C U --key polyfil.pem seal "$T/ex/material-lot-quarantine.yaml"
+"$DVI" -q -C R sync "$T/rv/U" --fetch-only
+"$DVI" -q -C U --key polyfil.pem seal "$T/ex/material-lot-3.yaml"
+"$DVI" -q -C R roster revoke polyfil/lab --reason "key left on a lost laptop"
+expect 1 "$DVI" --json -C R sync "$T/rv/U" --fetch-only
+python3 - "$T/out" <<'PY' || fail "revocation cut-point"
+import json, sys
+c = [c for c in json.load(open(sys.argv[1]))["fetched"]["chains"] if c["chain"] == "polyfil/lab"][0]
+assert c["status"] == "refused" and c["to_seq"] == 2, c
+assert "was revoked after position 2" in c["reason"], c["reason"]
+PY
+[ "$(git -C R rev-list --count refs/dvi/chains/polyfil/lab)" = 2 ] || fail "a commit after the cut-point was taken"
+pass "a revoked key: its chain stops at the cut-point"
