@@ -236,6 +236,20 @@ Result<Endpoint> resolve(const Ledger& ledger, const std::string& given) {
     return ep;
 }
 
+// Connects for a fetch and lists the chain heads the other side holds.
+Result<std::vector<detail::Offer>> connect_and_list(git_remote* remote, Connection& c, const git_remote_callbacks& cb) {
+    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+    if (int rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, &proxy, nullptr); rc != 0)
+        return transport_error(rc, c, "cannot reach '" + c.url + "'");
+    const git_remote_head** heads = nullptr;
+    std::size_t n = 0;
+    DVI_CHECK(git::check(git_remote_ls(&heads, &n, remote), "cannot list the refs of '" + c.url + "'"));
+    std::vector<detail::Offer> offers;
+    for (std::size_t i = 0; i < n; ++i)
+        if (auto w = writer_of_chain_ref(heads[i]->name)) offers.push_back({*w, git::oid_hex(heads[i]->oid)});
+    return offers;
+}
+
 struct Fetched {
     ImportOutcome outcome;
     std::map<WriterId, std::string> remote_heads;  // what the other side holds
@@ -252,20 +266,9 @@ Result<Fetched> fetch_into(Ledger& dst, const std::string& url, const SyncReques
     git::Remote remote(raw);
     Connection c{&req, url, 0, {}, {}, {}};
     git_remote_callbacks cb = callbacks_for(c);
-    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
-    if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cb, &proxy, nullptr); rc != 0)
-        return transport_error(rc, c, "cannot reach '" + url + "'");
-    const git_remote_head** heads = nullptr;
-    std::size_t n = 0;
-    DVI_CHECK(git::check(git_remote_ls(&heads, &n, remote.get()), "cannot list the refs of '" + url + "'"));
+    DVI_TRY(offers, connect_and_list(remote.get(), c, cb));
     Fetched out;
-    std::vector<detail::Offer> offers;
-    for (std::size_t i = 0; i < n; ++i) {
-        auto w = writer_of_chain_ref(heads[i]->name);
-        if (!w) continue;
-        offers.push_back({*w, git::oid_hex(heads[i]->oid)});
-        out.remote_heads[*w] = offers.back().commit;
-    }
+    for (auto& o : offers) out.remote_heads[o.writer] = o.commit;
     if (!offers.empty()) {
         git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
         fo.callbacks = cb;
@@ -375,21 +378,14 @@ Result<SyncOutcome> ledger_sync(Ledger& ledger, const SyncRequest& req) {
     }
     if (req.direction == SyncRequest::Direction::push) {
         // The remote's heads, to offer only what extends them.
-        DVI_TRY(q, detail::Quarantine::create(ledger));
         git_remote* raw = nullptr;
-        DVI_CHECK(git::check(git_remote_create_anonymous(&raw, repo_of(q.ledger()), ep.url.c_str()),
+        DVI_CHECK(git::check(git_remote_create_anonymous(&raw, repo_of(ledger), ep.url.c_str()),
                              "cannot use remote '" + ep.url + "'"));
         git::Remote remote(raw);
         Connection c{&req, ep.url, 0, {}, {}, {}};
         git_remote_callbacks cb = callbacks_for(c);
-        git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
-        if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cb, &proxy, nullptr); rc != 0)
-            return transport_error(rc, c, "cannot reach '" + ep.url + "'");
-        const git_remote_head** heads = nullptr;
-        std::size_t n = 0;
-        DVI_CHECK(git::check(git_remote_ls(&heads, &n, remote.get()), "cannot list the refs of '" + ep.url + "'"));
-        for (std::size_t i = 0; i < n; ++i)
-            if (auto w = writer_of_chain_ref(heads[i]->name)) remote_heads[*w] = git::oid_hex(heads[i]->oid);
+        DVI_TRY(offers, connect_and_list(remote.get(), c, cb));
+        for (auto& o : offers) remote_heads[o.writer] = o.commit;
     }
     DVI_TRY(pushed, push_to(ledger, ep.url, req, remote_heads, out.push_refused));
     out.pushed = std::move(pushed);

@@ -290,3 +290,17 @@ TEST_CASE("resolve_confined reports missing files as not_found and refuses folde
 
     require_refused(util::resolve_confined(tr.t / "no-such-base", "a.txt"), Errc::not_found, "missing base");
 }
+
+TEST_CASE("FileLock excludes a second holder until the first is gone") {
+    dvi_test::TempDir t("dvi-lock");
+    fs::path file = t / "sub" / "a.lock";
+    {
+        auto first = util::FileLock::acquire(file, std::chrono::milliseconds(0));
+        REQUIRE(first.ok());
+        auto second = util::FileLock::acquire(file, std::chrono::milliseconds(50));
+        REQUIRE_FALSE(second.ok());
+        CHECK(second.error().code == Errc::conflict);
+        CHECK_THAT(second.error().message, Catch::Contains("is held by another process"));
+    }
+    CHECK(util::FileLock::acquire(file, std::chrono::milliseconds(0)).ok());
+}

@@ -101,6 +101,13 @@ TEST_CASE("genesis, admissions and revocations build the roster state") {
         CHECK(no.error().message == "key of 'polyfil/lab' was revoked: lost");
         CHECK(allowed_signers(s2).find("polyfil/lab namespaces=\"git\" " + lab.public_key().openssh()) !=
               std::string::npos);
+        // What it signed up to the cut stands; after it, nothing; and only its roles' types.
+        CHECK(s2.may_have_written(WriterId{"polyfil", "lab"}, "material-lot", 7).ok());
+        auto after = s2.may_have_written(WriterId{"polyfil", "lab"}, "material-lot", 8);
+        REQUIRE_FALSE(after.ok());
+        CHECK(after.error().message == "key of 'polyfil/lab' was revoked after position 7: lost");
+        CHECK_FALSE(s2.may_have_written(WriterId{"polyfil", "lab"}, "dossier", 1).ok());
+        CHECK_FALSE(s2.may_have_written(WriterId{"polyfil", "nobody"}, "material-lot", 1).ok());
     }
 }
 
