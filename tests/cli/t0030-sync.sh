@@ -82,6 +82,14 @@ expect 0 "$DVI" -C A/unit7 sync
 stdout_has "already in step"
 git -C A/unit7 remote add depot "$T/A/depot"
 expect 0 "$DVI" -C A/unit7 sync depot --fetch-only
+# --push-only offers ours and takes nothing: a new allocation reaches the unit.
+"$DVI" -q -C A/depot --key depot.pem license allocate --from "$g" --to unit7/s5 --quota 2
+expect 0 "$DVI" --json -C A/depot sync --push-only "$T/A/unit7"
+[ "$(json_get '["pushed"]["chains"][0]["chain"]')" = depot/desk ] && [ "$(json_get '["pushed"]["chains"][0]["records"]')" = 1 ] ||
+    fail "push-only did not offer the depot's chain"
+[ "$(json_get '["fetched"]["chains"]')" = "[]" ] || fail "push-only fetched"
+[ "$(git -C A/unit7 rev-parse refs/dvi/chains/depot/desk)" = "$(git -C A/depot rev-parse refs/dvi/chains/depot/desk)" ] ||
+    fail "push-only did not land"
 # Bad input: no such remote, conflicting options.
 expect 2 "$DVI" -C A/unit7 sync "$T/nowhere"
 stderr_is "dvi: error: no ledger at '$T/nowhere'
