@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
@@ -181,9 +183,35 @@ Result<std::pair<std::vector<std::string>, bool>> walk_back(git_repository* repo
     return std::make_pair(std::move(out), met);
 }
 
-// Verifies plan.fresh against `roster`, stopping at the first commit that fails.
-Status verify_plan(const Ledger& q, const Roster& roster, Plan& p, std::uint64_t& done, std::uint64_t total,
-                   const ProgressFn& progress) {
+// The checks of one commit at position `seq` of `w`'s chain: empty when it verifies,
+// else the first problem.
+Result<std::string> check_one(const Ledger& q, const Roster& roster, const WriterId& w, std::int64_t seq,
+                              const std::string& c, const crypto::PublicKey& key, const std::string& fingerprint) {
+    DVI_TRY(check, q.check_commit(c, key));
+    std::vector<std::string> problems = check.problems;
+    if (check.record) {
+        const StoredRecord& rec = *check.record;
+        check_placement(rec.json, w, seq, problems);
+        const Json& issuer = rec.json.contains("issuer") ? rec.json["issuer"] : Json::object();
+        if (issuer.is_object() && issuer.value("key", "") != fingerprint)
+            problems.push_back("record names key " + issuer.value("key", "?") + ", not the writer's " + fingerprint);
+        auto head = q.head_at(w, c);
+        if (!head) problems.push_back(head.error().message);
+        else if (head->seq != seq || head->record_id != rec.id)
+            problems.push_back("its chain.json says position " + std::to_string(head->seq) + " and record " +
+                               head->record_id);
+        if (auto v = validate_record(rec.json); !v) problems.push_back(v.error().message);
+        if (auto m = roster.may_have_written(w, rec.type, seq); !m) problems.push_back(m.error().message);
+    }
+    if (problems.empty()) return std::string();
+    return "commit " + c + " at position " + std::to_string(seq) + ": " + problems.front();
+}
+
+// Verifies plan.fresh against `roster`: p.good becomes the number of leading commits
+// that verify. Long chains are checked on several threads, each with its own handle of
+// the repository (`reopen`), since libgit2 handles are not shared between threads.
+Status verify_plan(const Ledger& q, const std::function<Result<Ledger>()>& reopen, const Roster& roster, Plan& p,
+                   std::uint64_t& done, std::uint64_t total, const ProgressFn& progress) {
     p.good = 0;
     p.problem.clear();
     const WriterId& w = p.sync.writer;
@@ -193,33 +221,40 @@ Status verify_plan(const Ledger& q, const Roster& roster, Plan& p, std::uint64_t
         return {};
     }
     std::string fingerprint = key->fingerprint();
-    for (std::size_t i = 0; i < p.fresh.size(); ++i) {
-        const std::string& c = p.fresh[i];
-        std::int64_t seq = p.first_seq + static_cast<std::int64_t>(i);
-        DVI_TRY(check, q.check_commit(c, *key));
-        std::vector<std::string> problems = check.problems;
-        if (check.record) {
-            const StoredRecord& rec = *check.record;
-            check_placement(rec.json, w, seq, problems);
-            const Json& issuer = rec.json.contains("issuer") ? rec.json["issuer"] : Json::object();
-            if (issuer.is_object() && issuer.value("key", "") != fingerprint)
-                problems.push_back("record names key " + issuer.value("key", "?") + ", not the writer's " + fingerprint);
-            auto head = q.head_at(w, c);
-            if (!head) problems.push_back(head.error().message);
-            else if (head->seq != seq || head->record_id != rec.id)
-                problems.push_back("its chain.json says position " + std::to_string(head->seq) + " and record " +
-                                   head->record_id);
-            if (auto v = validate_record(rec.json); !v) problems.push_back(v.error().message);
-            if (auto m = roster.may_have_written(w, rec.type, seq); !m) problems.push_back(m.error().message);
+    const std::size_t n = p.fresh.size();
+    std::vector<std::string> problems(n);
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> first_bad{n};  // no commit after a bad one needs checking
+    std::atomic<std::uint64_t> checked{0};
+    auto work = [&](const Ledger& l, bool reports) -> Status {
+        for (std::size_t i = next++; i < n && i < first_bad.load(); i = next++) {
+            DVI_TRY(problem, check_one(l, roster, w, p.first_seq + static_cast<std::int64_t>(i), p.fresh[i], *key,
+                                       fingerprint));
+            if (!problem.empty()) {
+                problems[i] = std::move(problem);
+                std::size_t cur = first_bad.load();
+                while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
+                }
+            }
+            auto c = ++checked;
+            if (reports && progress && (c % 256 == 0 || done + c == total)) progress("verifying", done + c, total);
         }
-        if (!problems.empty()) {
-            p.problem = "commit " + c + " at position " + std::to_string(seq) + ": " + problems.front();
-            return {};
-        }
-        ++p.good;
-        ++done;
-        if (progress && (done % 256 == 0 || done == total)) progress("verifying", done, total);
-    }
+        return {};
+    };
+    unsigned threads = n >= 64 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : 1u;
+    std::vector<Status> results(threads);
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            auto l = reopen();
+            results[t] = l ? work(*l, false) : Status(l.error());
+        });
+    results[0] = work(q, true);
+    for (auto& th : pool) th.join();
+    for (auto& r : results) DVI_CHECK(r);
+    p.good = std::min(first_bad.load(), n);
+    if (p.good < n) p.problem = problems[p.good];
+    done += p.good;
     return {};
 }
 
@@ -250,6 +285,12 @@ Result<std::map<WriterId, ChainHead>> view_of(const Ledger& q, const std::map<Wr
 Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<Offer>& offers, ImportMode mode,
                                     const ProgressFn& progress, const std::function<Status()>& before_refs) {
     git_repository* qrepo = repo_of(q);
+    // More handles on what `q` sees, for verifying threads: inside a receive hook, git's
+    // environment (its quarantine); else the quarantine repository itself.
+    std::function<Result<Ledger>()> reopen = [&]() -> Result<Ledger> {
+        if (mode == ImportMode::verify_only) return Ledger::open_from_git_environment();
+        return Ledger::open(q.path());
+    };
     std::map<WriterId, ChainHead> local;
     {
         DVI_TRY(list, main.chains());
@@ -363,7 +404,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
         judged_with = roster->state();
         done = 0;
         for (auto& p : plans)
-            if (!p.excluded && !p.fresh.empty()) DVI_CHECK(verify_plan(q, *roster, p, done, total, progress));
+            if (!p.excluded && !p.fresh.empty()) DVI_CHECK(verify_plan(q, reopen, *roster, p, done, total, progress));
     }
 
     // 3. What each chain comes to.

@@ -43,6 +43,8 @@ struct Offer {
     std::string commit;
 };
 
+// apply: `incoming` is a quarantine whose verified objects and refs are taken;
+// verify_only: inside git's pre-receive hook, `incoming` opened from git's environment.
 enum class ImportMode { apply, verify_only };
 
 // Judges each offer against `main`'s chains, with objects read from `incoming` (the

@@ -138,3 +138,33 @@ assert "was revoked after position 2" in c["reason"], c["reason"]
 PY
 [ "$(git -C R rev-list --count refs/dvi/chains/polyfil/lab)" = 2 ] || fail "a commit after the cut-point was taken"
 pass "a revoked key: its chain stops at the cut-point"
+
+# A long chain, checked on several threads, taken exactly up to a revocation's cut-point.
+# S holds the authority's revocation (cut at 40) and, fetched by stock git behind dvi's
+# back, the printer's 80 prints; R, which knew 10 of them, takes 11..40 and refuses the rest.
+cd "$T" && mkdir long && cd long
+export DVI_DIR=$T/long/R
+licensed R
+g=$(grant --to bureau7 --quota 100)
+a=$(allocate "$g" bureau7/s5 100)
+pv() { "$DVI" -q -C "$1" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot polyfil/PETG-2026-0117; }
+for _ in $(seq 10); do pv R; done
+cp -a R U
+for _ in $(seq 70); do pv U; done
+cp -a R S
+"$DVI" -q -C S sync "$T/long/U" --fetch-only
+git -C S fetch -q "$T/long/U" '+refs/dvi/chains/bureau7/s5:refs/dvi/chains/bureau7/s5'
+# Revoke in S as if it had held only 40: roll S's view of the chain back, revoke, restore.
+full=$(git -C S rev-parse refs/dvi/chains/bureau7/s5)
+git -C S update-ref refs/dvi/chains/bureau7/s5 "$(git -C S rev-parse "$full~40")"
+"$DVI" -q -C S roster revoke bureau7/s5 --reason "printer stolen"
+git -C S update-ref refs/dvi/chains/bureau7/s5 "$full"
+expect 1 "$DVI" --json -C R sync "$T/long/S" --fetch-only
+python3 - "$T/out" <<'PY' || fail "partial chain"
+import json, sys
+c = [c for c in json.load(open(sys.argv[1]))["fetched"]["chains"] if c["chain"] == "bureau7/s5"][0]
+assert c["status"] == "partial" and c["from_seq"] == 10 and c["to_seq"] == 40 and c["records"] == 30, c
+assert "at position 41: key of 'bureau7/s5' was revoked after position 40" in c["reason"], c["reason"]
+PY
+[ "$(git -C R rev-list --count refs/dvi/chains/bureau7/s5)" = 40 ] || fail "R holds the wrong prefix"
+pass "80-commit chain verified on several threads: taken up to the cut-point (40), refused after"
