@@ -7,6 +7,7 @@
 # ledger (a before/after comparison from one fill), on a second row marked "base".
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=$(realpath "${1:-$src/build}")
 shift || true
 sizes=("$@")
@@ -27,17 +28,8 @@ printf '%-10s %10s %10s %10s %10s %12s\n' records "p50 ms" "p95 ms" "git p50" "p
 for n in "${sizes[@]}"; do
     rm -rf "$T"/*
     export DVI_DIR=$T/ledger
-    for k in acme polyfil bureau7 desk; do "$dvi" -q key generate --out "$k.pem"; done
-    "$dvi" -q --key acme.pem init --consortium bench --partner acme --role oem ledger
-    "$dvi" -q roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
-    "$dvi" -q roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub --device "S5-0412:Original Prusa MINI"
-    "$dvi" -q roster add bureau7 --writer desk --pubkey desk.pem.pub
-    "$dvi" -q --key polyfil.pem seal "$src/examples/bracket/material-lot.yaml"
-    "$dvi" -q --key acme.pem seal "$src/examples/bracket/dossier.yaml"
-    g=$("$dvi" --json --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota $((n + 10000)) \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
-    alloc() { "$dvi" --json --key desk.pem license allocate --from "$g" --to bureau7/s5 --quota "$1" \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
+    bench_ledger "$dvi" "$src" $((n + 10000))
+    alloc() { bench_allocate "$dvi" "$1"; }
     filler=$(alloc "$n")
     s=$(date +%s%N)
     "$fill" ledger bureau7.pem "$filler" S5-0412 polyfil/PETG-2026-0117 "$n"

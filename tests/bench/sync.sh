@@ -5,6 +5,7 @@
 # Default: 10000 records. Not run by CTest.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=$(realpath "${1:-$src/build}")
 shift || true
 sizes=("$@")
@@ -23,19 +24,10 @@ printf '%-9s %9s %9s %11s %11s %8s %10s %12s\n' records "bundle" "dvi s" "git fe
 for n in "${sizes[@]}"; do
     rm -rf "$T"/*
     export DVI_DIR=$T/ledger
-    for k in acme polyfil bureau7 desk; do "$dvi" -q key generate --out "$k.pem"; done
-    "$dvi" -q --key acme.pem init --consortium bench --partner acme --role oem ledger
-    "$dvi" -q roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
-    "$dvi" -q roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub --device "S5-0412:Original Prusa MINI"
-    "$dvi" -q roster add bureau7 --writer desk --pubkey desk.pem.pub
-    "$dvi" -q --key polyfil.pem seal "$src/examples/bracket/material-lot.yaml"
-    "$dvi" -q --key acme.pem seal "$src/examples/bracket/dossier.yaml"
-    g=$("$dvi" --json --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota $((n + 10)) |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
-    a=$("$dvi" --json --key desk.pem license allocate --from "$g" --to bureau7/s5 --quota "$n" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    bench_ledger "$dvi" "$src" $((n + 10))
+    a=$(bench_allocate "$dvi" "$n")
     "$fill" ledger bureau7.pem "$a" S5-0412 polyfil/PETG-2026-0117 "$n" 2>/dev/null
-    "$dvi" -q sync --bundle-out "$T/all.bundle"
+    "$dvi" -q -C ledger sync --bundle-out "$T/all.bundle"
     total=$(git -C ledger rev-list --count --all)
     s=$(date +%s%N)
     /usr/bin/time -v -o dvi.time "$dvi" -q --key desk.pem init --join "$T/all.bundle" --partner bureau7 --writer desk joined

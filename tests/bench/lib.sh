@@ -1,0 +1,23 @@
+# Shared by the benchmark scripts: the consortium of a benchmark ledger.
+# bench_ledger <dvi> <source tree> <quota>: in the current directory, keys acme, polyfil,
+# bureau7 (printer agent bureau7/s5 with printer S5-0412) and desk (bureau7/desk), a
+# ledger with the example lot and dossier sealed, and a licence of <quota> prints granted
+# to bureau7; its id is left in $bench_grant.
+bench_ledger() {
+    local dvi=$1 src=$2 quota=$3
+    for k in acme polyfil bureau7 desk; do "$dvi" -q key generate --out "$k.pem"; done
+    "$dvi" -q --key acme.pem init --consortium bench --partner acme --role oem ledger
+    "$dvi" -q -C ledger roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
+    "$dvi" -q -C ledger roster add bureau7 --role bureau --writer s5 --pubkey bureau7.pem.pub \
+        --device "S5-0412:Original Prusa MINI"
+    "$dvi" -q -C ledger roster add bureau7 --writer desk --pubkey desk.pem.pub
+    "$dvi" -q -C ledger --key polyfil.pem seal "$src/examples/bracket/material-lot.yaml"
+    "$dvi" -q -C ledger --key acme.pem seal "$src/examples/bracket/dossier.yaml"
+    bench_grant=$("$dvi" --json -C ledger --key acme.pem license grant --dossier BRK-2041@C --to bureau7 \
+        --quota "$quota" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+}
+# bench_allocate <dvi> <quota>: an allocation of $bench_grant to the printer agent; prints its id.
+bench_allocate() {
+    "$1" --json -C ledger --key desk.pem license allocate --from "$bench_grant" --to bureau7/s5 --quota "$2" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'
+}
