@@ -27,7 +27,7 @@ constexpr std::string_view k_v3 = "# v3 git bundle";
 constexpr std::size_t k_max_line = 4096;
 constexpr std::size_t k_max_refs = 1u << 20;
 
-git_repository* repo_of(const Ledger& l) { return static_cast<git_repository*>(l.raw_repository()); }
+using detail::repo_of;
 
 bool is_hex40(std::string_view s) {
     return s.size() == GIT_OID_HEXSZ &&

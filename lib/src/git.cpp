@@ -43,4 +43,11 @@ std::string oid_hex(const git_oid& oid) {
     return buf;
 }
 
+Result<git_oid> parse_oid(const std::string& hex) {
+    git_oid oid;
+    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) != 0)
+        return make_error(Errc::invalid_input, "not a commit id: '" + hex + "'");
+    return oid;
+}
+
 }  // namespace dvi::git

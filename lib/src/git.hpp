@@ -50,5 +50,7 @@ Status check(int rc, const std::string& what);
 Error error(int rc, const std::string& what);
 
 std::string oid_hex(const git_oid& oid);
+// A full 40-hex object id; Errc::invalid_input otherwise.
+Result<git_oid> parse_oid(const std::string& hex);
 
 }  // namespace dvi::git

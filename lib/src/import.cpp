@@ -34,14 +34,7 @@ namespace detail {
 namespace fs = std::filesystem;
 
 namespace {
-git_repository* repo_of(const Ledger& l) { return static_cast<git_repository*>(l.raw_repository()); }
-
-Result<git_oid> oid_of(const std::string& hex) {
-    git_oid oid;
-    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) != 0)
-        return make_error(Errc::invalid_input, "not a commit id: '" + hex + "'");
-    return oid;
-}
+using git::parse_oid;
 }  // namespace
 
 // ---------------------------------------------------------------------------------
@@ -93,7 +86,7 @@ Result<Quarantine> Quarantine::create(const Ledger& main) {
     // Our heads, so that a fetch tells the other side what we already have.
     DVI_TRY(heads, main.chains());
     for (auto& h : heads) {
-        DVI_TRY(oid, oid_of(h.commit));
+        DVI_TRY(oid, parse_oid(h.commit));
         git_reference* r = nullptr;
         DVI_CHECK(git::check(git_reference_create(&r, repo_of(q), h.writer.ref().c_str(), &oid, 1, nullptr),
                              "cannot prepare the quarantine"));
@@ -163,7 +156,7 @@ constexpr std::size_t k_max_chain = std::size_t{1} << 26;
 Result<std::pair<std::vector<std::string>, bool>> walk_back(git_repository* repo, const std::string& tip,
                                                             const std::optional<std::string>& stop) {
     std::vector<std::string> out;
-    DVI_TRY(cur, oid_of(tip));
+    DVI_TRY(cur, parse_oid(tip));
     bool met = false;
     while (true) {
         std::string hex = git::oid_hex(cur);
@@ -189,7 +182,11 @@ Result<std::string> check_one(const Ledger& q, const Roster& roster, const Write
                               const std::string& c, const crypto::PublicKey& key, const std::string& fingerprint) {
     DVI_TRY(check, q.check_commit(c, key));
     std::vector<std::string> problems = check.problems;
+    // The schema first: the checks after it read fields whose types it guarantees.
     if (check.record) {
+        if (auto v = validate_record(check.record->json); !v) problems.push_back(v.error().message);
+    }
+    if (check.record && problems.empty()) {
         const StoredRecord& rec = *check.record;
         check_placement(rec.json, w, seq, problems);
         const Json& issuer = rec.json.contains("issuer") ? rec.json["issuer"] : Json::object();
@@ -200,7 +197,6 @@ Result<std::string> check_one(const Ledger& q, const Roster& roster, const Write
         else if (head->seq != seq || head->record_id != rec.id)
             problems.push_back("its chain.json says position " + std::to_string(head->seq) + " and record " +
                                head->record_id);
-        if (auto v = validate_record(rec.json); !v) problems.push_back(v.error().message);
         if (auto m = roster.may_have_written(w, rec.type, seq); !m) problems.push_back(m.error().message);
     }
     if (problems.empty()) return std::string();
@@ -246,8 +242,14 @@ Status verify_plan(const Ledger& q, const std::function<Result<Ledger>()>& reope
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t)
         pool.emplace_back([&, t] {
-            auto l = reopen();
-            results[t] = l ? work(*l, false) : Status(l.error());
+            // An exception must not escape a thread (it would end the process).
+            try {
+                auto l = reopen();
+                results[t] = l ? work(*l, false) : Status(l.error());
+            } catch (const std::exception& e) {
+                results[t] = make_error(Errc::internal, std::string("internal error while verifying: ") + e.what());
+                first_bad = 0;  // the other threads stop early
+            }
         });
     results[0] = work(q, true);
     for (auto& th : pool) th.join();
@@ -311,7 +313,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             p.sync.from_seq = it->second.seq;
             p.sync.to_seq = it->second.seq;
         }
-        DVI_TRY(offered, oid_of(offer.commit));
+        DVI_TRY(offered, parse_oid(offer.commit));
         git_commit* probe = nullptr;
         if (git_commit_lookup(&probe, qrepo, &offered) != 0) {
             git_error_clear();
@@ -327,7 +329,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             continue;
         }
         if (p.base) {
-            DVI_TRY(ours, oid_of(p.base->commit));
+            DVI_TRY(ours, parse_oid(p.base->commit));
             int rc = git_graph_descendant_of(qrepo, &ours, &offered);
             if (rc < 0) return git::error(rc, "cannot compare chain '" + offer.writer.str() + "'");
             if (rc == 1) {
@@ -456,12 +458,12 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
     git_repository* repo = repo_of(main);
     for (auto& s : out.chains) {
         if (s.records > 0) {
-            DVI_TRY(to, oid_of(s.to));
+            DVI_TRY(to, parse_oid(s.to));
             git_reference* ref = nullptr;
             std::string msg = "dvi: sync " + s.to;
             int rc;
             if (s.from) {
-                DVI_TRY(from, oid_of(*s.from));
+                DVI_TRY(from, parse_oid(*s.from));
                 rc = git_reference_create_matching(&ref, repo, s.writer.ref().c_str(), &to, 1, &from, msg.c_str());
             } else {
                 rc = git_reference_create(&ref, repo, s.writer.ref().c_str(), &to, 0, msg.c_str());
@@ -484,7 +486,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
                 if (c.empty()) continue;
                 // Each head as it was when the fork was seen: the evidence is both chains.
                 std::string head = c == s.fork_ours ? *s.from : s.offered;
-                DVI_TRY(oid, oid_of(head));
+                DVI_TRY(oid, parse_oid(head));
                 std::string name = "refs/dvi/forks/" + s.writer.partner + "/" + s.writer.writer + "/" + head;
                 git_reference* ref = nullptr;
                 int rc = git_reference_create(&ref, repo, name.c_str(), &oid, 0, "dvi: equivocation evidence");

@@ -13,8 +13,12 @@
 #include "dvi/ledger.hpp"
 #include "dvi/sync.hpp"
 #include "dvi/util/fs.hpp"
+#include "git.hpp"
 
 namespace dvi::detail {
+
+// The libgit2 repository behind a ledger handle.
+inline git_repository* repo_of(const Ledger& l) { return static_cast<git_repository*>(l.raw_repository()); }
 
 // A bare repository under <ledger>/dvi/incoming/ whose object store borrows the
 // ledger's (alternates) and holds only what arrives. Nothing in it is visible to the

@@ -59,12 +59,7 @@ constexpr int k_max_attempts = 200;
 
 std::string artifact_tree_path(const std::string& sha) { return "artifacts/" + sha.substr(0, 2) + "/" + sha; }
 
-Result<git_oid> parse_oid(const std::string& hex) {
-    git_oid oid;
-    if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) != 0)
-        return make_error(Errc::invalid_input, "not a commit id: '" + hex + "'");
-    return oid;
-}
+using git::parse_oid;
 
 // The blob at `path` in `tree`, or nullopt if the path does not exist.
 Result<std::optional<std::string>> tree_read(git_repository* repo, git_tree* tree, const std::string& path) {

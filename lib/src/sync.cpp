@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-git_repository* repo_of(const Ledger& l) { return static_cast<git_repository*>(l.raw_repository()); }
+using detail::repo_of;
 
 // ---------------------------------------------------------------------------------
 // ssh: host keys from known_hosts files, credentials from the agent or key files.
