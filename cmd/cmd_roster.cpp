@@ -1,5 +1,5 @@
-// dvi roster add|revoke|list|allowed-signers: who belongs to the consortium, with which
-// roles, keys and devices.
+// dvi roster add|revoke|trust-tsa|list|allowed-signers: who belongs to the consortium,
+// with which roles, keys and devices, and which time-stamping authorities it trusts.
 #include <cstdio>
 
 #include "common.hpp"
@@ -87,6 +87,17 @@ int run_roster_revoke(Context& ctx, const RosterRevokeOptions& o) {
     return k_exit_ok;
 }
 
+int run_roster_trust_tsa(Context& ctx, const std::string& file) {
+    auto bytes = util::read_file(file, 64 * 1024);
+    if (!bytes) return report(bytes.error());
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    auto out = roster_trust_tsa(session->ledger, session->key, RosterTrustTsaRequest{*bytes, file, session->now});
+    if (!out) return report(out.error());
+    print_outcome(ctx, *out, "trusted TSA '" + out->record["tsa"]["subject"].get<std::string>() + "'");
+    return k_exit_ok;
+}
+
 int run_roster_list(Context& ctx) {
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
@@ -117,6 +128,11 @@ int run_roster_list(Context& ctx) {
         }
         for (auto d = (*p)["devices"].begin(); d != (*p)["devices"].end(); ++d)
             std::printf("  device %-16s %s\n", d.key().c_str(), (*d)["model"].get<std::string>().c_str());
+    }
+    if (s.contains("tsa")) {
+        std::printf("\ntime-stamping authorities\n");
+        for (auto t = s["tsa"].begin(); t != s["tsa"].end(); ++t)
+            std::printf("  %s  %s\n", t.key().c_str(), (*t)["subject"].get<std::string>().c_str());
     }
     return k_exit_ok;
 }
@@ -170,6 +186,13 @@ void register_roster(CLI::App& root, Registry& reg) {
         ->required();
     revoke->add_option("--reason", rev_opts->reason, "Why (recorded in the ledger)")->type_name("<text>")->required();
     reg.add(revoke, [rev_opts](Context& ctx) { return run_roster_revoke(ctx, *rev_opts); });
+
+    auto tsa_file = std::make_shared<std::string>();
+    auto* trust = roster->add_subcommand("trust-tsa",
+                                         "Trust a time-stamping authority's certificate (or its CA) for RFC 3161 tokens");
+    trust->add_option("certificate", *tsa_file, "The certificate, PEM or DER")->type_name("<cert.pem>")->required();
+    trust->footer("Example:\n  dvi roster trust-tsa tsa-ca.pem");
+    reg.add(trust, [tsa_file](Context& ctx) { return run_roster_trust_tsa(ctx, *tsa_file); });
 
     auto* list = roster->add_subcommand("list", "Show partners, roles, keys and devices");
     reg.add(list, [](Context& ctx) { return run_roster_list(ctx); });

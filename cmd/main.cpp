@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     register_seal(app, reg);
     register_license(app, reg);
     register_print_verify(app, reg);
+    register_anchor(app, reg);
     register_log(app, reg);
     register_show(app, reg);
     register_sync(app, reg);

@@ -9,43 +9,18 @@
 #include <cstring>
 
 #include "dvi/util/encoding.hpp"
+#include "ossl.hpp"
 #include "ssh_wire.hpp"
 
 namespace dvi::crypto {
 
 namespace {
 
-// Turns OpenSSL's error queue into one Error; the queue is emptied.
-Error ossl_error(std::string what) {
-    unsigned long e = ERR_get_error();
-    std::string detail;
-    if (e != 0) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        detail = buf;
-    }
-    ERR_clear_error();
-    return make_error(Errc::crypto, what + (detail.empty() ? "" : ": " + detail));
-}
-
-struct BioDeleter {
-    void operator()(BIO* b) const { BIO_free(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-struct PkeyDeleter {
-    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-
-std::string bio_contents(BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
+Error ossl_error(std::string what) { return ossl::error(std::move(what)); }
+using BioPtr = ossl::Ptr<BIO, BIO_free>;
+using PkeyPtr = ossl::Ptr<EVP_PKEY, EVP_PKEY_free>;
+using MdCtxPtr = ossl::Ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using ossl::bio_contents;
 
 }  // namespace
 

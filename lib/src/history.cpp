@@ -32,6 +32,8 @@ std::string record_summary(const std::string& type, const Json& r) {
     if (type == "material-lot")
         return str(r, "lot") + " " + (r.contains("material") ? str(r["material"], "spec") : "") + " (" +
                str(r, "status") + ")";
+    if (type == "roster" && str(r, "action") == "trust-tsa")
+        return "trust-tsa " + (r.contains("tsa") ? str(r["tsa"], "subject") : "");
     if (type == "roster")
         return str(r, "action") + " " + str(r, "partner") +
                (r.contains("writer") ? "/" + (r["writer"].is_object() ? str(r["writer"], "name") : str(r, "writer")) : "");
@@ -50,6 +52,16 @@ std::string record_summary(const std::string& type, const Json& r) {
         return "lot " + str(r, "material_lot").substr(0, 19) + " for " + holder(r.value("to", Json::object())) +
                ", at most " + num(r, "max_parts") + " parts";
     if (type == "inspection") return str(r, "serial") + " " + str(r, "result");
+    if (type == "anchor") {
+        const Json ev = r.value("evidence", Json::object());
+        std::string n = r.contains("heads") && r["heads"].is_array() ? std::to_string(r["heads"].size()) : "?";
+        std::string kind = str(ev, "kind");
+        std::string what = kind == "rfc3161"           ? "time-stamped " + str(ev, "time")
+                           : kind == "rfc3161-request" ? "time-stamp requested"
+                           : kind == "cosign"          ? "co-signs " + str(ev, "anchor").substr(0, 19) + ", " + str(ev, "time")
+                                                       : "no time evidence";
+        return n + " heads, " + what;
+    }
     return "";
 }
 

@@ -9,11 +9,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <thread>
 
 #include "dvi/sshsig.hpp"
 #include "dvi/util/fs.hpp"
+#include "dvi/util/time.hpp"
 #include "git.hpp"
 
 namespace dvi {
@@ -208,16 +210,50 @@ Status Ledger::config_set(const std::string& name, const std::string& value) {
 }
 
 namespace {
+// An anchor as a chain's chain.json names it.
+struct AnchorSeen {
+    std::string id;
+    std::optional<std::int64_t> time;
+};
+
+enum class Prefer { first_on_tie, second_on_tie };
+
+// The anchor that claims the later time; an anchor without time evidence ranks below
+// any timed one, so a plain anchor never hides the time floor of an earlier one.
+AnchorSeen later_anchor(const AnchorSeen& a, const AnchorSeen& b, Prefer tie = Prefer::first_on_tie) {
+    if (a.id.empty()) return b;
+    if (b.id.empty()) return a;
+    auto ta = a.time.value_or(std::numeric_limits<std::int64_t>::min());
+    auto tb = b.time.value_or(std::numeric_limits<std::int64_t>::min());
+    if (ta == tb) return tie == Prefer::first_on_tie ? a : b;
+    return ta > tb ? a : b;
+}
+
+// The time an anchor record claims (evidence.time), unverified: ranking only.
+std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
+    auto ev = record.find("evidence");
+    if (ev == record.end() || !ev->is_object() || !(*ev)["time"].is_string()) return std::nullopt;
+    return util::parse_time((*ev)["time"].get<std::string>());
+}
+
 Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
     DVI_TRY(tree, commit_tree(repo, oid));
     DVI_TRY(chain, tree_read(repo, tree.get(), "chain.json"));
-    ChainHead h{w, git::oid_hex(oid), 0, {}};
+    ChainHead h;
+    h.writer = w;
+    h.commit = git::oid_hex(oid);
     if (!chain) return make_error(Errc::repository, "chain '" + w.str() + "' has no chain.json at " + h.commit);
     auto j = canonical_parse(*chain);
     if (!j || !j->is_object() || !(*j)["seq"].is_number_integer() || !(*j)["record"].is_string())
         return make_error(Errc::repository, "chain '" + w.str() + "' has a malformed chain.json at " + h.commit);
     h.seq = (*j)["seq"].get<std::int64_t>();
     h.record_id = (*j)["record"].get<std::string>();
+    if (auto a = j->find("anchor"); a != j->end()) {
+        if (!a->is_object() || !(*a)["id"].is_string() || !((*a)["time"].is_null() || (*a)["time"].is_number_integer()))
+            return make_error(Errc::repository, "chain '" + w.str() + "' has a malformed chain.json at " + h.commit);
+        h.anchor = (*a)["id"].get<std::string>();
+        if ((*a)["time"].is_number_integer()) h.anchor_time = (*a)["time"].get<std::int64_t>();
+    }
     return h;
 }
 }  // namespace
@@ -505,6 +541,13 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     return ArtifactRef{util::hex_encode(d.data(), d.size()), total, media_type, git::oid_hex(oid)};
 }
 
+Result<ArtifactRef> Ledger::store_artifact_bytes(std::string_view data, const std::string& media_type) {
+    git_oid oid;
+    DVI_CHECK(git::check(git_blob_create_from_buffer(&oid, m_impl->repo.get(), data.data(), data.size()),
+                         "cannot store an artifact"));
+    return ArtifactRef{crypto::sha256_hex(data), data.size(), media_type, git::oid_hex(oid)};
+}
+
 Result<std::string> Ledger::read_artifact(const std::string& sha256_hex) const {
     DVI_TRY(found, find_chain_files(artifact_tree_path(sha256_hex)));
     if (found.empty()) return make_error(Errc::not_found, "no artifact sha256:" + sha256_hex + " in the ledger");
@@ -533,10 +576,12 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         ChainPosition pos;
         git::Tree base;
         git::Commit parent;
+        AnchorSeen seen;
         if (has_head) {
             DVI_TRY(h, head_of(repo, req.writer, head_oid));
             pos.seq = h.seq + 1;
             pos.head_commit = h.commit;
+            seen = {h.anchor, h.anchor_time};
             git_commit* pc = nullptr;
             DVI_CHECK(git::check(git_commit_lookup(&pc, repo, &head_oid), "cannot read head of " + out.ref));
             parent.reset(pc);
@@ -546,6 +591,10 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         }
 
         // 2. The record for that position, and the files it brings into the tree.
+        DVI_TRY(others, chains());
+        for (auto& c : others)
+            if (c.writer != req.writer && !c.anchor.empty()) seen = later_anchor(seen, {c.anchor, c.anchor_time});
+        if (!seen.id.empty()) pos.seen = seen.id;
         DVI_TRY(record, req.build(pos));
         DVI_TRY(bytes, canonical_dump(record));
         std::string id = record_id_of(bytes);
@@ -554,6 +603,11 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         std::vector<TreeFile> files;
         files.push_back({record_tree_path(type, id), bytes});
         Json chain = {{"partner", req.writer.partner}, {"writer", req.writer.writer}, {"seq", pos.seq}, {"record", id}};
+        if (record.value("seen", Json()) != pos.seen)
+            return make_error(Errc::internal, "record does not name the anchor its writer has seen");
+        if (type == "anchor") seen = later_anchor(seen, {id, claimed_anchor_time(record)}, Prefer::second_on_tie);
+        if (!seen.id.empty())
+            chain["anchor"] = {{"id", seen.id}, {"time", seen.time ? Json(*seen.time) : Json(nullptr)}};
         files.push_back({"chain.json", canonical_dump(chain).value()});
         if (req.derive) {
             DVI_TRY(extra, req.derive(id, record));
@@ -755,6 +809,24 @@ Result<Ledger> Ledger::open_from_git_environment() {
     l.m_impl->repo.reset(raw);
     l.m_impl->gitdir = fs::canonical(git_repository_path(raw));
     return l;
+}
+
+Result<bool> Ledger::chain_contains(const WriterId& writer, const std::string& commit) const {
+    DVI_TRY(head, chain_head(writer));
+    if (!head) return false;
+    git_oid target;
+    if (git_oid_fromstrn(&target, commit.c_str(), commit.size()) != 0 || commit.size() != GIT_OID_HEXSZ) {
+        git_error_clear();
+        return false;
+    }
+    if (head->commit == commit) return true;
+    DVI_TRY(head_oid, parse_oid(head->commit));
+    int rc = git_graph_descendant_of(m_impl->repo.get(), &head_oid, &target);
+    if (rc < 0) {
+        git_error_clear();
+        return false;
+    }
+    return rc == 1;
 }
 
 Result<std::optional<std::string>> Ledger::read_file_at(const std::string& commit, const std::string& path) const {

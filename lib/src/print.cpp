@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dvi/anchor.hpp"
 #include "dvi/license.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
@@ -21,8 +22,6 @@ std::string hex_of(const std::string& id) { return id.substr(7); }
 
 // The latest time the ledger proves (verified anchors). Anchors arrive with
 // `dvi anchor`; until a ledger holds one there is no floor, and the local clock rules.
-Result<std::optional<std::int64_t>> trusted_time_floor(const Ledger&) { return std::optional<std::int64_t>(); }
-
 std::string deviation_usage_path(const std::string& id) { return "state/deviation-usage/" + hex_of(id) + ".json"; }
 
 Result<std::int64_t> counter_in(const Ledger& ledger, const WriterId& w, const std::string& path) {
@@ -172,7 +171,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         ar.time = req.time;
         std::int64_t used_after = 0;
         ar.build = [&](const ChainPosition& pos) -> Result<Json> {
-            Json rec = record_header("print", signer, req.time, pos.seq);
+            Json rec = record_header("print", signer, req.time, pos);
             rec["request"] = request;
             rec.update(facts);
             // Under the writer lock and before the compare-and-swap: the count is exact.
@@ -267,7 +266,9 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                       "dossier " + out.dossier + " is superseded by " + superseded.front().second);
 
     // 3. Time: the later of the local clock and the ledger's proven time.
-    DVI_TRY(floor, trusted_time_floor(ledger));
+    DVI_TRY(trusted, trusted_time(ledger, roster));
+    std::optional<std::int64_t> floor;
+    if (trusted) floor = trusted->time;
     if (floor && req.time < *floor)
         return refuse(PrintRefusal::clock_behind_ledger, "the local clock (" + util::format_rfc3339(req.time) +
                                                              ") is earlier than the ledger's trusted time (" +

@@ -14,7 +14,7 @@ Result<Signer> signer_for(const Roster& roster, const crypto::PrivateKey& key) {
     return Signer{&key, *w};
 }
 
-Json record_header(const std::string& type, const Signer& signer, std::int64_t time, std::int64_t seq) {
+Json record_header(const std::string& type, const Signer& signer, std::int64_t time, const ChainPosition& pos) {
     return Json{{"type", type},
                 {"schema", "dvi/" + type + "@1"},
                 {"issuer",
@@ -22,8 +22,8 @@ Json record_header(const std::string& type, const Signer& signer, std::int64_t t
                   {"writer", signer.id.writer},
                   {"key", signer.key->public_key().fingerprint()}}},
                 {"created", util::format_rfc3339(time)},
-                {"seq", seq},
-                {"seen", nullptr}};
+                {"seq", pos.seq},
+                {"seen", pos.seen}};
 }
 
 Status validate_record(const Json& record) {
@@ -46,7 +46,7 @@ Result<RecordAppended> append_record(Ledger& ledger, const Signer& signer, const
     req.artifacts = r.artifacts;
     req.build = [&](const ChainPosition& pos) -> Result<Json> {
         if (r.recheck) DVI_CHECK(r.recheck(pos));
-        Json rec = record_header(r.type, signer, r.time, pos.seq);
+        Json rec = record_header(r.type, signer, r.time, pos);
         rec.update(r.body);
         DVI_CHECK(validate_record(rec));
         out.record = rec;

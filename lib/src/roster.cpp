@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "dvi/tsp.hpp"
+#include "dvi/util/encoding.hpp"
 #include "git.hpp"
 
 namespace dvi {
@@ -227,12 +229,35 @@ Result<Roster> Roster::apply(const std::string& record_id, const Json& rec) cons
                     (*it)["revoked"] = r;
                 }
         }
+    } else if (action == "trust-tsa") {
+        const Json& t = rec["tsa"];
+        std::string fp = t["sha256"];
+        auto der = util::base64_decode(t["certificate"].get<std::string>());
+        if (!der) return bad("the TSA certificate is not base64");
+        auto cert = tsp::read_certificate(std::string_view(reinterpret_cast<const char*>(der->data()), der->size()));
+        if (!cert) return bad("the TSA certificate does not parse: " + cert.error().message);
+        if (cert->sha256 != fp) return bad("the TSA certificate does not hash to " + fp);
+        if (!cert->is_ca && !cert->time_stamping)
+            return bad("certificate '" + cert->subject + "' is neither a CA nor a time-stamping certificate");
+        if (s.contains("tsa") && s["tsa"].contains(fp)) return bad("the consortium already trusts TSA certificate " + fp);
+        s["tsa"][fp] = Json{{"subject", t["subject"]}, {"certificate", t["certificate"]}, {"since", version}};
     } else {
         return bad("unknown roster action '" + action + "'");
     }
     s["version"] = version;
     s["head"] = record_id;
     return Roster(std::move(s));
+}
+
+std::vector<std::string> Roster::tsa_certificates() const {
+    std::vector<std::string> out;
+    auto t = m_state.find("tsa");
+    if (t == m_state.end()) return out;
+    for (auto& entry : *t) {
+        auto der = util::base64_decode(entry.value("certificate", ""));
+        if (der) out.emplace_back(reinterpret_cast<const char*>(der->data()), der->size());
+    }
+    return out;
 }
 
 Result<Roster> roster_load(const Ledger& ledger) {

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "dvi/tsp.hpp"
+#include "dvi/util/encoding.hpp"
+#include "dvi/util/fs.hpp"
+
 namespace dvi {
 
 Result<RosterOutcome> roster_append(Ledger& ledger, const Roster& current, const Signer& signer, Json body,
@@ -12,7 +16,7 @@ Result<RosterOutcome> roster_append(Ledger& ledger, const Roster& current, const
     body["prev"] = genesis ? Json(nullptr) : Json(current.head());
 
     // Dry-run the change first so that a refusal writes nothing at all.
-    Json probe = record_header("roster", signer, time, 1);
+    Json probe = record_header("roster", signer, time, ChainPosition{});
     probe.update(body);
     if (auto dry = current.apply("sha256:" + std::string(64, '0'), probe); !dry) return dry.error();
 
@@ -128,6 +132,25 @@ Result<RosterOutcome> roster_revoke(Ledger& ledger, const crypto::PrivateKey& ke
         return make_error(Errc::invalid_input, "an authority cannot revoke its own key",
                           "another authority key must revoke it");
     return roster_append(ledger, roster, signer, body, req.time, "roster: revoke " + what);
+}
+
+Result<RosterOutcome> roster_trust_tsa(Ledger& ledger, const crypto::PrivateKey& key, const RosterTrustTsaRequest& req) {
+    auto cert = tsp::read_certificate(req.certificate);
+    if (!cert) return make_error(Errc::invalid_input, util::quote(req.source) + ": " + cert.error().message,
+                                 "give the TSA's certificate, or its CA's, as PEM or DER");
+    if (!cert->is_ca && !cert->time_stamping)
+        return make_error(Errc::invalid_input,
+                          util::quote(req.source) + ": certificate '" + cert->subject +
+                              "' is neither a CA nor a time-stamping certificate",
+                          "a TSA certificate has 'extendedKeyUsage = critical,timeStamping'");
+    DVI_TRY(roster, roster_load(ledger));
+    DVI_TRY(signer, signer_for(roster, key));
+    Json body{{"action", "trust-tsa"},
+              {"tsa",
+               {{"certificate", util::base64_encode(reinterpret_cast<const std::uint8_t*>(cert->der.data()), cert->der.size())},
+                {"sha256", cert->sha256},
+                {"subject", cert->subject}}}};
+    return roster_append(ledger, roster, signer, body, req.time, "roster: trust TSA " + cert->subject);
 }
 
 }  // namespace dvi

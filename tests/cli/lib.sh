@@ -73,3 +73,59 @@ grant() { "$DVI" --json --key acme.pem license grant --dossier BRK-2041@C "$@" |
 allocate() { "$DVI" --json --key bureau7desk.pem license allocate --from "$1" --to "$2" --quota "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
 # chain_length <partner/writer>
 chain_length() { git -C "$DVI_DIR" rev-list --count "refs/dvi/chains/$1" 2>/dev/null || echo 0; }
+
+# tsa_start: a test CA, a TSA certificate it issues (extendedKeyUsage critical,
+# timeStamping), a rogue TSA under another CA, an https certificate for 127.0.0.1, and
+# tests/cli/tsa_server.py serving them. Sets TSA_DIR, TSA_URL (http) and TSA_TLS_URL.
+# The TSA's clock is "$TSA_DIR/time" if the test writes one (faketime's format).
+# Certificates are valid from TSA_EPOCH (default 2026-01-01) for TSA_CERT_DAYS (365).
+tsa_start() {
+    TSA_DIR="$T/tsa"
+    mkdir -p "$TSA_DIR"
+    (
+        cd "$TSA_DIR"
+        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+        # Certificates valid from TSA_EPOCH (default 2026-01-01) for TSA_CERT_DAYS days.
+        local ft=(faketime "${TSA_EPOCH:-2026-01-01 00:00:00}")
+        "${ft[@]}" openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -subj "/CN=dvi test TSA CA" -days 3650 \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+        "${ft[@]}" openssl req -x509 "${ec[@]}" -keyout rogue-ca.key -out rogue-ca.pem -subj "/CN=rogue CA" -days 3650 \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+        printf 'extendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n' >tsa.ext
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >https.ext
+        for n in tsa:ca rogue:rogue-ca https:ca; do
+            local name=${n%%:*} ca=${n#*:} ext=tsa.ext
+            [ "$name" = https ] && ext=https.ext
+            openssl req "${ec[@]}" -keyout "$name.key" -out "$name.csr" -subj "/CN=dvi test $name" 2>/dev/null
+            "${ft[@]}" openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial -out "$name.pem" \
+                -days "${TSA_CERT_DAYS:-365}" -extfile "$ext" 2>/dev/null
+        done
+        printf '01\n' >serial
+        cat >tsa.cnf <<CNF
+[ tsa ]
+default_tsa = tsa_config
+[ tsa_config ]
+dir = $TSA_DIR
+serial = \$dir/serial
+crypto_device = builtin
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.4146.2.3
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+CNF
+    )
+    python3 "$DVI_SOURCE_DIR/tests/cli/tsa_server.py" "$TSA_DIR" &
+    TSA_PID=$!
+    trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
+    local i
+    for i in $(seq 100); do [ -f "$TSA_DIR/port" ] && break; sleep 0.1; done
+    [ -f "$TSA_DIR/port" ] || fail "the test TSA did not start"
+    read -r TSA_PORT TSA_TLS_PORT <"$TSA_DIR/port"
+    TSA_URL="http://127.0.0.1:$TSA_PORT/tsa"
+    TSA_TLS_URL="https://127.0.0.1:${TSA_TLS_PORT:-0}/tsa"
+    unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+}

@@ -47,6 +47,11 @@ struct ChainHead {
     std::string commit;     // hex
     std::int64_t seq = 0;   // position of the head record, from 1
     std::string record_id;  // "sha256:…"
+    // The latest anchor this chain had seen at its head (its head record, if that is an
+    // anchor, or the anchor its head record names in `seen`), and the time that anchor
+    // claims; empty when the chain has seen none (chain.json "anchor").
+    std::string anchor;
+    std::optional<std::int64_t> anchor_time;
 };
 
 // A record read from the ledger, with the chain whose head tree holds it.
@@ -62,6 +67,9 @@ struct StoredRecord {
 struct ChainPosition {
     std::int64_t seq = 1;
     std::optional<std::string> head_commit;
+    // The record's `seen`: the anchor with the latest claimed time among those the
+    // chains of this ledger have seen (null when there is none).
+    Json seen = nullptr;
 };
 
 // A derived file placed in the chain's tree beside the record (an index entry, the
@@ -147,6 +155,8 @@ public:
 
     // Streams a file into a git blob while hashing it with SHA-256, in bounded memory.
     Result<ArtifactRef> store_artifact(const std::filesystem::path& file, const std::string& media_type);
+    // Stores bytes already in memory (a time-stamp token, a certificate) as an artifact.
+    Result<ArtifactRef> store_artifact_bytes(std::string_view data, const std::string& media_type);
     // The bytes of an artifact by SHA-256 hex, from any chain's tree.
     Result<std::string> read_artifact(const std::string& sha256_hex) const;
 
@@ -172,6 +182,10 @@ public:
     // Forgets the chain heads read so far: the next lookup reads the refs again (after a
     // sync moved them).
     void reload();
+
+    // Whether `commit` is in `writer`'s chain as this ledger holds it (its head or an
+    // ancestor of the head); false when the object is missing.
+    Result<bool> chain_contains(const WriterId& writer, const std::string& commit) const;
 
     // The content of `path` in the tree of `commit`, if present.
     Result<std::optional<std::string>> read_file_at(const std::string& commit, const std::string& path) const;

@@ -23,8 +23,9 @@ struct Signer {
 // Finds the writer of `key` in `roster`; denied (with a hint) when the key is unknown.
 Result<Signer> signer_for(const Roster& roster, const crypto::PrivateKey& key);
 
-// The common fields for a record of `type` at `seq` of the signer's chain.
-Json record_header(const std::string& type, const Signer& signer, std::int64_t time, std::int64_t seq);
+// The common fields for a record of `type` at position `pos` of the signer's chain
+// (its seq, and the anchor it has seen).
+Json record_header(const std::string& type, const Signer& signer, std::int64_t time, const ChainPosition& pos);
 
 // Validates a record against schemas/record-<type>.schema.json; a violation is a bug
 // in dvi (Errc::internal) when writing, and a finding when auditing.

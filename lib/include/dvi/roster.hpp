@@ -43,6 +43,10 @@ public:
     // may_write, but a revocation only forbids positions after its cut-point.
     Status may_have_written(const WriterId& w, const std::string& type, std::int64_t seq) const;
 
+    // The DER certificates of the time-stamping authorities (or their CAs) the consortium
+    // trusts (roster action trust-tsa): RFC 3161 tokens must chain to one of them.
+    std::vector<std::string> tsa_certificates() const;
+
     // Applies one roster record (already validated) and returns the state after it.
     Result<Roster> apply(const std::string& record_id, const Json& record) const;
 

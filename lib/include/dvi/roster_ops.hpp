@@ -33,6 +33,12 @@ struct RosterRevokeRequest {
     std::int64_t time = 0;
 };
 
+struct RosterTrustTsaRequest {
+    std::string certificate;  // PEM or DER bytes
+    std::string source;       // where they came from, for messages
+    std::int64_t time = 0;
+};
+
 struct RosterOutcome {
     AppendOutcome append;
     std::int64_t version = 0;
@@ -43,6 +49,10 @@ Result<RosterOutcome> roster_add(Ledger& ledger, const crypto::PrivateKey& key, 
 // The cut-point of a revoked key is the head of its chain as this ledger knows it:
 // records up to it stay valid, anything it signs later is not.
 Result<RosterOutcome> roster_revoke(Ledger& ledger, const crypto::PrivateKey& key, const RosterRevokeRequest& req);
+
+// Trusts a time-stamping authority: its own certificate (extendedKeyUsage timeStamping)
+// or the CA that issues such certificates. RFC 3161 tokens then prove time (dvi anchor).
+Result<RosterOutcome> roster_trust_tsa(Ledger& ledger, const crypto::PrivateKey& key, const RosterTrustTsaRequest& req);
 
 // Appends a roster record built by `body` (fields besides the header) and the roster
 // state after it; shared by init, add and revoke.
