@@ -206,3 +206,10 @@ for c in acme/desk polyfil/lab bureau7/desk; do
         fail "git verify-commit $c"
 done
 pass "anchor commits verify with git"
+
+# Every record (anchors and trust-tsa included) is canonical, hashes to its id and
+# validates against schemas/ with an independent validator; dvi log verifies them all.
+"$DVI" log >/dev/null || fail "the ledger does not verify"
+python3 "$DVI_SOURCE_DIR/tests/cli/check_records.py" "$DVI_DIR" "$DVI_SOURCE_DIR/schemas" >records.txt || fail "record check"
+grep -q "anchor" records.txt || fail "no anchors checked: $(cat records.txt)"
+pass "$(cat records.txt)"
