@@ -72,7 +72,11 @@ req=$(json_get '["record"]')
 [ "$(json_get '["evidence"]["kind"]')" = rfc3161-request ] || fail "request evidence"
 nonce=$(json_get '["evidence"]["nonce"]')
 openssl ts -query -in req.tsq -text >req.txt 2>/dev/null
-grep -qi "Nonce: 0x$(echo "$nonce" | sed 's/^0*//')" req.txt || fail "the request carries the recorded nonce"
+python3 - "$nonce" "$T/req.txt" <<'EOF' || fail "the request carries the recorded nonce"
+import re, sys
+printed = re.search(r"Nonce: 0x([0-9A-Fa-f]+)", open(sys.argv[2]).read()).group(1)
+assert int(printed, 16) == int(sys.argv[1], 16), (printed, sys.argv[1])
+EOF
 reqdigest=$(json_get '["digest"]')
 before=$(snapshot "$DVI_DIR")
 expect 2 "$DVI" --key polyfil.pem anchor --request req.tsq
