@@ -2,7 +2,7 @@
 # The whole flow on the bundled example part (examples/bracket) in a temporary consortium
 # ledger: an OEM that founds it, a filament supplier and a print bureau.
 #   examples/demo.sh [path/to/dvi]      (default: build/cmd/dvi)
-# Later steps (anchor, audit) extend this same script.
+# Later steps (audit) extend this same script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dvi=$(realpath "${1:-$here/../build/cmd/dvi}")
@@ -70,6 +70,15 @@ run "$dvi" -C printer --key keys/bureau7-s5.pem print-verify --license "${alloc:
 run "$dvi" -C printer sync --bundle-out stick/printer.bundle --since stick/ledger.bundle
 run "$dvi" sync --bundle-in stick/printer.bundle
 run "$dvi" license show "${alloc:7:12}"
+
+step "Trusted time: the OEM anchors every chain's head, the bureau co-signs it"
+anchor=$("$dvi" --json --key keys/acme.pem anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+printf '$ %s --key keys/acme.pem anchor\n%s\n' "$dvi" "$anchor"
+run "$dvi" --key keys/bureau7-desk.pem anchor --cosign "${anchor:7:12}"
+yesterday=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
+printf '# a printer clock set back a day is refused, whatever the licence says\n'
+DVI_TEST_DATE=$yesterday run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" \
+    --device S5-0412 --material-lot polyfil/PETG-2026-0117 --dry-run || true
 
 step "The ledger, every commit verified"
 run "$dvi" log

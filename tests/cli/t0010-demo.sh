@@ -10,4 +10,6 @@ grep -q 'print refused \[file-mismatch\]' demo.out || fail "demo: re-sliced G-co
 grep -q 'print refused \[lot-not-released\]' demo.out || fail "demo: quarantined lot not refused"
 cmp -s "$T/demo/job-00001.gcode" "$DVI_SOURCE_DIR/examples/bracket/recipes/mk3s/bracket.gcode" || fail "demo: handed-over G-code"
 grep -q '^verified: yes' demo.out || fail "demo: show did not verify"
+grep -q '^  co-signs sha256:' demo.out || fail "demo: the bureau did not co-sign the anchor"
+grep -q 'print refused \[clock-behind-ledger\]' demo.out || fail "demo: a clock set back was not refused"
 pass "demo runs end to end"
