@@ -94,6 +94,7 @@ void register_license(CLI::App& root, Registry& reg);
 void register_print_verify(CLI::App& root, Registry& reg);
 void register_sync(CLI::App& root, Registry& reg);
 void register_anchor(CLI::App& root, Registry& reg);
+void register_audit(CLI::App& root, Registry& reg);
 
 std::string human_size(std::uint64_t bytes);
 

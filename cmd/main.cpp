@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     register_license(app, reg);
     register_print_verify(app, reg);
     register_anchor(app, reg);
+    register_audit(app, reg);
     register_log(app, reg);
     register_show(app, reg);
     register_sync(app, reg);

@@ -701,13 +701,15 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
                       "try again");
 }
 
-Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) const {
-    git_repository* repo = m_impl->repo.get();
+namespace {
+// The record a commit adds; on failure `code` names what is wrong, for audit.
+Result<StoredRecord> read_commit_record(git_repository* repo, const std::string& commit_hex, std::string& code) {
     DVI_TRY(oid, parse_oid(commit_hex));
     git_commit* c = nullptr;
     DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
     git::Commit commit(c);
     auto id = trailer_record_id(git_commit_message(commit.get()));
+    code = "record-missing";
     if (!id || !is_record_id(*id))
         return make_error(Errc::bad_signature, "commit " + commit_hex + " has no valid Dvi-Record trailer");
     DVI_TRY(tree, commit_tree(repo, oid));
@@ -718,34 +720,46 @@ Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) con
     DVI_TRY(bytes, tree_read(repo, tree.get(), record_tree_path(type, *id)));
     StoredRecord rec{*id, type, std::move(*bytes), {}, {}};
     rec.chain.commit = commit_hex;
+    code = "record-hash-mismatch";
     if (record_id_of(rec.bytes) != *id)
         return make_error(Errc::bad_signature, "record " + *id + " in commit " + commit_hex + " does not hash to its id");
+    code = "not-canonical";
     auto parsed = canonical_parse(rec.bytes);
     if (!parsed) return make_error(Errc::bad_signature, "record " + *id + " is not canonical JSON");
     rec.json = std::move(*parsed);
+    code.clear();
     return rec;
+}
+}  // namespace
+
+Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) const {
+    std::string code;
+    return read_commit_record(m_impl->repo.get(), commit_hex, code);
 }
 
 Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const {
     git_repository* repo = m_impl->repo.get();
     CommitCheck out;
     out.commit = commit_hex;
+    auto add = [&](const char* code, std::string message) {
+        out.codes.push_back(code);
+        out.problems.push_back(std::move(message));
+    };
     DVI_TRY(oid, parse_oid(commit_hex));
     git::Buf sig, signed_data;
     int rc = git_commit_extract_signature(&sig.buf, &signed_data.buf, repo, &oid, "gpgsig");
     if (rc == GIT_ENOTFOUND) {
         git_error_clear();
-        out.problems.push_back("commit is not signed");
+        add("unsigned-commit", "commit is not signed");
     } else {
         DVI_CHECK(git::check(rc, "cannot read commit " + commit_hex));
         auto key = sshsig::verify(sig.str(), signed_data.str(), sshsig::k_git_namespace);
         if (!key) {
-            out.problems.push_back("bad signature: " + key.error().message);
+            add("bad-signature", "bad signature: " + key.error().message);
         } else {
             out.signer = key->fingerprint();
             if (!(*key == expected_key))
-                out.problems.push_back("signed by " + out.signer + ", not by the writer's key " +
-                                       expected_key.fingerprint());
+                add("wrong-key", "signed by " + out.signer + ", not by the writer's key " + expected_key.fingerprint());
         }
     }
     {
@@ -753,10 +767,13 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
         DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
         git::Commit commit(c);
         if (auto n = git_commit_parentcount(commit.get()); n > 1)
-            out.problems.push_back("commit has " + std::to_string(n) + " parents; a chain is linear");
+            add("not-linear", "commit has " + std::to_string(n) + " parents; a chain is linear");
     }
-    auto rec = record_of_commit(commit_hex);
+    std::string code;
+    auto rec = read_commit_record(repo, commit_hex, code);
     if (!rec) {
+        if (code.empty()) return rec.error();  // the repository failed us, not the commit
+        out.codes.push_back(code);
         out.problems.push_back(rec.error().message);
     } else {
         out.record_id = rec->id;

@@ -108,6 +108,9 @@ struct CommitCheck {
     std::string record_id;  // from the Dvi-Record trailer
     std::string signer;     // fingerprint of the key that signed, if parseable
     std::vector<std::string> problems;  // empty when the commit verifies
+    // A stable code per problem, in the same order (dvi-audit(1)): unsigned-commit,
+    // bad-signature, wrong-key, not-linear, record-missing, record-hash-mismatch, not-canonical.
+    std::vector<std::string> codes;
     std::optional<StoredRecord> record;  // the record it adds, when it could be read
 };
 

@@ -1,0 +1,201 @@
+// dvi audit: replay the whole ledger and report findings with stable codes, as text,
+// JSON (schemas/audit-report.schema.json) or Markdown (a CI job summary).
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "common.hpp"
+#include "dvi/audit.hpp"
+#include "dvi/util/fs.hpp"
+
+namespace dvi::cli {
+
+namespace {
+
+struct AuditOptions {
+    std::string format = "text";
+    std::string output;
+    bool strict = false;
+};
+
+Json finding_json(const Finding& f) {
+    auto opt = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+    return {{"code", f.code},         {"severity", severity_name(f.severity)},
+            {"chain", opt(f.chain)},  {"seq", f.seq > 0 ? Json(f.seq) : Json(nullptr)},
+            {"record", opt(f.record)}, {"commit", opt(f.commit)},
+            {"dossier", opt(f.dossier)}, {"license", opt(f.license)},
+            {"message", f.message}};
+}
+
+Json report_json(const AuditReport& r, bool pass) {
+    Json findings = Json::array();
+    for (auto& f : r.findings) findings.push_back(finding_json(f));
+    Json licences = Json::array();
+    for (auto& l : r.licences)
+        licences.push_back({{"id", l.id},
+                            {"parent", l.parent.empty() ? Json(nullptr) : Json(l.parent)},
+                            {"dossier", l.dossier},
+                            {"holder", l.holder},
+                            {"issuer", l.chain},
+                            {"quota", l.quota},
+                            {"allocated", l.allocated},
+                            {"used", l.used},
+                            {"revoked", l.revoked}});
+    return {{"consortium", r.consortium},
+            {"genesis", r.genesis.empty() ? Json(nullptr) : Json(r.genesis)},
+            {"verdict", pass ? "pass" : "fail"},
+            {"summary",
+             {{"chains", r.chains},
+              {"commits", r.commits},
+              {"records", r.records},
+              {"anchors", r.anchors},
+              {"forks", r.forks},
+              {"errors", r.count(Severity::error)},
+              {"warnings", r.count(Severity::warning)},
+              {"infos", r.count(Severity::info)}}},
+            {"findings", findings},
+            {"licences", licences}};
+}
+
+std::string where(const Finding& f) {
+    std::string s = f.chain.empty() ? "ledger" : f.chain;
+    if (f.seq > 0) s += " #" + std::to_string(f.seq);
+    return s;
+}
+
+std::string summary_line(const AuditReport& r) {
+    return std::to_string(r.chains) + " chains, " + std::to_string(r.commits) + " commits, " +
+           std::to_string(r.records) + " records, " + std::to_string(r.anchors) + " anchors, " +
+           std::to_string(r.forks) + " forks";
+}
+
+std::string counts_line(const AuditReport& r) {
+    return std::to_string(r.count(Severity::error)) + " errors, " + std::to_string(r.count(Severity::warning)) +
+           " warnings, " + std::to_string(r.count(Severity::info)) + " notes";
+}
+
+std::string dossier_name(const AuditReport& r, const std::string& id) {
+    auto it = r.names.find(id);
+    return it == r.names.end() ? id : it->second + " (" + id.substr(0, 19) + ")";
+}
+
+// A summary, then the findings grouped by dossier and licence.
+std::string render_text(const AuditReport& r, bool pass) {
+    std::string out = "audit of '" + r.consortium + "' (genesis " + r.genesis + ")\n  " + summary_line(r) + "\n  " +
+                      counts_line(r) + ": " + (pass ? "PASS" : "FAIL") + "\n";
+    std::map<std::string, std::map<std::string, std::vector<const Finding*>>> groups;
+    for (auto& f : r.findings) groups[f.dossier][f.license].push_back(&f);
+    for (auto& [dossier, by_licence] : groups) {
+        out += "\n" + (dossier.empty() ? std::string("ledger") : "dossier " + dossier_name(r, dossier)) + "\n";
+        for (auto& [licence, fs] : by_licence) {
+            std::string indent = "  ";
+            if (!licence.empty()) {
+                out += "  licence " + licence.substr(0, 19) + "\n";
+                indent = "    ";
+            }
+            for (auto* f : fs) {
+                char line[160];
+                std::snprintf(line, sizeof line, "%-8s %-26s %-22s ", severity_name(f->severity).c_str(),
+                              f->code.c_str(), where(*f).c_str());
+                out += indent + line + f->message + "\n";
+                if (!f->record.empty()) out += indent + "         record " + f->record + "\n";
+            }
+        }
+    }
+    if (!r.licences.empty()) {
+        out += "\nlicences (quota, allocated, used)\n";
+        for (auto& l : r.licences) {
+            char line[200];
+            std::snprintf(line, sizeof line, "  %-19s %-20s %6lld %6lld %6lld%s\n", l.id.substr(0, 19).c_str(),
+                          l.holder.c_str(), static_cast<long long>(l.quota), static_cast<long long>(l.allocated),
+                          static_cast<long long>(l.used), l.revoked ? "  revoked" : "");
+            out += line;
+        }
+    }
+    return out;
+}
+
+std::string md_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '|' || c == '`' || c == '*' || c == '_' || c == '<' || c == '>') out += '\\';
+        out += c == '\n' ? ' ' : c;
+    }
+    return out;
+}
+
+std::string render_markdown(const AuditReport& r, bool pass) {
+    std::string out = std::string("## dvi audit: ") + (pass ? "pass" : "fail") + "\n\n" + "Consortium **" +
+                      md_escape(r.consortium) + "**, genesis `" + r.genesis + "`.\n\n" +
+                      "| chains | commits | records | anchors | forks | errors | warnings | notes |\n" +
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    out += "| " + std::to_string(r.chains) + " | " + std::to_string(r.commits) + " | " + std::to_string(r.records) +
+           " | " + std::to_string(r.anchors) + " | " + std::to_string(r.forks) + " | " +
+           std::to_string(r.count(Severity::error)) + " | " + std::to_string(r.count(Severity::warning)) + " | " +
+           std::to_string(r.count(Severity::info)) + " |\n";
+    if (!r.findings.empty()) {
+        out += "\n| severity | code | where | finding |\n|---|---|---|---|\n";
+        for (auto& f : r.findings)
+            out += "| " + severity_name(f.severity) + " | `" + f.code + "` | " + md_escape(where(f)) + " | " +
+                   md_escape(f.message) + " |\n";
+    }
+    if (!r.licences.empty()) {
+        out += "\n| licence | holder | quota | allocated | used |\n|---|---|---:|---:|---:|\n";
+        for (auto& l : r.licences)
+            out += "| `" + l.id.substr(0, 19) + "` | " + md_escape(l.holder) + " | " + std::to_string(l.quota) + " | " +
+                   std::to_string(l.allocated) + " | " + std::to_string(l.used) + " |\n";
+    }
+    return out;
+}
+
+int run_audit(Context& ctx, const AuditOptions& o) {
+    if (o.format != "text" && o.format != "json" && o.format != "markdown")
+        return report(make_error(Errc::invalid_input, "unknown --format '" + o.format + "'",
+                                 "use text, json or markdown"));
+    auto ledger = ctx.ledger();
+    if (!ledger) return report(ledger.error());
+    AuditRequest req;
+    std::filesystem::path path = ledger->path();
+    req.reopen = [path] { return Ledger::open(path); };
+    bool tty = !ctx.globals.quiet && ::isatty(STDERR_FILENO);
+    if (tty)
+        req.progress = [](std::uint64_t done, std::uint64_t total) {
+            std::fprintf(stderr, "\rverifying commits: %llu/%llu", static_cast<unsigned long long>(done),
+                         static_cast<unsigned long long>(total));
+            if (done == total) std::fputc('\n', stderr);
+        };
+    auto rep = audit(*ledger, req);
+    if (!rep) return report(rep.error());
+    bool pass = rep->count(Severity::error) == 0 && !(o.strict && rep->count(Severity::warning) > 0);
+    std::string format = ctx.globals.json ? "json" : o.format;
+    std::string doc = format == "json"       ? report_json(*rep, pass).dump(2) + "\n"
+                      : format == "markdown" ? render_markdown(*rep, pass)
+                                             : render_text(*rep, pass);
+    if (!o.output.empty()) {
+        if (auto w = util::write_file_atomic(o.output, doc, util::FileMode::public_0644, util::Overwrite::yes); !w)
+            return report(w.error());
+        if (!ctx.globals.quiet && !ctx.globals.json)
+            std::printf("%s: %s; report written to %s\n", pass ? "pass" : "fail", counts_line(*rep).c_str(),
+                        o.output.c_str());
+        if (ctx.globals.json) print_json(report_json(*rep, pass));
+    } else if (!ctx.globals.quiet || format == "json") {
+        std::fputs(doc.c_str(), stdout);
+    }
+    return pass ? k_exit_ok : k_exit_negative;
+}
+
+}  // namespace
+
+void register_audit(CLI::App& root, Registry& reg) {
+    auto o = std::make_shared<AuditOptions>();
+    auto* app = root.add_subcommand("audit", "Replay the whole ledger and report findings with stable codes");
+    app->add_option("--format", o->format, "text (default), json or markdown")->type_name("<format>");
+    app->add_option("--output", o->output, "Write the report to this file instead of stdout")->type_name("<file>");
+    app->add_flag("--strict", o->strict, "Warnings fail the audit too");
+    app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
+                "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
+    reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });
+}
+
+}  // namespace dvi::cli

@@ -1,0 +1,584 @@
+#include "dvi/audit.hpp"
+
+#include <git2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "dvi/anchor.hpp"
+#include "dvi/record.hpp"
+#include "dvi/roster.hpp"
+#include "dvi/util/time.hpp"
+
+namespace dvi {
+
+std::string severity_name(Severity s) {
+    switch (s) {
+    case Severity::error: return "error";
+    case Severity::warning: return "warning";
+    case Severity::info: return "info";
+    }
+    return "error";
+}
+
+std::size_t AuditReport::count(Severity s) const {
+    return static_cast<std::size_t>(
+        std::count_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.severity == s; }));
+}
+
+namespace {
+
+// A record as the replay met it: where it sits and what it says.
+struct Rec {
+    WriterId chain;
+    std::int64_t seq = 0;
+    std::string commit;
+    std::string id;
+    std::string type;
+    Json json;
+    std::int64_t created = 0;
+};
+
+struct Job {
+    std::size_t chain = 0;  // index into heads
+    std::int64_t seq = 0;
+    std::string commit;
+};
+
+// A field of an object, or null: records are read, never changed, and a missing field
+// must not throw (the schema was checked, but a finding's record may be any JSON).
+const Json& at(const Json& j, const char* k) {
+    static const Json null;
+    if (!j.is_object()) return null;
+    auto it = j.find(k);
+    return it == j.end() ? null : *it;
+}
+
+std::string str(const Json& j, const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+std::int64_t num(const Json& j, const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+std::string short_id(const std::string& id) { return id.substr(0, std::min<std::size_t>(id.size(), 19)); }
+
+class Auditor {
+public:
+    Auditor(const Ledger& ledger, const Roster& roster, AuditReport& rep) : m_ledger(ledger), m_roster(roster), m_rep(rep) {}
+
+    void add(const char* code, Severity sev, const Rec* r, std::string message) {
+        Finding f;
+        f.code = code;
+        f.severity = sev;
+        f.message = std::move(message);
+        if (r) {
+            f.chain = r->chain.str();
+            f.seq = r->seq;
+            f.record = r->id;
+            f.commit = r->commit;
+            const Json& j = r->json;
+            if (r->type == "dossier") f.dossier = r->id;
+            else if (j.contains("dossier") && j["dossier"].is_string()) f.dossier = j["dossier"];
+            if (r->type == "license") f.license = r->id;
+            else if (j.contains("license") && j["license"].is_string()) f.license = j["license"];
+        }
+        m_rep.findings.push_back(std::move(f));
+    }
+
+    // Phase 1: what one commit says about itself, its chain and its writer.
+    void check_commit(const Job& job, const WriterId& w, const Result<CommitCheck>& r, std::int64_t& last_created) {
+        Rec placeholder{w, job.seq, job.commit, "", "", Json(), 0};
+        if (!r) {
+            add("commit-unreadable", Severity::error, &placeholder, r.error().message);
+            return;
+        }
+        for (std::size_t i = 0; i < r->problems.size(); ++i)
+            add(i < r->codes.size() ? r->codes[i].c_str() : "bad-signature", Severity::error, &placeholder,
+                "commit " + job.commit + ": " + r->problems[i]);
+        if (!r->record) return;
+        const StoredRecord& sr = *r->record;
+        Rec rec{w, job.seq, job.commit, sr.id, sr.type, sr.json, 0};
+        rec.created = util::parse_time(str(sr.json, "created")).value_or(0);
+        if (auto v = validate_record(sr.json); !v) {
+            add("schema-violation", Severity::error, &rec, v.error().message);
+            return;  // the checks below read fields the schema guarantees
+        }
+        std::int64_t said = num(sr.json, "seq");
+        if (said > job.seq)
+            add("sequence-gap", Severity::error, &rec,
+                "the record says position " + std::to_string(said) + " but is at " + std::to_string(job.seq) +
+                    ": commits are missing before it");
+        std::vector<std::string> placement;
+        check_placement(sr.json, w, said > job.seq ? 0 : job.seq, placement);
+        for (auto& p : placement) add("misplaced-record", Severity::error, &rec, p);
+        const Json* wj = m_roster.writer(w);
+        if (wj && str(at(sr.json, "issuer"), "key") != str(*wj, "fingerprint"))
+            add("issuer-mismatch", Severity::error, &rec,
+                "the record names key " + str(at(sr.json, "issuer"), "key") + ", not the writer's " + str(*wj, "fingerprint"));
+        auto head = m_ledger.head_at(w, job.commit);
+        if (!head || head->seq != job.seq || head->record_id != sr.id)
+            add("chain-state-mismatch", Severity::error, &rec,
+                head ? "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id
+                     : head.error().message);
+        if (wj) {
+            if (auto m = m_roster.may_have_written(w, sr.type, job.seq); !m) {
+                bool revoked = !at((*wj), "revoked").is_null() && job.seq > num(at((*wj), "revoked"), "after_seq");
+                add(revoked ? "revoked-key-used" : "not-authorized", Severity::error, &rec, m.error().message);
+            }
+        }
+        if (rec.created < last_created)
+            add("clock-regression", Severity::warning, &rec,
+                "created " + str(sr.json, "created") + ", earlier than the record before it in its chain (" +
+                    util::format_rfc3339(last_created) + ")");
+        last_created = std::max(last_created, rec.created);
+        m_records.push_back(std::move(rec));
+    }
+
+    void index() {
+        for (std::size_t i = 0; i < m_records.size(); ++i) {
+            m_by_id.emplace(m_records[i].id, i);
+            m_by_type[m_records[i].type].push_back(i);
+        }
+    }
+
+    const Rec* get(const Json& id) const {
+        if (!id.is_string()) return nullptr;
+        auto it = m_by_id.find(id.get<std::string>());
+        return it == m_by_id.end() ? nullptr : &m_records[it->second];
+    }
+    const std::vector<std::size_t>& of_type(const std::string& t) { return m_by_type[t]; }
+
+    // A reference that must resolve; reported once per referring record and field.
+    const Rec* ref(const Rec& r, const char* field, const char* want_type) {
+        const Rec* t = get(r.json[field]);
+        if (!t) {
+            add("reference-missing", Severity::error, &r,
+                std::string(field) + " " + short_id(str(r.json, field)) + " is not in the ledger");
+            return nullptr;
+        }
+        if (want_type && t->type != want_type) {
+            add("reference-missing", Severity::error, &r,
+                std::string(field) + " " + short_id(t->id) + " is a " + t->type + ", not a " + want_type);
+            return nullptr;
+        }
+        return t;
+    }
+
+    // Anchors: evidence, heads, and the verified times that windows and `seen` use.
+    void anchors() {
+        for (auto i : of_type("anchor")) {
+            const Rec& a = m_records[i];
+            ++m_rep.anchors;
+            StoredRecord sr{a.id, a.type, "", a.json, ChainHead{}};
+            auto t = anchor_time(m_ledger, m_roster, sr);
+            if (!t) add("anchor-invalid", Severity::error, &a, t.error().message);
+            else if (*t) m_anchor_time[a.id] = **t;
+            if (str(at(a.json, "evidence"), "kind") == "rfc3161-request") m_pending.insert(a.id);
+            if (at(a.json, "evidence").contains("request")) m_pending.erase(str(at(a.json, "evidence"), "request"));
+            for (auto& h : at(a.json, "heads")) {
+                std::string chain = str(h, "chain");
+                auto slash = chain.find('/');
+                WriterId w{chain.substr(0, slash), chain.substr(slash + 1)};
+                std::string commit = str(h, "commit");
+                auto inside = m_ledger.chain_contains(w, commit);
+                auto at = inside && *inside ? m_ledger.head_at(w, commit) : Result<ChainHead>(Error{});
+                if (!inside || !*inside || !at || at->seq != num(h, "seq") || at->record_id != str(h, "record"))
+                    add("anchor-head-unknown", Severity::error, &a,
+                        "the anchor names commit " + commit + " of chain '" + chain + "' at position " +
+                            std::to_string(num(h, "seq")) + ", which is not in that chain here");
+            }
+        }
+        for (auto& id : m_pending) {
+            const Rec* a = get(Json(id));
+            add("anchor-pending", Severity::info, a, "a time-stamp was requested and its reply not imported");
+        }
+    }
+
+    std::optional<std::int64_t> seen_time(const Rec& r) const {
+        auto it = m_anchor_time.find(str(r.json, "seen"));
+        if (it == m_anchor_time.end()) return std::nullopt;
+        return it->second;
+    }
+
+    void backdating() {
+        for (auto& r : m_records) {
+            auto t = seen_time(r);
+            if (t && r.created < *t)
+                add("created-before-anchor", Severity::error, &r,
+                    "created " + str(r.json, "created") + ", before the time its writer's anchor proves (" +
+                        util::format_rfc3339(*t) + "): backdated");
+        }
+    }
+
+    void licences() {
+        for (auto i : of_type("license")) {
+            const Rec& l = m_records[i];
+            LicenceUsage u;
+            u.id = l.id;
+            u.parent = str(l.json, "parent");
+            u.dossier = str(l.json, "dossier");
+            const Json& to = at(l.json, "to");
+            u.holder = str(to, "partner") + (to.contains("writer") ? "/" + str(to, "writer") : "");
+            u.chain = l.chain.str();
+            u.quota = num(l.json, "quota");
+            m_usage.emplace(l.id, u);
+            const Rec* d = ref(l, "dossier", "dossier");
+            if (u.parent.empty()) {
+                if (d && str(d->json, "oem") != l.chain.partner)
+                    add("license-not-by-oem", Severity::error, &l,
+                        "the licence is granted by '" + l.chain.partner + "', not by the dossier's OEM '" +
+                            str(d->json, "oem") + "'");
+                continue;
+            }
+            const Rec* p = ref(l, "parent", "license");
+            if (!p) continue;
+            const Json& pto = at(p->json, "to");
+            if (str(pto, "partner") != l.chain.partner)
+                add("allocation-not-by-holder", Severity::error, &l,
+                    "the allocation is issued by '" + l.chain.partner + "', not by the holder of its parent '" +
+                        str(pto, "partner") + "'");
+            bool other = str(to, "partner") != str(pto, "partner");
+            std::int64_t left = num(p->json, "sublicense_depth");
+            if ((other && left < 1) || num(l.json, "sublicense_depth") != left - (other ? 1 : 0) ||
+                num(l.json, "depth") != num(p->json, "depth") + 1)
+                add("sublicense-too-deep", Severity::error, &l,
+                    "the allocation to '" + u.holder + "' goes deeper than licence " + short_id(p->id) +
+                        " allows (sub-licence depth " + std::to_string(left) + ")");
+            if (str(l.json, "dossier") != str(p->json, "dossier"))
+                add("reference-missing", Severity::error, &l, "the allocation is for another dossier than its parent");
+        }
+        // Allocations never sum above the parent's quota, across all chains.
+        for (auto& [id, u] : m_usage)
+            if (!u.parent.empty() && m_usage.count(u.parent)) m_usage[u.parent].allocated += u.quota;
+        for (auto& [id, u] : m_usage)
+            if (u.allocated > u.quota)
+                add("allocation-over-quota", Severity::error, get(Json(id)),
+                    "allocations of this licence sum to " + std::to_string(u.allocated) + ", above its quota of " +
+                        std::to_string(u.quota));
+    }
+
+    std::optional<const Rec*> revocation_of(const std::string& target) {
+        for (auto i : of_type("revocation"))
+            if (str(m_records[i].json, "target") == target) return &m_records[i];
+        return std::nullopt;
+    }
+
+    void revocations() {
+        for (auto i : of_type("revocation")) {
+            const Rec& r = m_records[i];
+            if (!ref(r, "target", nullptr)) continue;
+            if (auto it = m_usage.find(str(r.json, "target")); it != m_usage.end()) it->second.revoked = true;
+        }
+    }
+
+    void prints() {
+        std::map<std::string, std::int64_t> deviation_used;
+        std::map<std::string, const Rec*> deviation_first;
+        for (auto i : of_type("print")) {
+            const Rec& p = m_records[i];
+            if (str(p.json, "decision") != "allowed") continue;
+            std::int64_t units = num(p.json, "units");
+            const Rec* lic = ref(p, "license", "license");
+            const Rec* dossier = ref(p, "dossier", "dossier");
+            const Rec* lot = ref(p, "material_lot", "material-lot");
+            if (!lic) continue;
+            // Who may spend the allocation: exactly the writer it is addressed to.
+            const Json& to = at(lic->json, "to");
+            if (str(to, "partner") != p.chain.partner || str(to, "writer") != p.chain.writer)
+                add("allocation-spent-by-other", Severity::error, &p,
+                    "allocation " + short_id(lic->id) + " is addressed to '" + str(to, "partner") +
+                        (to.contains("writer") ? "/" + str(to, "writer") : "") + "', but '" + p.chain.str() +
+                        "' printed on it");
+            for (const Rec* l = lic; l; l = get(at(l->json, "parent"))) {
+                m_usage[l->id].used += units;
+                if (auto rv = revocation_of(l->id); rv && (*rv)->created <= p.created)
+                    add("print-after-revocation", Severity::error, &p,
+                        "licence " + short_id(l->id) + " was revoked at " + str((*rv)->json, "created") +
+                            ", before this print");
+                if (at(l->json, "parent").is_null()) break;
+            }
+            if (dossier)
+                if (auto rv = revocation_of(dossier->id); rv && (*rv)->created <= p.created)
+                    add("print-after-revocation", Severity::error, &p,
+                        "dossier " + short_id(dossier->id) + " was revoked at " + str((*rv)->json, "created") +
+                            ", before this print");
+            // The window, by the writer's clock and by the time the ledger proves.
+            auto nb = util::parse_time(str(lic->json, "not_before"));
+            auto na = util::parse_time(str(lic->json, "not_after"));
+            auto t = seen_time(p);
+            if ((nb && p.created < *nb) || (na && p.created > *na))
+                add("print-outside-window", Severity::error, &p,
+                    "printed at " + str(p.json, "created") + ", outside the licence's window");
+            else if (na && t && *t > *na)
+                add("print-outside-window", Severity::error, &p,
+                    "the ledger proves " + util::format_rfc3339(*t) + " before this print, after the licence expired at " +
+                        str(lic->json, "not_after"));
+            // The recipe and the file.
+            if (dossier) {
+                const Json* recipe = nullptr;
+                for (auto& r : at(dossier->json, "recipes"))
+                    if (str(r, "name") == str(p.json, "recipe")) recipe = &r;
+                if (!recipe)
+                    add("recipe-mismatch", Severity::error, &p,
+                        "the dossier has no recipe '" + str(p.json, "recipe") + "'");
+                else if (str(at((*recipe), "gcode"), "sha256") != str(at(p.json, "file"), "sha256"))
+                    add("recipe-mismatch", Severity::error, &p,
+                        "the printed file " + str(at(p.json, "file"), "sha256").substr(0, 12) + " is not the sealed G-code " +
+                            str(at((*recipe), "gcode"), "sha256").substr(0, 12) + " of recipe '" + str(*recipe, "name") + "'");
+                else if (str((*recipe), "printer_model") != str(at(p.json, "device"), "model"))
+                    add("recipe-mismatch", Severity::error, &p,
+                        "recipe '" + str(*recipe, "name") + "' is for '" + str(*recipe, "printer_model") + "', not '" +
+                            str(at(p.json, "device"), "model") + "'");
+            }
+            // The material lot, its status and its certificate.
+            if (lot && dossier) {
+                const Json& mats = at(dossier->json, "materials");
+                std::string spec = str(at(lot->json, "material"), "spec");
+                std::string cert = str(at(lot->json, "certificate"), "type");
+                auto has = [](const Json& arr, const std::string& s) {
+                    return arr.is_array() && std::find(arr.begin(), arr.end(), Json(s)) != arr.end();
+                };
+                if (!has(at(mats, "specs"), spec) || !has(at(mats, "certificate_types"), cert))
+                    add("material-not-accepted", Severity::error, &p,
+                        "lot " + str(lot->json, "lot") + " (" + spec + ", " + cert + ") is not accepted by the dossier");
+                if (str(lot->json, "status") != "released") {
+                    const Rec* dev = p.json.contains("deviation") ? get(at(p.json, "deviation")) : nullptr;
+                    if (!dev)
+                        add("lot-not-released", Severity::error, &p,
+                            "lot " + str(lot->json, "lot") + " is in " + str(lot->json, "status") +
+                                " and no deviation allows it");
+                    else {
+                        std::int64_t n = p.json.contains("serials") && !at(p.json, "serials").empty()
+                                             ? static_cast<std::int64_t>(at(p.json, "serials").size())
+                                             : 1;
+                        deviation_used[dev->id] += n;
+                        deviation_first.emplace(dev->id, dev);
+                        const Json& dto = at(dev->json, "to");
+                        if (str(dev->json, "material_lot") != lot->id || str(dev->json, "dossier") != dossier->id ||
+                            str(dto, "partner") != p.chain.partner ||
+                            (dto.contains("writer") && str(dto, "writer") != p.chain.writer))
+                            add("lot-not-released", Severity::error, &p,
+                                "deviation " + short_id(dev->id) + " does not cover this lot, dossier and printer");
+                    }
+                }
+            }
+        }
+        for (auto& [id, used] : deviation_used) {
+            const Rec* d = deviation_first[id];
+            if (used > num(d->json, "max_parts"))
+                add("deviation-overused", Severity::error, d,
+                    "the deviation allows at most " + std::to_string(num(d->json, "max_parts")) + " parts, " +
+                        std::to_string(used) + " were printed under it");
+        }
+        // Failed jobs given back under a licence whose failed jobs do not count.
+        for (auto i : of_type("inspection")) {
+            const Rec& in = m_records[i];
+            const Rec* p = ref(in, "print", "print");
+            if (str(in.json, "result") == "fail")
+                add("inspection-failed", Severity::warning, &in,
+                    "serial " + str(in.json, "serial") + " failed inspection");
+            if (!p || str(in.json, "result") != "fail" || !(p->chain == in.chain)) continue;
+            const Rec* lic = get(at(p->json, "license"));
+            if (lic && !lic->json.value("count_failed", true))
+                for (const Rec* l = lic; l; l = get(at(l->json, "parent"))) m_usage[l->id].used -= num(p->json, "units");
+        }
+        for (auto& [id, u] : m_usage)
+            if (u.used > u.quota)
+                add(u.parent.empty() ? "prints-over-license" : "prints-over-allocation", Severity::error, get(Json(id)),
+                    std::to_string(u.used) + " units were printed under this " +
+                        (u.parent.empty() ? std::string("licence") : std::string("allocation")) + ", above its quota of " +
+                        std::to_string(u.quota));
+    }
+
+    void deviations() {
+        for (auto i : of_type("deviation")) {
+            const Rec& d = m_records[i];
+            const Rec* dossier = ref(d, "dossier", "dossier");
+            ref(d, "material_lot", "material-lot");
+            if (dossier && str(dossier->json, "oem") != d.chain.partner)
+                add("deviation-not-by-oem", Severity::error, &d,
+                    "the deviation is issued by '" + d.chain.partner + "', not by the dossier's OEM '" +
+                        str(dossier->json, "oem") + "'");
+        }
+    }
+
+    // Every artifact a record references is in its chain's tree and hashes to its name.
+    void artifacts() {
+        std::set<std::pair<std::string, std::string>> done;  // (chain, sha256)
+        for (auto& r : m_records) {
+            std::vector<std::string> shas;
+            collect_artifacts(r.json, shas);
+            for (auto& sha : shas) {
+                if (!done.insert({r.chain.str(), sha}).second) continue;
+                auto content = m_ledger.read_chain_file(r.chain, "artifacts/" + sha.substr(0, 2) + "/" + sha);
+                if (!content || !*content)
+                    add("artifact-missing", Severity::error, &r, "artifact sha256:" + sha + " is not in the chain's tree");
+                else if (crypto::sha256_hex(**content) != sha)
+                    add("artifact-hash-mismatch", Severity::error, &r,
+                        "artifact sha256:" + sha + " holds bytes with another hash");
+            }
+        }
+    }
+
+    static void collect_artifacts(const Json& j, std::vector<std::string>& out) {
+        if (j.is_object()) {
+            auto sha = j.find("sha256");
+            auto media = j.find("media_type");
+            if (sha != j.end() && media != j.end() && sha->is_string()) out.push_back(sha->get<std::string>());
+            for (auto& [k, v] : j.items()) collect_artifacts(v, out);
+        } else if (j.is_array()) {
+            for (auto& v : j) collect_artifacts(v, out);
+        }
+    }
+
+    void forks() {
+        git_repository* repo = static_cast<git_repository*>(m_ledger.raw_repository());
+        std::vector<std::string> refs;
+        git_reference_foreach_glob(
+            repo, "refs/dvi/forks/*",
+            [](const char* name, void* payload) {
+                static_cast<std::vector<std::string>*>(payload)->push_back(name);
+                return 0;
+            },
+            &refs);
+        for (auto& name : refs) {
+            std::string rest = name.substr(std::string("refs/dvi/forks/").size());
+            auto a = rest.find('/'), b = rest.find('/', a + 1);
+            if (a == std::string::npos || b == std::string::npos) continue;
+            ++m_rep.forks;
+            Finding f;
+            f.code = "fork";
+            f.severity = Severity::error;
+            f.chain = rest.substr(0, b);
+            f.commit = rest.substr(b + 1);
+            f.message = "writer '" + f.chain + "' signed a head that diverges from its chain here: an equivocation, kept as "
+                        "evidence under " + name;
+            m_rep.findings.push_back(std::move(f));
+        }
+    }
+
+    void events() {
+        for (auto& r : m_records) {
+            AuditEvent e{r.chain.str(), r.seq, r.type, r.id, str(r.json, "created"), ""};
+            if (r.type == "dossier") m_rep.names[r.id] = str(r.json, "part_number") + "@" + str(r.json, "revision");
+            if (r.type == "print") e.label = str(r.json, "decision");
+            else if (r.type == "anchor") e.label = str(at(r.json, "evidence"), "kind");
+            else if (r.type == "roster") e.label = str(r.json, "action");
+            m_rep.events.push_back(std::move(e));
+        }
+        for (auto& [id, u] : m_usage) m_rep.licences.push_back(u);
+    }
+
+    std::vector<Rec>& records() { return m_records; }
+
+private:
+    const Ledger& m_ledger;
+    const Roster& m_roster;
+    AuditReport& m_rep;
+    std::vector<Rec> m_records;
+    std::map<std::string, std::size_t> m_by_id;
+    std::map<std::string, std::vector<std::size_t>> m_by_type;
+    std::map<std::string, std::int64_t> m_anchor_time;
+    std::set<std::string> m_pending;
+    std::map<std::string, LicenceUsage> m_usage;
+};
+
+}  // namespace
+
+Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
+    AuditReport rep;
+    auto roster = roster_load(ledger);
+    if (!roster) {
+        if (roster.error().code != Errc::bad_signature && roster.error().code != Errc::invalid_input)
+            return roster.error();
+        rep.findings.push_back(Finding{"roster-invalid", Severity::error, "", 0, "", "", roster.error().message, "", ""});
+        return rep;
+    }
+    rep.consortium = roster->consortium();
+    rep.genesis = roster->genesis();
+    DVI_TRY(heads, ledger.chains());
+    rep.chains = heads.size();
+
+    // Every commit of every chain, oldest first within a chain.
+    std::vector<Job> jobs;
+    for (std::size_t c = 0; c < heads.size(); ++c) {
+        DVI_TRY(commits, ledger.chain_commits(heads[c].writer));
+        std::int64_t seq = 0;
+        for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({c, ++seq, *it});
+    }
+    rep.commits = jobs.size();
+    std::vector<std::optional<crypto::PublicKey>> keys;
+    for (auto& h : heads) {
+        auto k = roster->key_of(h.writer);
+        keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
+    }
+
+    // The signatures, on every core: each thread with its own handle of the ledger.
+    std::vector<std::optional<Result<CommitCheck>>> results(jobs.size());
+    unsigned threads = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (jobs.size() < 64 || !req.reopen) threads = 1;
+    std::atomic<std::size_t> next{0}, done{0};
+    std::mutex progress_mutex;
+    auto work = [&](const Ledger& l) {
+        for (std::size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+            if (keys[jobs[i].chain]) results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
+            std::size_t d = ++done;
+            if (req.progress && (d % 256 == 0 || d == jobs.size())) {
+                std::lock_guard<std::mutex> lock(progress_mutex);
+                req.progress(d, jobs.size());
+            }
+        }
+    };
+    if (threads == 1) {
+        work(ledger);
+    } else {
+        std::vector<Result<Ledger>> handles;
+        for (unsigned t = 0; t < threads; ++t) handles.push_back(req.reopen());
+        for (auto& h : handles)
+            if (!h) return h.error();
+        std::vector<std::thread> pool;
+        for (auto& h : handles) pool.emplace_back([&] { work(*h); });
+        for (auto& t : pool) t.join();
+    }
+
+    Auditor a(ledger, *roster, rep);
+    std::vector<std::int64_t> last_created(heads.size(), 0);
+    std::set<std::size_t> unknown;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        const WriterId& w = heads[jobs[i].chain].writer;
+        if (!keys[jobs[i].chain]) {
+            if (unknown.insert(jobs[i].chain).second) {
+                Rec none{w, 0, "", "", "", Json(), 0};
+                a.add("unknown-writer", Severity::error, &none,
+                      "writer '" + w.str() + "' is not in the roster: its " + std::to_string(heads[jobs[i].chain].seq) +
+                          " records cannot be verified");
+            }
+            continue;
+        }
+        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain]);
+    }
+    rep.records = a.records().size();
+    a.index();
+    a.anchors();
+    a.backdating();
+    a.licences();
+    a.revocations();
+    a.deviations();
+    a.prints();
+    a.artifacts();
+    a.forks();
+    a.events();
+
+    std::stable_sort(rep.findings.begin(), rep.findings.end(), [](const Finding& x, const Finding& y) {
+        return std::tie(x.severity, x.chain, x.seq, x.code) < std::tie(y.severity, y.chain, y.seq, y.code);
+    });
+    return rep;
+}
+
+}  // namespace dvi
