@@ -2,7 +2,6 @@
 # The whole flow on the bundled example part (examples/bracket) in a temporary consortium
 # ledger: an OEM that founds it, a filament supplier and a print bureau.
 #   examples/demo.sh [path/to/dvi]      (default: build/cmd/dvi)
-# Later steps (audit) extend this same script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dvi=$(realpath "${1:-$here/../build/cmd/dvi}")
@@ -79,6 +78,9 @@ yesterday=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%SZ)
 printf '# a printer clock set back a day is refused, whatever the licence says\n'
 DVI_TEST_DATE=$yesterday run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc:7:12}" \
     --device S5-0412 --material-lot polyfil/PETG-2026-0117 --dry-run || true
+
+step "The auditor's report: every chain replayed, quotas summed across chains"
+run "$dvi" audit
 
 step "The ledger, every commit verified"
 run "$dvi" log

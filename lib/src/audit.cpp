@@ -132,11 +132,12 @@ public:
                 add(revoked ? "revoked-key-used" : "not-authorized", Severity::error, &rec, m.error().message);
             }
         }
+        // Once per jump back, not for every record after it.
         if (rec.created < last_created)
             add("clock-regression", Severity::warning, &rec,
                 "created " + str(sr.json, "created") + ", earlier than the record before it in its chain (" +
                     util::format_rfc3339(last_created) + ")");
-        last_created = std::max(last_created, rec.created);
+        last_created = rec.created;
         m_records.push_back(std::move(rec));
     }
 
@@ -209,7 +210,9 @@ public:
     void backdating() {
         for (auto& r : m_records) {
             auto t = seen_time(r);
-            if (t && r.created < *t)
+            // A refusal for that very reason is the record of the attempt, not a backdating.
+            bool refused_for_clock = r.type == "print" && str(at(r.json, "reason"), "code") == "clock-behind-ledger";
+            if (t && r.created < *t && !refused_for_clock)
                 add("created-before-anchor", Severity::error, &r,
                     "created " + str(r.json, "created") + ", before the time its writer's anchor proves (" +
                         util::format_rfc3339(*t) + "): backdated");
@@ -277,6 +280,29 @@ public:
         }
     }
 
+    // Whether the anchor a record names covers `r`: its heads include r's chain at or
+    // after r's position, so the record's writer had r when it wrote.
+    bool covered(const Rec& by, const Rec& r) const {
+        const Rec* a = get(at(by.json, "seen"));
+        if (!a) return false;
+        for (auto& h : at(a->json, "heads"))
+            if (str(h, "chain") == r.chain.str() && num(h, "seq") >= r.seq) return true;
+        return false;
+    }
+
+    // A print of something revoked: an error when the printing writer had the revocation
+    // (its anchor covers it), a warning when only the clocks say the print came later
+    // (a disconnected agent could not know).
+    void revoked_before(const Rec& p, const Rec& rv, const std::string& what) {
+        std::string msg = what + " was revoked at " + str(rv.json, "created") + " (" + rv.chain.str() + " #" +
+                          std::to_string(rv.seq) + ")";
+        if (covered(p, rv))
+            add("print-after-revocation", Severity::error, &p, msg + ", and the printing agent had that revocation");
+        else if (rv.created < p.created)
+            add("print-after-revocation-unseen", Severity::warning, &p,
+                msg + ", before this print by the clocks; the printing agent may not have had it yet");
+    }
+
     void prints() {
         std::map<std::string, std::int64_t> deviation_used;
         std::map<std::string, const Rec*> deviation_first;
@@ -297,17 +323,11 @@ public:
                         "' printed on it");
             for (const Rec* l = lic; l; l = get(at(l->json, "parent"))) {
                 m_usage[l->id].used += units;
-                if (auto rv = revocation_of(l->id); rv && (*rv)->created <= p.created)
-                    add("print-after-revocation", Severity::error, &p,
-                        "licence " + short_id(l->id) + " was revoked at " + str((*rv)->json, "created") +
-                            ", before this print");
+                if (auto rv = revocation_of(l->id)) revoked_before(p, **rv, "licence " + short_id(l->id));
                 if (at(l->json, "parent").is_null()) break;
             }
             if (dossier)
-                if (auto rv = revocation_of(dossier->id); rv && (*rv)->created <= p.created)
-                    add("print-after-revocation", Severity::error, &p,
-                        "dossier " + short_id(dossier->id) + " was revoked at " + str((*rv)->json, "created") +
-                            ", before this print");
+                if (auto rv = revocation_of(dossier->id)) revoked_before(p, **rv, "dossier " + short_id(dossier->id));
             // The window, by the writer's clock and by the time the ledger proves.
             auto nb = util::parse_time(str(lic->json, "not_before"));
             auto na = util::parse_time(str(lic->json, "not_after"));

@@ -12,4 +12,5 @@ cmp -s "$T/demo/job-00001.gcode" "$DVI_SOURCE_DIR/examples/bracket/recipes/mk3s/
 grep -q '^verified: yes' demo.out || fail "demo: show did not verify"
 grep -q '^  co-signs sha256:' demo.out || fail "demo: the bureau did not co-sign the anchor"
 grep -q 'print refused \[clock-behind-ledger\]' demo.out || fail "demo: a clock set back was not refused"
+grep -q '^  0 errors, [0-9]* warnings, [0-9]* notes: PASS$' demo.out || fail "demo: the audit did not pass"
 pass "demo runs end to end"

@@ -36,3 +36,9 @@ git -C ledger -c gpg.ssh.allowedSignersFile="$T/signers" verify-commit $ref 2>/d
 expect 0 "$DVI" --json license show "$a"
 [ "$(json_get '["used"]')" = 50 ] && [ "$(json_get '["remaining"]')" = 0 ] || fail "usage is not 50/50"
 pass "8 x 20 concurrent print-verify on 50: 50 allowed, 110 refused, linear chain of 160 signed commits"
+
+# The whole ledger this script built passes the audit: no errors (its clock games and
+# failed inspections are warnings).
+expect 0 "$DVI" audit --json
+[ "$(json_get '["summary"]["errors"]')" = 0 ] || fail "audit errors: $(json_get '["findings"]')"
+pass "the ledger passes dvi audit"

@@ -185,10 +185,17 @@ scenario "the same allocation spent by two writers"
 forge s6 bureau7/s6 $when print "$(body "$print" 'r["serials"] = ["B-1"]')" >/dev/null
 finds allocation-spent-by-other
 
-scenario "a print after its licence was revoked"
+scenario "a print after its licence was revoked, by an agent that had the revocation"
 "$DVI" -q --key bureau7desk.pem license revoke "$a" --reason "contract ended"
-forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+"$DVI" -q --key acme.pem anchor
+anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
+forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$anchor" >/dev/null
 finds print-after-revocation
+
+scenario "a print after its licence was revoked, by the clocks only"
+DVI_TEST_DATE=2026-11-24T10:00:00Z "$DVI" -q --key bureau7desk.pem license revoke "$a" --reason "contract ended"
+forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+finds print-after-revocation-unseen 0
 
 scenario "a print outside the licence's window"
 forge bureau7 bureau7/s5 2027-01-05T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
