@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# dvi audit: the formats (text, JSON valid against schemas/audit-report.schema.json with an
+# independent validator, Markdown), --output, --strict, -q, exit status, and a ledger
+# long enough that commits are verified on several threads.
+. "$(dirname "$0")/lib.sh"
+export DVI_DIR=$T/ledger
+licensed "$DVI_DIR"
+lot=polyfil/PETG-2026-0117
+g=$(grant --to bureau7 --quota 100 --not-before 2026-11-01 --not-after 2026-12-31)
+a=$(allocate "$g" bureau7/s5 80)
+for i in $(seq 70); do
+    "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial "S-$i"
+done
+commits=$(git -C "$DVI_DIR" rev-list --glob=refs/dvi/chains | wc -l)
+
+validate() {
+    python3 - "$1" "$DVI_SOURCE_DIR/schemas" <<'EOF' || fail "the JSON report does not match its schema"
+import json, os, sys
+import jsonschema, referencing
+doc = json.load(open(sys.argv[1]))
+res = []
+for n in os.listdir(sys.argv[2]):
+    s = json.load(open(os.path.join(sys.argv[2], n)))
+    res.append((s["$id"], referencing.Resource.from_contents(s)))
+reg = referencing.Registry().with_resources(res)
+schema = json.load(open(os.path.join(sys.argv[2], "audit-report.schema.json")))
+jsonschema.Draft202012Validator(schema, registry=reg).validate(doc)
+EOF
+}
+
+# A clean ledger, in every format.
+expect 0 "$DVI" audit
+stdout_has "audit of 'Bracket consortium' (genesis sha256:"
+stdout_has "  4 chains, $commits commits, $commits records, 0 anchors, 0 forks"
+stdout_has "  0 errors, 0 warnings, 0 notes: PASS"
+grep -qE "^  sha256:[0-9a-f]{12} +bureau7/s5 +80 +0 +70$" "$T/out" || fail "licence usage line"
+expect 0 "$DVI" audit --format json
+validate "$T/out"
+[ "$(json_get '["summary"]["commits"]')" = "$commits" ] || fail "commits counted"
+[ "$(json_get '["verdict"]')" = pass ] || fail "verdict"
+python3 -c "
+import json
+r = json.load(open('$T/out'))
+u = {l['id']: l for l in r['licences']}
+assert u['$a']['used'] == 70 and u['$a']['quota'] == 80, u['$a']
+assert u['$g']['allocated'] == 80 and u['$g']['used'] == 70, u['$g']
+" || fail "licence usage in JSON"
+cp "$T/out" clean.json
+expect 0 "$DVI" --json audit
+cmp -s "$T/out" clean.json || fail "--json and --format json differ"
+expect 0 "$DVI" audit --format markdown
+head -1 "$T/out" | grep -qx "## dvi audit: pass" || fail "markdown title"
+stdout_has "| 4 | $commits | $commits | 0 | 0 | 0 | 0 | 0 |"
+expect 0 "$DVI" audit --format json --output report.json
+stdout_has "pass: 0 errors, 0 warnings, 0 notes; report written to report.json"
+cmp -s report.json clean.json || fail "--output holds the report"
+expect 0 "$DVI" -q audit
+[ ! -s "$T/out" ] || fail "-q printed a report"
+expect 2 "$DVI" audit --format pdf
+stderr_is "dvi: error: unknown --format 'pdf'
+dvi: hint: use text, json or markdown"
+pass "a clean ledger in text, JSON (schema-valid), Markdown, to a file, quietly"
+
+# A warning passes, unless --strict.
+DVI_TEST_DATE=2026-11-20T10:00:00Z "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 \
+    --material-lot $lot --serial S-71
+expect 0 "$DVI" audit
+stdout_has "  0 errors, 1 warnings, 0 notes: PASS"
+stdout_has "warning  clock-regression"
+expect 1 "$DVI" audit --strict --format json
+[ "$(json_get '["verdict"]')" = fail ] || fail "--strict verdict"
+pass "warnings pass, --strict fails them"
+
+# A tampered head, found by the threads that verify the 70+ commits.
+ref=refs/dvi/chains/bureau7/s5
+head=$(git -C "$DVI_DIR" rev-parse $ref)
+git -C "$DVI_DIR" cat-file commit "$head" | sed 's/^print: /print: (edited) /' | git -C "$DVI_DIR" hash-object -t commit -w --stdin >new
+git -C "$DVI_DIR" update-ref $ref "$(cat new)" "$head"
+expect 1 "$DVI" audit --format json
+validate "$T/out"
+[ "$(json_get '["verdict"]')" = fail ] || fail "tampered verdict"
+python3 -c "
+import json
+f = [x for x in json.load(open('$T/out'))['findings'] if x['severity'] == 'error']
+assert [x['code'] for x in f] == ['bad-signature'], f
+assert f[0]['chain'] == 'bureau7/s5' and f[0]['commit'] == '$(cat new)', f[0]
+" || fail "the tampered head"
+expect 1 "$DVI" audit --format markdown
+head -1 "$T/out" | grep -qx "## dvi audit: fail" || fail "markdown fail title"
+stdout_has "| error | \`bad-signature\` | bureau7/s5 #"
+expect 1 "$DVI" audit
+stdout_has ": FAIL"
+pass "a tampered ledger fails, in every format"
+
+# Every finding code the sources can emit is documented in dvi-audit(1), and only those.
+python3 - "$DVI_SOURCE_DIR" <<'EOF2' || fail "finding codes and dvi-audit(1) differ"
+import re, sys
+src = sys.argv[1]
+audit = open(f"{src}/lib/src/audit.cpp").read()
+ledger = open(f"{src}/lib/src/ledger.cpp").read()
+emitted = set(re.findall(r'add\("([a-z-]+)"', audit))
+emitted |= set(re.findall(r'add\(([a-z]+\.parent\.empty\(\) \? )?"([a-z-]+)" : "([a-z-]+)"', audit) and
+               [c for t in re.findall(r'\? "([a-z-]+)" : "([a-z-]+)"', audit) for c in t])
+emitted |= set(re.findall(r'Finding\{"([a-z-]+)"', audit)) | set(re.findall(r'f\.code = "([a-z-]+)"', audit))
+emitted |= set(re.findall(r'add\("([a-z-]+)", ', ledger)) | set(re.findall(r'code = "([a-z-]+)"', ledger))
+man = open(f"{src}/man/dvi-audit.1").read()
+section = man.split(".SH FINDINGS")[1].split(".SH EXIT STATUS")[0]
+documented = {c.replace("\\-", "-") for c in re.findall(r'^\.BR (\S+) ', section, re.M)}
+assert emitted == documented, (sorted(emitted - documented), sorted(documented - emitted))
+print(len(documented), "codes")
+EOF2
+pass "every finding code is documented"
