@@ -17,6 +17,7 @@ struct AuditOptions {
     std::string format = "text";
     std::string output;
     bool strict = false;
+    bool full = false;
 };
 
 Json finding_json(const Finding& f) {
@@ -48,6 +49,8 @@ Json report_json(const AuditReport& r, bool pass) {
             {"summary",
              {{"chains", r.chains},
               {"commits", r.commits},
+              {"verified", r.verified},
+              {"cached", r.cached},
               {"records", r.records},
               {"anchors", r.anchors},
               {"forks", r.forks},
@@ -65,7 +68,8 @@ std::string where(const Finding& f) {
 }
 
 std::string summary_line(const AuditReport& r) {
-    return std::to_string(r.chains) + " chains, " + std::to_string(r.commits) + " commits, " +
+    return std::to_string(r.chains) + " chains, " + std::to_string(r.commits) + " commits (" +
+           std::to_string(r.verified) + " verified now, " + std::to_string(r.cached) + " before), " +
            std::to_string(r.records) + " records, " + std::to_string(r.anchors) + " anchors, " +
            std::to_string(r.forks) + " forks";
 }
@@ -156,6 +160,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
     AuditRequest req;
+    req.cache = o.full ? AuditCache::full : AuditCache::use;
     std::filesystem::path path = ledger->path();
     req.reopen = [path] { return Ledger::open(path); };
     bool tty = !ctx.globals.quiet && ::isatty(STDERR_FILENO);
@@ -167,6 +172,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
         };
     auto rep = audit(*ledger, req);
     if (!rep) return report(rep.error());
+    for (auto& n : rep->notices) warn(n);
     bool pass = rep->count(Severity::error) == 0 && !(o.strict && rep->count(Severity::warning) > 0);
     std::string format = ctx.globals.json ? "json" : o.format;
     std::string doc = format == "json"       ? report_json(*rep, pass).dump(2) + "\n"
@@ -193,6 +199,7 @@ void register_audit(CLI::App& root, Registry& reg) {
     app->add_option("--format", o->format, "text (default), json or markdown")->type_name("<format>");
     app->add_option("--output", o->output, "Write the report to this file instead of stdout")->type_name("<file>");
     app->add_flag("--strict", o->strict, "Warnings fail the audit too");
+    app->add_flag("--full", o->full, "Verify every signature again, ignoring the cache of earlier audits");
     app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
                 "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
     reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });

@@ -12,6 +12,7 @@
 #include "dvi/anchor.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
+#include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 
 namespace dvi {
@@ -509,6 +510,57 @@ private:
     std::map<std::string, LicenceUsage> m_usage;
 };
 
+constexpr const char* k_cache_format = "dvi-audit-cache@1";
+
+struct CachedChain {
+    std::string commit;
+    std::int64_t seq = 0;
+    std::string key;
+};
+
+std::filesystem::path cache_path(const Ledger& ledger) { return ledger.path() / "dvi" / "audit-cache.json"; }
+
+// The cache, if it is there, whole and of this consortium; a damaged one is reported
+// and ignored (the audit then verifies everything and writes a good one).
+std::map<std::string, CachedChain> load_cache(const Ledger& ledger, const std::string& genesis,
+                                              std::vector<std::string>& notices) {
+    std::map<std::string, CachedChain> out;
+    auto path = cache_path(ledger);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return out;
+    auto text = util::read_file(path, 64 << 20);
+    auto doc = text ? canonical_parse(*text) : Result<Json>(text.error());
+    bool good = doc && doc->is_object() && str(*doc, "format") == k_cache_format && str(*doc, "genesis") == genesis &&
+                at(*doc, "chains").is_object();
+    if (good) {
+        Json body = *doc;
+        body.erase("checksum");
+        good = str(*doc, "checksum") == crypto::sha256_hex(canonical_dump(body).value());
+    }
+    if (!good) {
+        notices.push_back("the audit cache " + util::quote(path) + " is damaged; every commit is verified again");
+        return out;
+    }
+    for (auto& [chain, c] : at(*doc, "chains").items())
+        out[chain] = CachedChain{str(c, "commit"), num(c, "seq"), str(c, "key")};
+    return out;
+}
+
+void save_cache(const Ledger& ledger, const std::string& genesis, const std::map<std::string, CachedChain>& chains,
+                std::vector<std::string>& notices) {
+    Json c = Json::object();
+    for (auto& [chain, v] : chains) c[chain] = {{"commit", v.commit}, {"seq", v.seq}, {"key", v.key}};
+    Json doc{{"format", k_cache_format}, {"genesis", genesis}, {"chains", c}};
+    doc["checksum"] = crypto::sha256_hex(canonical_dump(doc).value());
+    auto path = cache_path(ledger);
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (auto w = util::write_file_atomic(path, canonical_dump(doc).value(), util::FileMode::public_0644,
+                                         util::Overwrite::yes);
+        !w)
+        notices.push_back("cannot write the audit cache: " + w.error().message);
+}
+
 }  // namespace
 
 Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
@@ -539,6 +591,32 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
     }
 
+    // Which commits an earlier audit verified: a chain's cached head must sit at its
+    // position in the chain as it is now, signed by the same key.
+    std::map<std::string, CachedChain> cache;
+    if (req.cache == AuditCache::use) cache = load_cache(ledger, rep.genesis, rep.notices);
+    std::vector<char> skip(jobs.size(), 0);
+    {
+        std::map<std::size_t, std::int64_t> upto;
+        for (std::size_t c = 0; c < heads.size(); ++c) {
+            auto it = cache.find(heads[c].writer.str());
+            if (it != cache.end() && keys[c] && it->second.key == keys[c]->fingerprint()) upto[c] = it->second.seq;
+        }
+        // The cached head itself must be this chain's commit at that position.
+        std::set<std::size_t> found;
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+            auto u = upto.find(jobs[i].chain);
+            if (u == upto.end() || jobs[i].seq != u->second) continue;
+            if (jobs[i].commit == cache[heads[jobs[i].chain].writer.str()].commit) found.insert(jobs[i].chain);
+        }
+        for (auto& [c, n] : upto)
+            if (!found.count(c)) n = 0;
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+            auto u = upto.find(jobs[i].chain);
+            skip[i] = u != upto.end() && jobs[i].seq <= u->second;
+        }
+    }
+
     // The signatures, on every core: each thread with its own handle of the ledger.
     std::vector<std::optional<Result<CommitCheck>>> results(jobs.size());
     unsigned threads = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -547,7 +625,23 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::mutex progress_mutex;
     auto work = [&](const Ledger& l) {
         for (std::size_t i; (i = next.fetch_add(1)) < jobs.size();) {
-            if (keys[jobs[i].chain]) results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
+            if (!keys[jobs[i].chain]) {
+                // unknown writer: reported once below
+            } else if (skip[i]) {
+                // Verified by an earlier run: read the record, skip the signature.
+                auto rec = l.record_of_commit(jobs[i].commit);
+                if (!rec) {
+                    results[i] = Result<CommitCheck>(rec.error());
+                } else {
+                    CommitCheck cc;
+                    cc.commit = jobs[i].commit;
+                    cc.record_id = rec->id;
+                    cc.record = std::move(*rec);
+                    results[i] = std::move(cc);
+                }
+            } else {
+                results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
+            }
             std::size_t d = ++done;
             if (req.progress && (d % 256 == 0 || d == jobs.size())) {
                 std::lock_guard<std::mutex> lock(progress_mutex);
@@ -584,6 +678,22 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain]);
     }
     rep.records = a.records().size();
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        if (keys[jobs[i].chain]) ++(skip[i] ? rep.cached : rep.verified);
+
+    // The verified prefix of each chain: up to the first commit with a problem of its own.
+    std::map<std::string, CachedChain> verified_prefix;
+    std::set<std::size_t> broken;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        std::size_t c = jobs[i].chain;
+        if (!keys[c] || broken.count(c)) continue;
+        if (!results[i] || !(*results[i]) || !(**results[i]).problems.empty()) {
+            broken.insert(c);
+            continue;
+        }
+        verified_prefix[heads[c].writer.str()] = CachedChain{jobs[i].commit, jobs[i].seq, keys[c]->fingerprint()};
+    }
+    save_cache(ledger, rep.genesis, verified_prefix, rep.notices);
     a.index();
     a.anchors();
     a.backdating();

@@ -31,7 +31,7 @@ EOF
 # A clean ledger, in every format.
 expect 0 "$DVI" audit
 stdout_has "audit of 'Bracket consortium' (genesis sha256:"
-stdout_has "  4 chains, $commits commits, $commits records, 0 anchors, 0 forks"
+stdout_has "  4 chains, $commits commits ($commits verified now, 0 before), $commits records, 0 anchors, 0 forks"
 stdout_has "  0 errors, 0 warnings, 0 notes: PASS"
 grep -qE "^  sha256:[0-9a-f]{12} +bureau7/s5 +80 +0 +70$" "$T/out" || fail "licence usage line"
 expect 0 "$DVI" audit --format json
@@ -60,6 +60,27 @@ expect 2 "$DVI" audit --format pdf
 stderr_is "dvi: error: unknown --format 'pdf'
 dvi: hint: use text, json or markdown"
 pass "a clean ledger in text, JSON (schema-valid), Markdown, to a file, quietly"
+
+# Incremental: what an earlier audit verified is not verified again; --full does; a
+# damaged cache is reported and rebuilt.
+cache="$DVI_DIR/dvi/audit-cache.json"
+[ -f "$cache" ] || fail "no audit cache"
+summary() { python3 -c "import json; s = json.load(open('$T/out'))['summary']; print(s['verified'], s['cached'])"; }
+expect 0 "$DVI" audit --format json
+[ "$(summary)" = "0 $commits" ] || fail "a second audit verified again: $(summary)"
+"$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial S-70b
+commits=$((commits + 1))
+expect 0 "$DVI" audit --format json
+[ "$(summary)" = "1 $((commits - 1))" ] || fail "after one print: $(summary)"
+expect 0 "$DVI" audit --format json --full
+[ "$(summary)" = "$commits 0" ] || fail "--full: $(summary)"
+sed -i 's/"seq":/"seq":1/' "$cache"
+expect 0 "$DVI" audit --format json
+[ "$(summary)" = "$commits 0" ] || fail "a damaged cache was used: $(summary)"
+stderr_is "dvi: warning: the audit cache '$cache' is damaged; every commit is verified again"
+expect 0 "$DVI" audit --format json
+[ "$(summary)" = "0 $commits" ] || fail "the cache was not rebuilt: $(summary)"
+pass "incremental: only new commits are verified; --full; a damaged cache is rebuilt"
 
 # A warning passes, unless --strict.
 DVI_TEST_DATE=2026-11-20T10:00:00Z "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 \

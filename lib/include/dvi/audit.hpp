@@ -62,6 +62,9 @@ struct AuditReport {
     std::size_t records = 0;
     std::size_t forks = 0;
     std::size_t anchors = 0;
+    std::size_t verified = 0;  // commits whose signature this run checked
+    std::size_t cached = 0;    // commits verified by an earlier run (the cache)
+    std::vector<std::string> notices;  // e.g. a corrupt cache that was rebuilt
     std::vector<Finding> findings;  // sorted: severity, then chain and position
     std::vector<LicenceUsage> licences;
     std::vector<AuditEvent> events;
@@ -71,7 +74,13 @@ struct AuditReport {
 
 using AuditProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
+// Whether the audit may skip the signatures it verified before (dvi/audit-cache.json:
+// per chain, the head of its verified prefix; commits are immutable, so a verified
+// commit stays verified). `full` verifies everything and rewrites the cache.
+enum class AuditCache { use, full };
+
 struct AuditRequest {
+    AuditCache cache = AuditCache::use;
     unsigned threads = 0;  // signature checks in parallel; 0: one per core
     AuditProgress progress;
     // Opens another handle of the same ledger for a verifying thread (libgit2 handles
