@@ -93,7 +93,12 @@ public:
     }
 
     // Phase 1: what one commit says about itself, its chain and its writer.
-    void check_commit(const Job& job, const WriterId& w, const Result<CommitCheck>& r, std::int64_t& last_created) {
+    // Takes the record out of `r`: the Auditor keeps it.
+    // `cached`: an earlier audit verified this commit, so what depends only on its own
+    // immutable content (chain.json) is not checked again. `schema_error`: the record's
+    // schema violation, found by the verifying thread.
+    void check_commit(const Job& job, const WriterId& w, Result<CommitCheck>& r, std::int64_t& last_created,
+                      bool cached, const std::optional<std::string>& schema_error) {
         Rec placeholder{w, job.seq, job.commit, "", "", Json(), 0};
         if (!r) {
             add("commit-unreadable", Severity::error, &placeholder, r.error().message);
@@ -103,30 +108,33 @@ public:
             add(i < r->codes.size() ? r->codes[i].c_str() : "bad-signature", Severity::error, &placeholder,
                 "commit " + job.commit + ": " + r->problems[i]);
         if (!r->record) return;
-        const StoredRecord& sr = *r->record;
-        Rec rec{w, job.seq, job.commit, sr.id, sr.type, sr.json, 0};
-        rec.created = util::parse_time(str(sr.json, "created")).value_or(0);
-        if (auto v = validate_record(sr.json); !v) {
-            add("schema-violation", Severity::error, &rec, v.error().message);
+        StoredRecord& sr = *r->record;
+        Rec rec{w, job.seq, job.commit, sr.id, sr.type, std::move(sr.json), 0};
+        sr.bytes.clear();
+        rec.created = util::parse_time(str(rec.json, "created")).value_or(0);
+        if (schema_error) {
+            add("schema-violation", Severity::error, &rec, *schema_error);
             return;  // the checks below read fields the schema guarantees
         }
-        std::int64_t said = num(sr.json, "seq");
+        std::int64_t said = num(rec.json, "seq");
         if (said > job.seq)
             add("sequence-gap", Severity::error, &rec,
                 "the record says position " + std::to_string(said) + " but is at " + std::to_string(job.seq) +
                     ": commits are missing before it");
         std::vector<std::string> placement;
-        check_placement(sr.json, w, said > job.seq ? 0 : job.seq, placement);
+        check_placement(rec.json, w, said > job.seq ? 0 : job.seq, placement);
         for (auto& p : placement) add("misplaced-record", Severity::error, &rec, p);
         const Json* wj = m_roster.writer(w);
-        if (wj && str(at(sr.json, "issuer"), "key") != str(*wj, "fingerprint"))
+        if (wj && str(at(rec.json, "issuer"), "key") != str(*wj, "fingerprint"))
             add("issuer-mismatch", Severity::error, &rec,
-                "the record names key " + str(at(sr.json, "issuer"), "key") + ", not the writer's " + str(*wj, "fingerprint"));
-        auto head = m_ledger.head_at(w, job.commit);
-        if (!head || head->seq != job.seq || head->record_id != sr.id)
-            add("chain-state-mismatch", Severity::error, &rec,
-                head ? "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id
-                     : head.error().message);
+                "the record names key " + str(at(rec.json, "issuer"), "key") + ", not the writer's " + str(*wj, "fingerprint"));
+        if (!cached) {
+            auto head = m_ledger.head_at(w, job.commit);
+            if (!head || head->seq != job.seq || head->record_id != sr.id)
+                add("chain-state-mismatch", Severity::error, &rec,
+                    head ? "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id
+                         : head.error().message);
+        }
         if (wj) {
             if (auto m = m_roster.may_have_written(w, sr.type, job.seq); !m) {
                 bool revoked = !at((*wj), "revoked").is_null() && job.seq > num(at((*wj), "revoked"), "after_seq");
@@ -136,7 +144,7 @@ public:
         // Once per jump back, not for every record after it.
         if (rec.created < last_created)
             add("clock-regression", Severity::warning, &rec,
-                "created " + str(sr.json, "created") + ", earlier than the record before it in its chain (" +
+                "created " + str(rec.json, "created") + ", earlier than the record before it in its chain (" +
                     util::format_rfc3339(last_created) + ")");
         last_created = rec.created;
         m_records.push_back(std::move(rec));
@@ -510,6 +518,76 @@ private:
     std::map<std::string, LicenceUsage> m_usage;
 };
 
+// Every record blob of a chain's head tree (its tree is cumulative), by record id: how
+// the records of commits verified by an earlier audit are read without walking each
+// commit's tree. The bytes are checked against the id all the same.
+struct RecordBlob {
+    git_oid oid;
+    std::string type;
+};
+using ChainIndex = std::map<std::string, RecordBlob>;
+
+ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
+    ChainIndex out;
+    auto* repo = static_cast<git_repository*>(ledger.raw_repository());
+    git_oid commit_oid;
+    git_commit* commit = nullptr;
+    git_tree* tree = nullptr;
+    git_tree_entry* records = nullptr;
+    git_tree* rt = nullptr;
+    if (git_oid_fromstr(&commit_oid, head.commit.c_str()) == 0 && git_commit_lookup(&commit, repo, &commit_oid) == 0 &&
+        git_commit_tree(&tree, commit) == 0 && git_tree_entry_bypath(&records, tree, "records") == 0 &&
+        git_tree_lookup(&rt, repo, git_tree_entry_id(records)) == 0) {
+        git_tree_walk(
+            rt, GIT_TREEWALK_PRE,
+            [](const char* root, const git_tree_entry* e, void* payload) {
+                if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
+                std::string name = git_tree_entry_name(e);
+                if (name.size() != 69 || name.substr(64) != ".json") return 0;
+                std::string dir = root;
+                auto* idx = static_cast<ChainIndex*>(payload);
+                (*idx)["sha256:" + name.substr(0, 64)] = RecordBlob{*git_tree_entry_id(e), dir.substr(0, dir.find('/'))};
+                return 0;
+            },
+            &out);
+    }
+    git_error_clear();
+    git_tree_free(rt);
+    git_tree_entry_free(records);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return out;
+}
+
+// The record a commit adds, read through the chain's index; nullopt when the index
+// cannot tell (the caller then reads it the slow way).
+std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const std::string& commit_hex) {
+    auto* repo = static_cast<git_repository*>(l.raw_repository());
+    git_oid oid;
+    git_commit* commit = nullptr;
+    if (git_oid_fromstr(&oid, commit_hex.c_str()) != 0 || git_commit_lookup(&commit, repo, &oid) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    auto id = commit_record_id(git_commit_message(commit));
+    git_commit_free(commit);
+    auto it = id ? index.find(*id) : index.end();
+    if (it == index.end()) return std::nullopt;
+    git_blob* blob = nullptr;
+    if (git_blob_lookup(&blob, repo, &it->second.oid) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
+    git_blob_free(blob);
+    if (record_id_of(bytes) != *id) return std::nullopt;
+    auto json = canonical_parse(bytes);
+    if (!json) return std::nullopt;
+    StoredRecord rec{*id, it->second.type, std::string(), std::move(*json), ChainHead{}};
+    rec.chain.commit = commit_hex;
+    return rec;
+}
+
 constexpr const char* k_cache_format = "dvi-audit-cache@1";
 
 struct CachedChain {
@@ -565,6 +643,9 @@ void save_cache(const Ledger& ledger, const std::string& genesis, const std::map
 
 Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     AuditReport rep;
+    // A replay reads each object about once: libgit2's object cache (256 MB per handle
+    // by default) would only hold memory.
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(16 << 20));
     auto roster = roster_load(ledger);
     if (!roster) {
         if (roster.error().code != Errc::bad_signature && roster.error().code != Errc::invalid_input)
@@ -623,12 +704,33 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     if (jobs.size() < 64 || !req.reopen) threads = 1;
     std::atomic<std::size_t> next{0}, done{0};
     std::mutex progress_mutex;
+    auto continue_progress = [&] {
+        std::size_t d = ++done;
+        if (req.progress && (d % 256 == 0 || d == jobs.size())) {
+            std::lock_guard<std::mutex> lock(progress_mutex);
+            req.progress(d, jobs.size());
+        }
+    };
+    std::vector<std::optional<std::string>> schema_errors(jobs.size());
+    std::vector<ChainIndex> indexes(heads.size());
+    std::set<std::size_t> indexed;
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+        if (skip[i] && indexed.insert(jobs[i].chain).second) indexes[jobs[i].chain] = index_chain(ledger, heads[jobs[i].chain]);
     auto work = [&](const Ledger& l) {
         for (std::size_t i; (i = next.fetch_add(1)) < jobs.size();) {
             if (!keys[jobs[i].chain]) {
                 // unknown writer: reported once below
             } else if (skip[i]) {
                 // Verified by an earlier run: read the record, skip the signature.
+                if (auto fast = indexed_record(l, indexes[jobs[i].chain], jobs[i].commit)) {
+                    CommitCheck cc;
+                    cc.commit = jobs[i].commit;
+                    cc.record_id = fast->id;
+                    cc.record = std::move(*fast);
+                    results[i] = std::move(cc);
+                    continue_progress();
+                    continue;
+                }
                 auto rec = l.record_of_commit(jobs[i].commit);
                 if (!rec) {
                     results[i] = Result<CommitCheck>(rec.error());
@@ -641,12 +743,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 }
             } else {
                 results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
+                // The schema too, here on every core: it is the costliest check after the signature.
+                if (*results[i] && (**results[i]).record)
+                    if (auto v = validate_record((**results[i]).record->json); !v) schema_errors[i] = v.error().message;
             }
-            std::size_t d = ++done;
-            if (req.progress && (d % 256 == 0 || d == jobs.size())) {
-                std::lock_guard<std::mutex> lock(progress_mutex);
-                req.progress(d, jobs.size());
-            }
+            continue_progress();
         }
     };
     if (threads == 1) {
@@ -675,19 +776,23 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             }
             continue;
         }
-        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain]);
+        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain], skip[i], schema_errors[i]);
+        if (*results[i] && (**results[i]).record) (**results[i]).record.reset();
     }
     rep.records = a.records().size();
     for (std::size_t i = 0; i < jobs.size(); ++i)
         if (keys[jobs[i].chain]) ++(skip[i] ? rep.cached : rep.verified);
 
-    // The verified prefix of each chain: up to the first commit with a problem of its own.
+    // The verified prefix of each chain: up to the first commit with any finding of its
+    // own, so that a later audit, which skips its immutable checks, loses none.
+    std::set<std::string> flagged;
+    for (auto& f : rep.findings) flagged.insert(f.commit);
     std::map<std::string, CachedChain> verified_prefix;
     std::set<std::size_t> broken;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         std::size_t c = jobs[i].chain;
         if (!keys[c] || broken.count(c)) continue;
-        if (!results[i] || !(*results[i]) || !(**results[i]).problems.empty()) {
+        if (!results[i] || !(*results[i]) || !(**results[i]).problems.empty() || flagged.count(jobs[i].commit)) {
             broken.insert(c);
             continue;
         }

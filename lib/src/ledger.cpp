@@ -101,7 +101,9 @@ std::optional<WriterId> parse_chain_ref(std::string_view name) {
     return w;
 }
 
-std::optional<std::string> trailer_record_id(const char* message) {
+}  // namespace
+
+std::optional<std::string> commit_record_id(const char* message) {
     git_message_trailer_array arr{};
     if (git_message_trailers(&arr, message) != 0) {
         git_error_clear();
@@ -113,6 +115,8 @@ std::optional<std::string> trailer_record_id(const char* message) {
     git_message_trailer_array_free(&arr);
     return id;
 }
+
+namespace {
 
 // Appenders of one chain on this machine take turns under a per-writer flock; the ref's
 // own .lock is still the cross-machine guard (CAS).
@@ -708,7 +712,7 @@ Result<StoredRecord> read_commit_record(git_repository* repo, const std::string&
     git_commit* c = nullptr;
     DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
     git::Commit commit(c);
-    auto id = trailer_record_id(git_commit_message(commit.get()));
+    auto id = commit_record_id(git_commit_message(commit.get()));
     code = "record-missing";
     if (!id || !is_record_id(*id))
         return make_error(Errc::bad_signature, "commit " + commit_hex + " has no valid Dvi-Record trailer");

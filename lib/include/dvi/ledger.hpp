@@ -213,6 +213,9 @@ void set_durability(Durability d);
 // ref or an invalid name.
 std::optional<WriterId> writer_of_chain_ref(std::string_view ref);
 
+// The record id a commit message names in its Dvi-Record trailer, if any.
+std::optional<std::string> commit_record_id(const char* message);
+
 // "records/<type>/<ab>/<cd>/<hex>.json"
 std::string record_tree_path(const std::string& type, const std::string& id);
 
