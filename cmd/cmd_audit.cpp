@@ -1,10 +1,11 @@
 // dvi audit: replay the whole ledger and report findings with stable codes, as text,
-// JSON (schemas/audit-report.schema.json) or Markdown (a CI job summary).
+// JSON (schemas/audit-report.schema.json), Markdown (a CI job summary) or HTML.
 #include <unistd.h>
 
 #include <cstdio>
 #include <map>
 
+#include "audit_html.hpp"
 #include "common.hpp"
 #include "dvi/audit.hpp"
 #include "dvi/util/fs.hpp"
@@ -154,9 +155,9 @@ std::string render_markdown(const AuditReport& r, bool pass) {
 }
 
 int run_audit(Context& ctx, const AuditOptions& o) {
-    if (o.format != "text" && o.format != "json" && o.format != "markdown")
+    if (o.format != "text" && o.format != "json" && o.format != "markdown" && o.format != "html")
         return report(make_error(Errc::invalid_input, "unknown --format '" + o.format + "'",
-                                 "use text, json or markdown"));
+                                 "use text, json, markdown or html"));
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
     AuditRequest req;
@@ -177,6 +178,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     std::string format = ctx.globals.json ? "json" : o.format;
     std::string doc = format == "json"       ? report_json(*rep, pass).dump(2) + "\n"
                       : format == "markdown" ? render_markdown(*rep, pass)
+                      : format == "html"     ? render_html(*rep, pass)
                                              : render_text(*rep, pass);
     if (!o.output.empty()) {
         if (auto w = util::write_file_atomic(o.output, doc, util::FileMode::public_0644, util::Overwrite::yes); !w)
@@ -196,7 +198,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
 void register_audit(CLI::App& root, Registry& reg) {
     auto o = std::make_shared<AuditOptions>();
     auto* app = root.add_subcommand("audit", "Replay the whole ledger and report findings with stable codes");
-    app->add_option("--format", o->format, "text (default), json or markdown")->type_name("<format>");
+    app->add_option("--format", o->format, "text (default), json, markdown or html")->type_name("<format>");
     app->add_option("--output", o->output, "Write the report to this file instead of stdout")->type_name("<file>");
     app->add_flag("--strict", o->strict, "Warnings fail the audit too");
     app->add_flag("--full", o->full, "Verify every signature again, ignoring the cache of earlier audits");

@@ -58,7 +58,7 @@ expect 0 "$DVI" -q audit
 [ ! -s "$T/out" ] || fail "-q printed a report"
 expect 2 "$DVI" audit --format pdf
 stderr_is "dvi: error: unknown --format 'pdf'
-dvi: hint: use text, json or markdown"
+dvi: hint: use text, json, markdown or html"
 pass "a clean ledger in text, JSON (schema-valid), Markdown, to a file, quietly"
 
 # Incremental: what an earlier audit verified is not verified again; --full does; a
