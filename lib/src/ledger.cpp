@@ -741,7 +741,8 @@ Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) con
     return read_commit_record(m_impl->repo.get(), commit_hex, code);
 }
 
-Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const {
+Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key,
+                                         RecordRead read) const {
     git_repository* repo = m_impl->repo.get();
     CommitCheck out;
     out.commit = commit_hex;
@@ -772,6 +773,12 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
         git::Commit commit(c);
         if (auto n = git_commit_parentcount(commit.get()); n > 1)
             add("not-linear", "commit has " + std::to_string(n) + " parents; a chain is linear");
+        if (read == RecordRead::trailer_only) {
+            auto id = commit_record_id(git_commit_message(commit.get()));
+            if (id && is_record_id(*id)) out.record_id = *id;
+            else add("record-missing", "commit " + commit_hex + " has no valid Dvi-Record trailer");
+            return out;
+        }
     }
     std::string code;
     auto rec = read_commit_record(repo, commit_hex, code);

@@ -168,8 +168,12 @@ public:
     Result<AppendOutcome> append(const AppendRequest& req);
 
     // Verifies a commit: its SSH signature by `expected_key`, at most one parent (a chain
-    // is linear), and the Dvi-Record trailer against the record it adds.
-    Result<CommitCheck> check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key) const;
+    // is linear), and (with RecordRead::own_tree) the Dvi-Record trailer against the
+    // record in the commit's own tree. RecordRead::trailer_only reads just the trailer's
+    // id, for a caller that reads the records of a whole chain from its head tree.
+    enum class RecordRead { own_tree, trailer_only };
+    Result<CommitCheck> check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key,
+                                     RecordRead read = RecordRead::own_tree) const;
 
     // Commits of a chain from head to its root (a history walk: for log and audit).
     Result<std::vector<std::string>> chain_commits(const WriterId& writer) const;
