@@ -94,11 +94,11 @@ public:
 
     // Phase 1: what one commit says about itself, its chain and its writer.
     // Takes the record out of `r`: the Auditor keeps it.
-    // `cached`: an earlier audit verified this commit, so what depends only on its own
-    // immutable content (chain.json) is not checked again. `schema_error`: the record's
-    // schema violation, found by the verifying thread.
+    // `schema_error`, `state_error`: what the verifying thread found wrong with the
+    // record's schema and the commit's chain.json (never for a commit an earlier audit
+    // verified: that depends only on its immutable content).
     void check_commit(const Job& job, const WriterId& w, Result<CommitCheck>& r, std::int64_t& last_created,
-                      bool cached, const std::optional<std::string>& schema_error) {
+                      const std::optional<std::string>& schema_error, const std::optional<std::string>& state_error) {
         Rec placeholder{w, job.seq, job.commit, "", "", Json(), 0};
         if (!r) {
             add("commit-unreadable", Severity::error, &placeholder, r.error().message);
@@ -128,13 +128,7 @@ public:
         if (wj && str(at(rec.json, "issuer"), "key") != str(*wj, "fingerprint"))
             add("issuer-mismatch", Severity::error, &rec,
                 "the record names key " + str(at(rec.json, "issuer"), "key") + ", not the writer's " + str(*wj, "fingerprint"));
-        if (!cached) {
-            auto head = m_ledger.head_at(w, job.commit);
-            if (!head || head->seq != job.seq || head->record_id != sr.id)
-                add("chain-state-mismatch", Severity::error, &rec,
-                    head ? "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id
-                         : head.error().message);
-        }
+        if (state_error) add("chain-state-mismatch", Severity::error, &rec, *state_error);
         if (wj) {
             if (auto m = m_roster.may_have_written(w, sr.type, job.seq); !m) {
                 bool revoked = !at((*wj), "revoked").is_null() && job.seq > num(at((*wj), "revoked"), "after_seq");
@@ -711,7 +705,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             req.progress(d, jobs.size());
         }
     };
-    std::vector<std::optional<std::string>> schema_errors(jobs.size());
+    std::vector<std::optional<std::string>> schema_errors(jobs.size()), state_errors(jobs.size());
     std::vector<ChainIndex> indexes(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c)
         if (keys[c]) indexes[c] = index_chain(ledger, heads[c]);
@@ -749,9 +743,17 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                     if (fast) (**results[i]).record = std::move(*fast);
                     else results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
                 }
-                // The schema too, here on every core: it is the costliest check after the signature.
-                if (*results[i] && (**results[i]).record)
-                    if (auto v = validate_record((**results[i]).record->json); !v) schema_errors[i] = v.error().message;
+                // The schema and chain.json too, here on every core: they are the costliest
+                // checks after the signature.
+                if (*results[i] && (**results[i]).record) {
+                    const StoredRecord& rec = *(**results[i]).record;
+                    if (auto v = validate_record(rec.json); !v) schema_errors[i] = v.error().message;
+                    auto head = l.head_at(heads[jobs[i].chain].writer, jobs[i].commit);
+                    if (!head) state_errors[i] = head.error().message;
+                    else if (head->seq != jobs[i].seq || head->record_id != rec.id)
+                        state_errors[i] = "its chain.json says position " + std::to_string(head->seq) + " and record " +
+                                          head->record_id;
+                }
             }
             continue_progress();
         }
@@ -782,7 +784,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             }
             continue;
         }
-        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain], skip[i], schema_errors[i]);
+        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain], schema_errors[i], state_errors[i]);
         if (*results[i] && (**results[i]).record) (**results[i]).record.reset();
     }
     rep.records = a.records().size();
