@@ -95,6 +95,8 @@ void register_print_verify(CLI::App& root, Registry& reg);
 void register_sync(CLI::App& root, Registry& reg);
 void register_anchor(CLI::App& root, Registry& reg);
 void register_audit(CLI::App& root, Registry& reg);
+// `dvi __complete -- <word>...` (completions/): candidates for the last word, one per line.
+int complete(CLI::App& root, Context& ctx, std::vector<std::string> words);
 
 std::string human_size(std::uint64_t bytes);
 

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     register_show(app, reg);
     register_sync(app, reg);
 
+    if (argc >= 2 && std::string(argv[1]) == "__complete")
+        return complete(app, ctx, std::vector<std::string>(argv + 2, argv + argc));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -20,5 +20,8 @@ for page in dvi.1 dvi-audit.1 dvi-anchor.1 dvi-print-verify.1; do
     [ -f "root/usr/share/man/man1/$page.gz" ] || fail "no $page.gz"
 done
 [ -f root/usr/share/man/man5/dvi-records.5.gz ] || fail "no dvi-records.5.gz"
+for f in bash-completion/completions/dvi zsh/vendor-completions/_dvi fish/vendor_completions.d/dvi.fish; do
+    [ -f "root/usr/share/$f" ] || fail "no completion $f"
+done
 zcat root/usr/share/man/man1/dvi-audit.1.gz | groff -man -Tutf8 -ww 2>&1 >/dev/null | grep . && fail "groff warns"
 pass "the .deb: $(basename "$deb"), Depends: $depends"
