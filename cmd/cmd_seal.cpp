@@ -1,4 +1,6 @@
 // dvi seal: seal dossier and material-lot manifests into the signer's chain.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "common.hpp"
@@ -32,7 +34,7 @@ int run_seal(Context& ctx, const SealOptions& o) {
     // Check every manifest before writing any, so that a bad one writes nothing.
     std::vector<SealOutcome> checked;
     for (auto& m : o.manifests) {
-        auto c = seal(session->ledger, session->key, SealRequest{m, session->now, SealMode::check_only});
+        auto c = seal(session->ledger, session->key, SealRequest{m, session->now, SealMode::check_only, {}});
         if (!c) return report(c.error());
         checked.push_back(std::move(*c));
     }
@@ -46,7 +48,17 @@ int run_seal(Context& ctx, const SealOptions& o) {
                             checked[i].artifacts, human_size(checked[i].bytes).c_str());
             continue;
         }
-        auto s = seal(session->ledger, session->key, SealRequest{o.manifests[i], session->now, SealMode::write});
+        SealRequest req{o.manifests[i], session->now, SealMode::write, {}};
+        if (!ctx.globals.quiet && ::isatty(STDERR_FILENO) && checked[i].bytes >= (8u << 20)) {
+            // Large files take a while: a progress line on the terminal, erased when done.
+            req.progress = [&, name = o.manifests[i]](std::uint64_t done, std::uint64_t total) {
+                std::fprintf(stderr, "\rsealing %s: %s of %s (%llu%%)\033[K", name.c_str(), human_size(done).c_str(),
+                             human_size(total).c_str(),
+                             static_cast<unsigned long long>(total ? done * 100 / total : 100));
+                if (done == total) std::fputs("\r\033[K", stderr);
+            };
+        }
+        auto s = seal(session->ledger, session->key, req);
         if (!s) return report(s.error());
         for (auto& n : s->notices) warn(n);
         results.push_back(outcome_json(*s, o.manifests[i]));

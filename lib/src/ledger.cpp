@@ -493,7 +493,8 @@ Result<bool> Ledger::has_record(const std::string& id) const {
     return r.error();
 }
 
-Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type) {
+Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type,
+                                           const std::function<void(std::uint64_t)>& progress) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
     struct stat st {};
@@ -530,6 +531,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
             status = git::error(rc, "cannot store " + util::quote(file));
             break;
         }
+        if (progress) progress(total);
     }
     ::close(fd);
     if (status.ok() && total != static_cast<std::uint64_t>(st.st_size))

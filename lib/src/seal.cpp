@@ -315,8 +315,12 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     // 4. Store the files (streamed), then append the record.
     std::map<std::string, ArtifactRef> stored;  // by manifest pointer
     std::vector<ArtifactRef> artifacts;
+    std::uint64_t before = 0;
     for (auto& f : files) {
-        DVI_TRY(a, ledger.store_artifact(f.real, f.media_type));
+        std::function<void(std::uint64_t)> on_bytes;
+        if (req.progress) on_bytes = [&](std::uint64_t n) { req.progress(before + n, out.bytes); };
+        DVI_TRY(a, ledger.store_artifact(f.real, f.media_type, on_bytes));
+        before += a.size;
         stored.emplace(f.pointer, a);
         artifacts.push_back(a);
     }

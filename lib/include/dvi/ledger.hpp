@@ -156,8 +156,10 @@ public:
     // Whether a record id is present in any chain (exact id).
     Result<bool> has_record(const std::string& id) const;
 
-    // Streams a file into a git blob while hashing it with SHA-256, in bounded memory.
-    Result<ArtifactRef> store_artifact(const std::filesystem::path& file, const std::string& media_type);
+    // Streams a file into a git blob while hashing it with SHA-256, in bounded memory;
+    // `progress` (optional) hears the bytes stored so far after each 1 MiB.
+    Result<ArtifactRef> store_artifact(const std::filesystem::path& file, const std::string& media_type,
+                                       const std::function<void(std::uint64_t)>& progress = {});
     // Stores bytes already in memory (a time-stamp token, a certificate) as an artifact.
     Result<ArtifactRef> store_artifact_bytes(std::string_view data, const std::string& media_type);
     // The bytes of an artifact by SHA-256 hex, from any chain's tree.

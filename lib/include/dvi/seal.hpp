@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "dvi/crypto.hpp"
@@ -20,6 +21,8 @@ struct SealRequest {
     std::filesystem::path manifest;
     std::int64_t time = 0;
     SealMode mode = SealMode::write;
+    // Hears the bytes of the manifest's files stored so far, of `total` (optional).
+    std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
 
 struct SealOutcome {
