@@ -17,6 +17,7 @@
 #include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 #include "git.hpp"
+#include "pack.hpp"
 
 namespace dvi {
 
@@ -137,6 +138,7 @@ struct Ledger::Impl {
     // lookups of one operation. Appends go to the refs themselves and refresh it.
     std::optional<std::vector<ChainHead>> heads;
     bool view = false;  // heads were set by set_view(): the refs are not consulted
+    std::optional<std::size_t> autopack;  // dvi.autoPack, read at the first append
 };
 
 Ledger::Ledger() : m_impl(std::make_unique<Impl>()) {}
@@ -679,6 +681,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             out.record_id = id;
             out.commit = git::oid_hex(commit_oid);
             out.seq = pos.seq;
+            auto_pack(out.notices);
             return out;
         }
         if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
@@ -737,6 +740,25 @@ Result<StoredRecord> read_commit_record(git_repository* repo, const std::string&
     return rec;
 }
 }  // namespace
+
+void Ledger::auto_pack(std::vector<std::string>& notices) {
+    if (!m_impl->autopack) {
+        auto v = config_get("dvi.autoPack");
+        std::size_t n = pack::k_default_threshold;
+        if (v && *v) {
+            try {
+                n = static_cast<std::size_t>(std::stoull(**v));
+            } catch (const std::exception&) {
+                notices.push_back("dvi.autoPack is not a number: '" + **v + "'; using " + std::to_string(n));
+            }
+        }
+        m_impl->autopack = n;
+    }
+    if (!pack::due(m_impl->gitdir, *m_impl->autopack)) return;
+    // The record is already acknowledged: a failure to pack is a notice, not an error.
+    if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir); !p)
+        notices.push_back("cannot pack the ledger's loose objects: " + p.error().message);
+}
 
 Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) const {
     std::string code;

@@ -206,6 +206,9 @@ public:
 
 private:
     Ledger();
+    // After an append: packs the loose objects when about dvi.autoPack (default 6700,
+    // 0: never) have accumulated, as `git gc --auto` would.
+    void auto_pack(std::vector<std::string>& notices);
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -1,0 +1,148 @@
+#include "pack.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dvi/util/fs.hpp"
+#include "git.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dvi::pack {
+
+namespace {
+
+bool is_hex(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Every loose object: objects/<2 hex>/<38 hex>.
+std::vector<std::pair<git_oid, fs::path>> loose_objects(const fs::path& gitdir) {
+    std::vector<std::pair<git_oid, fs::path>> out;
+    std::error_code ec;
+    for (auto& dir : fs::directory_iterator(gitdir / "objects", ec)) {
+        std::string d = dir.path().filename();
+        if (d.size() != 2 || !is_hex(d) || !dir.is_directory(ec)) continue;
+        for (auto& f : fs::directory_iterator(dir.path(), ec)) {
+            std::string name = f.path().filename();
+            if (name.size() != 38 || !is_hex(name)) continue;
+            git_oid oid;
+            if (git_oid_fromstr(&oid, (d + name).c_str()) == 0) out.emplace_back(oid, f.path());
+        }
+    }
+    return out;
+}
+
+struct PackFile {
+    fs::path idx;
+    std::vector<git_oid> objects;
+};
+
+// The object ids of a pack, from its version 2 index: magic, version, 256 fan-out counts,
+// then the sorted ids.
+std::optional<PackFile> read_index(const fs::path& idx) {
+    std::ifstream in(idx, std::ios::binary);
+    unsigned char head[8 + 256 * 4];
+    if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return std::nullopt;
+    if (std::memcmp(head, "\377tOc\0\0\0\2", 8) != 0) return std::nullopt;
+    const unsigned char* last = head + 8 + 255 * 4;
+    std::uint32_t n = (std::uint32_t{last[0]} << 24) | (std::uint32_t{last[1]} << 16) | (std::uint32_t{last[2]} << 8) | last[3];
+    if (n > (1u << 28)) return std::nullopt;
+    PackFile p{idx, std::vector<git_oid>(n)};
+    for (auto& oid : p.objects)
+        if (!in.read(reinterpret_cast<char*>(oid.id), GIT_OID_RAWSZ)) return std::nullopt;
+    return p;
+}
+
+std::vector<PackFile> packs_of(const fs::path& gitdir) {
+    std::vector<PackFile> out;
+    std::error_code ec;
+    for (auto& f : fs::directory_iterator(gitdir / "objects" / "pack", ec))
+        if (f.path().extension() == ".idx")
+            if (auto p = read_index(f.path())) out.push_back(std::move(*p));
+    return out;
+}
+
+Status sync_dir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return make_error(Errc::io, "cannot open " + util::quote(dir) + ": " + std::strerror(errno));
+    int rc = ::syncfs(fd);
+    ::close(fd);
+    if (rc != 0) return make_error(Errc::io, "cannot flush the new pack to disk");
+    return {};
+}
+
+}  // namespace
+
+bool due(const fs::path& gitdir, std::size_t threshold) {
+    if (threshold == 0) return false;
+    std::error_code ec;
+    std::size_t n = 0;
+    for (const char* dir : {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f"})
+        for (auto& f : fs::directory_iterator(gitdir / "objects" / dir, ec)) {
+            (void)f;
+            ++n;
+        }
+    return n * 16 >= threshold;
+}
+
+Result<Outcome> run(git_repository* repo, const fs::path& gitdir) {
+    Outcome out;
+    auto lock = util::FileLock::acquire(gitdir / "dvi" / "locks" / "pack.lock", std::chrono::milliseconds(0));
+    if (!lock) return out;  // another process is packing
+
+    auto loose = loose_objects(gitdir);
+    auto packs = packs_of(gitdir);
+    // Geometric merging: from the smallest pack up, merge while the next one is not
+    // at least twice what is merged so far (the new pack of loose objects included).
+    std::sort(packs.begin(), packs.end(), [](auto& a, auto& b) { return a.objects.size() < b.objects.size(); });
+    std::size_t merged_size = loose.size(), merge = 0;
+    while (merge < packs.size() && packs[merge].objects.size() < 2 * merged_size) merged_size += packs[merge++].objects.size();
+    if (loose.empty() && merge < 2) return out;
+
+    git_packbuilder* raw = nullptr;
+    DVI_CHECK(git::check(git_packbuilder_new(&raw, repo), "cannot start a pack"));
+    std::unique_ptr<git_packbuilder, void (*)(git_packbuilder*)> pb(raw, git_packbuilder_free);
+    git_packbuilder_set_threads(pb.get(), 0);
+    std::set<std::string> seen;
+    auto insert = [&](const git_oid& oid) -> Status {
+        if (!seen.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ)).second) return {};
+        return git::check(git_packbuilder_insert(pb.get(), &oid, nullptr), "cannot pack " + git::oid_hex(oid));
+    };
+    for (auto& [oid, path] : loose) DVI_CHECK(insert(oid));
+    for (std::size_t i = 0; i < merge; ++i)
+        for (auto& oid : packs[i].objects) DVI_CHECK(insert(oid));
+    DVI_CHECK(git::check(git_packbuilder_write(pb.get(), (gitdir / "objects" / "pack").c_str(), 0, nullptr, nullptr),
+                         "cannot write a pack"));
+    // The new pack is on disk before anything it holds is deleted.
+    DVI_CHECK(sync_dir(gitdir));
+    std::string written = git::oid_hex(*git_packbuilder_hash(pb.get()));
+    std::error_code ec;
+    for (auto& [oid, path] : loose) fs::remove(path, ec);
+    for (std::size_t i = 0; i < merge; ++i) {
+        fs::path base = packs[i].idx;
+        if (base.stem().string().find(written) != std::string::npos) continue;  // the same set: already written
+        for (auto* ext : {".idx", ".pack", ".rev", ".keep"}) fs::remove(base.replace_extension(ext), ec);
+    }
+    git_odb* odb = nullptr;
+    if (git_repository_odb(&odb, repo) == 0) {
+        git_odb_refresh(odb);
+        git_odb_free(odb);
+    }
+    out.packed = loose.size();
+    out.merged = merge;
+    out.packs = packs.size() - merge + 1;
+    return out;
+}
+
+}  // namespace dvi::pack
