@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -73,6 +74,59 @@ std::vector<PackFile> packs_of(const fs::path& gitdir) {
     return out;
 }
 
+// Inserts what commit `c` adds to its parent's tree, each object with its path: the
+// packbuilder pairs objects of the same path for deltas (cumulative trees differ from
+// their parent's by a few entries, so they delta well), and the objects a commit
+// shares with its parent are left to the pack that already holds them.
+Status insert_commit_delta(git_repository* repo, git_packbuilder* pb, const git_oid& c,
+                           const std::function<Status(const git_oid&, const std::string&)>& insert) {
+    git_commit* commit = nullptr;
+    if (git_commit_lookup(&commit, repo, &c) != 0) {
+        git_error_clear();
+        return {};  // not a commit: inserted with the rest
+    }
+    std::unique_ptr<git_commit, void (*)(git_commit*)> cp(commit, git_commit_free);
+    DVI_CHECK(insert(c, ""));
+    git_tree* tree = nullptr;
+    git_tree* parent_tree = nullptr;
+    DVI_CHECK(git::check(git_commit_tree(&tree, commit), "cannot read a commit's tree"));
+    std::unique_ptr<git_tree, void (*)(git_tree*)> tp(tree, git_tree_free), pp(nullptr, git_tree_free);
+    if (git_commit_parentcount(commit) > 0) {
+        git_commit* parent = nullptr;
+        if (git_commit_parent(&parent, commit, 0) == 0) {
+            if (git_commit_tree(&parent_tree, parent) == 0) pp.reset(parent_tree);
+            git_commit_free(parent);
+        }
+        git_error_clear();
+    }
+    std::function<Status(git_tree*, git_tree*, const std::string&)> walk = [&](git_tree* t, git_tree* old,
+                                                                             const std::string& path) -> Status {
+        DVI_CHECK(insert(*git_tree_id(t), path));
+        for (std::size_t i = 0; i < git_tree_entrycount(t); ++i) {
+            const git_tree_entry* e = git_tree_entry_byindex(t, i);
+            const git_tree_entry* before = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : nullptr;
+            if (before && git_oid_equal(git_tree_entry_id(e), git_tree_entry_id(before))) continue;
+            std::string sub = path.empty() ? git_tree_entry_name(e) : path + "/" + git_tree_entry_name(e);
+            if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+                git_tree* child = nullptr;
+                git_tree* old_child = nullptr;
+                DVI_CHECK(git::check(git_tree_lookup(&child, repo, git_tree_entry_id(e)), "cannot read a tree"));
+                std::unique_ptr<git_tree, void (*)(git_tree*)> cc(child, git_tree_free), oc(nullptr, git_tree_free);
+                if (before && git_tree_entry_type(before) == GIT_OBJECT_TREE &&
+                    git_tree_lookup(&old_child, repo, git_tree_entry_id(before)) == 0)
+                    oc.reset(old_child);
+                git_error_clear();
+                DVI_CHECK(walk(child, oc.get(), sub));
+            } else {
+                DVI_CHECK(insert(*git_tree_entry_id(e), sub));
+            }
+        }
+        return {};
+    };
+    (void)pb;
+    return walk(tree, pp.get(), "");
+}
+
 Status sync_dir(const fs::path& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::io, "cannot open " + util::quote(dir) + ": " + std::strerror(errno));
@@ -114,14 +168,46 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir) {
     DVI_CHECK(git::check(git_packbuilder_new(&raw, repo), "cannot start a pack"));
     std::unique_ptr<git_packbuilder, void (*)(git_packbuilder*)> pb(raw, git_packbuilder_free);
     git_packbuilder_set_threads(pb.get(), 0);
-    std::set<std::string> seen;
-    auto insert = [&](const git_oid& oid) -> Status {
-        if (!seen.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ)).second) return {};
-        return git::check(git_packbuilder_insert(pb.get(), &oid, nullptr), "cannot pack " + git::oid_hex(oid));
-    };
-    for (auto& [oid, path] : loose) DVI_CHECK(insert(oid));
+    std::set<std::string> seen, snapshot;
+    for (auto& [oid, path] : loose) snapshot.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ));
+    // Only what the snapshot holds (loose) or what is merged: objects already in a kept
+    // pack stay there.
+    std::set<std::string> merging;
     for (std::size_t i = 0; i < merge; ++i)
-        for (auto& oid : packs[i].objects) DVI_CHECK(insert(oid));
+        for (auto& oid : packs[i].objects) merging.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ));
+    auto insert_named = [&](const git_oid& oid, const std::string& name) -> Status {
+        std::string key(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+        if ((!snapshot.count(key) && !merging.count(key)) || !seen.insert(key).second) return {};
+        return git::check(git_packbuilder_insert(pb.get(), &oid, name.empty() ? nullptr : name.c_str()),
+                          "cannot pack " + git::oid_hex(oid));
+    };
+    // Commits first, newest first within each chain is what the packbuilder likes; the
+    // objects each adds, with their paths; then whatever is left.
+    std::vector<git_oid> commits;
+    for (auto& [oid, path] : loose) {
+        git_odb* odb = nullptr;
+        git_object_t type = GIT_OBJECT_INVALID;
+        std::size_t len = 0;
+        if (git_repository_odb(&odb, repo) == 0) {
+            if (git_odb_read_header(&len, &type, odb, &oid) != 0) git_error_clear();
+            git_odb_free(odb);
+        }
+        if (type == GIT_OBJECT_COMMIT) commits.push_back(oid);
+    }
+    for (std::size_t i = 0; i < merge; ++i)
+        for (auto& oid : packs[i].objects) {
+            git_commit* c = nullptr;
+            if (git_commit_lookup(&c, repo, &oid) == 0) {
+                commits.push_back(oid);
+                git_commit_free(c);
+            }
+            git_error_clear();
+        }
+    for (auto it = commits.rbegin(); it != commits.rend(); ++it)
+        DVI_CHECK(insert_commit_delta(repo, pb.get(), *it, insert_named));
+    for (auto& [oid, path] : loose) DVI_CHECK(insert_named(oid, ""));
+    for (std::size_t i = 0; i < merge; ++i)
+        for (auto& oid : packs[i].objects) DVI_CHECK(insert_named(oid, ""));
     DVI_CHECK(git::check(git_packbuilder_write(pb.get(), (gitdir / "objects" / "pack").c_str(), 0, nullptr, nullptr),
                          "cannot write a pack"));
     // The new pack is on disk before anything it holds is deleted.

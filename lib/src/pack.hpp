@@ -12,9 +12,11 @@
 
 namespace dvi::pack {
 
-// Loose objects before packing is due, unless the ledger's config says otherwise
-// (dvi.autoPack; 0 turns automatic packing off). git's gc.auto default.
-constexpr std::size_t k_default_threshold = 6700;
+// Loose objects before packing is due when the ledger's config does not say (dvi.autoPack;
+// 0: never). Off by default for now: libgit2's packbuilder takes seconds for a few
+// thousand objects (20 s and 443 MB for 110k), which would land on a printer agent's
+// append; a ledger opts in with e.g. `git config dvi.autoPack 6700` (git's gc.auto).
+constexpr std::size_t k_default_threshold = 0;
 
 // Whether about `threshold` loose objects have accumulated, estimated as git does from a
 // sample of the fan-out folders (here 16 of the 256, times 16: a few syscalls).

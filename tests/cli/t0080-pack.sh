@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Automatic packing (dvi.autoPack, as git gc --auto): the loose objects of appends become
+# Automatic packing (dvi.autoPack, as git gc --auto; off unless set): the loose objects of appends become
 # packs, small packs merge, stock git fsck finds the ledger whole, audit stays clean, and
 # concurrent appends lose nothing while a pack is written.
 . "$(dirname "$0")/lib.sh"
@@ -12,13 +12,12 @@ loose() { git -C "$DVI_DIR" count-objects -v | awk '/^count:/ { print $2 }'; }
 packs() { find "$DVI_DIR/objects/pack" -name '*.pack' | wc -l; }
 pv() { "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial "$1"; }
 
-# Off: loose objects accumulate.
-git -C "$DVI_DIR" config dvi.autoPack 0
+# Off by default (unset): loose objects accumulate.
 for i in $(seq 10); do pv "off-$i"; done
-[ "$(packs)" = 0 ] || fail "packed with dvi.autoPack 0"
+[ "$(packs)" = 0 ] || fail "packed without dvi.autoPack"
 off=$(loose)
 [ "$off" -gt 60 ] || fail "only $off loose objects after 10 prints"
-pass "dvi.autoPack 0: no packing ($off loose objects)"
+pass "dvi.autoPack unset: no packing ($off loose objects)"
 
 # On, with a small threshold: packed as they come, packs merged geometrically.
 git -C "$DVI_DIR" config dvi.autoPack 64

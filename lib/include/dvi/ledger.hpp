@@ -206,7 +206,7 @@ public:
 
 private:
     Ledger();
-    // After an append: packs the loose objects when about dvi.autoPack (default 6700,
+    // After an append: packs the loose objects when about dvi.autoPack of them (unset or
     // 0: never) have accumulated, as `git gc --auto` would.
     void auto_pack(std::vector<std::string>& notices);
     struct Impl;
