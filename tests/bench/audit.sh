@@ -9,12 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/bench/lib.sh"
 build=$(realpath "${1:-$src/build}")
 n=${2:-10000}
-dvi=$build/cmd/dvi
-fill=$build/tests/dvi_bench_fill
-[ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z DVI_DIR=$T/ledger
 bench_ledger "$dvi" "$src" $((n + 10))
 "$fill" ledger bureau7.pem "$(bench_allocate "$dvi" "$n")" S5-0412 polyfil/PETG-2026-0117 "$n" >/dev/null

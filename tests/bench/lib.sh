@@ -21,3 +21,13 @@ bench_allocate() {
     "$1" --json -C ledger --key desk.pem license allocate --from "$bench_grant" --to bureau7/s5 --quota "$2" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'
 }
+# bench_workdir <build>: sets dvi and fill (the bench target's filler, which must be
+# built), and moves into a fresh temporary directory $T, removed on exit.
+bench_workdir() {
+    dvi=$1/cmd/dvi
+    fill=$1/tests/dvi_bench_fill
+    [ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
+    T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
+    trap 'rm -rf "$T"' EXIT
+    cd "$T"
+}

@@ -12,12 +12,7 @@ build=$(realpath "${1:-$src/build}")
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
-dvi=$build/cmd/dvi
-fill=$build/tests/dvi_bench_fill
-[ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z
 runs=60
 

@@ -10,12 +10,7 @@ build=$(realpath "${1:-$src/build}")
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000)
-dvi=$build/cmd/dvi
-fill=$build/tests/dvi_bench_fill
-[ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-cd "$T"
+bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 peak_kb() { awk '/Maximum resident/ { print $6 }' "$1"; }

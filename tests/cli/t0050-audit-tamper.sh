@@ -275,24 +275,25 @@ anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; pri
 forge polyfil polyfil/lab $when anchor "$(body "$anchor" "r['evidence'] = {'kind': 'cosign', 'anchor': '$anchor', 'time': '2030-01-01T00:00:00Z'}")" >/dev/null
 finds anchor-invalid
 
+# equivocate [<command in the other copy>...]: acme's chain goes on differently in another
+# copy of the ledger (after the optional command there), which then arrives by bundle.
+equivocate() {
+    cp -a "$DVI_DIR" "$T/other"
+    DVI_TEST_DATE=2026-11-24T10:01:00Z "$DVI" -q -C "$T/other" --key acme.pem anchor
+    DVI_TEST_DATE=2026-11-24T10:02:00Z "$DVI" -q --key acme.pem anchor
+    [ $# -eq 0 ] || "$DVI" -q -C "$T/other" "$@"
+    "$DVI" -q -C "$T/other" sync --bundle-out "$T/x.bundle"
+    "$DVI" -q sync --bundle-in "$T/x.bundle" >/dev/null 2>&1 || true
+    rm -rf "$T/other" "$T/x.bundle"
+}
+
 scenario "chains forked"
-cp -a "$DVI_DIR" "$T/other"
-DVI_TEST_DATE=2026-11-24T10:01:00Z "$DVI" -q -C "$T/other" --key acme.pem anchor
-DVI_TEST_DATE=2026-11-24T10:02:00Z "$DVI" -q --key acme.pem anchor
-"$DVI" -q -C "$T/other" sync --bundle-out "$T/x.bundle"
-"$DVI" -q sync --bundle-in "$T/x.bundle" >/dev/null 2>&1 || true
+equivocate
 finds fork
-rm -rf "$T/other" "$T/x.bundle"
 
 scenario "an anchor over a commit that is not in its chain here"
-cp -a "$DVI_DIR" "$T/other"
-DVI_TEST_DATE=2026-11-24T10:01:00Z "$DVI" -q -C "$T/other" --key acme.pem anchor
-DVI_TEST_DATE=2026-11-24T10:02:00Z "$DVI" -q --key acme.pem anchor
-"$DVI" -q -C "$T/other" --key polyfil.pem anchor
-"$DVI" -q -C "$T/other" sync --bundle-out "$T/x.bundle"
-"$DVI" -q sync --bundle-in "$T/x.bundle" >/dev/null 2>&1 || true
+equivocate --key polyfil.pem anchor
 finds anchor-head-unknown
-rm -rf "$T/other" "$T/x.bundle"
 
 scenario "a failed inspection"
 cat >inspection.yaml <<YAML
