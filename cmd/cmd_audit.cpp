@@ -19,6 +19,7 @@ struct AuditOptions {
     std::string output;
     bool strict = false;
     bool full = false;
+    std::string since;
 };
 
 Json finding_json(const Finding& f) {
@@ -46,6 +47,8 @@ Json report_json(const AuditReport& r, bool pass) {
                             {"revoked", l.revoked}});
     return {{"consortium", r.consortium},
             {"genesis", r.genesis.empty() ? Json(nullptr) : Json(r.genesis)},
+            {"since", r.since.empty() ? Json(nullptr) : Json(r.since)},
+            {"before_since", r.before_since},
             {"verdict", pass ? "pass" : "fail"},
             {"summary",
              {{"chains", r.chains},
@@ -89,6 +92,8 @@ std::string dossier_name(const AuditReport& r, const std::string& id) {
 std::string render_text(const AuditReport& r, bool pass) {
     std::string out = "audit of '" + r.consortium + "' (genesis " + r.genesis + ")\n  " + summary_line(r) + "\n  " +
                       counts_line(r) + ": " + (pass ? "PASS" : "FAIL") + "\n";
+    if (!r.since.empty())
+        out += "  findings since anchor " + r.since + " (" + std::to_string(r.before_since) + " before it not shown)\n";
     std::map<std::string, std::map<std::string, std::vector<const Finding*>>> groups;
     for (auto& f : r.findings) groups[f.dossier][f.license].push_back(&f);
     for (auto& [dossier, by_licence] : groups) {
@@ -162,6 +167,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     if (!ledger) return report(ledger.error());
     AuditRequest req;
     req.cache = o.full ? AuditCache::full : AuditCache::use;
+    req.since = o.since;
     std::filesystem::path path = ledger->path();
     req.reopen = [path] { return Ledger::open(path); };
     bool tty = !ctx.globals.quiet && ::isatty(STDERR_FILENO);
@@ -202,6 +208,7 @@ void register_audit(CLI::App& root, Registry& reg) {
     app->add_option("--output", o->output, "Write the report to this file instead of stdout")->type_name("<file>");
     app->add_flag("--strict", o->strict, "Warnings fail the audit too");
     app->add_flag("--full", o->full, "Verify every signature again, ignoring the cache of earlier audits");
+    app->add_option("--since", o->since, "Report only findings after this anchor's heads")->type_name("<anchor>");
     app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
                 "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
     reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });

@@ -818,6 +818,21 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     a.forks();
     a.events();
 
+    if (!req.since.empty()) {
+        DVI_TRY(anchor, ledger.find_record(req.since));
+        if (anchor.type != "anchor")
+            return make_error(Errc::invalid_input, "--since: record " + anchor.id + " is a " + anchor.type + ", not an anchor");
+        std::map<std::string, std::int64_t> covered;
+        for (auto& h : at(anchor.json, "heads")) covered[str(h, "chain")] = num(h, "seq");
+        rep.since = anchor.id;
+        auto before = [&](const Finding& f) {
+            auto it = covered.find(f.chain);
+            return f.seq > 0 && it != covered.end() && f.seq <= it->second;
+        };
+        auto keep = std::stable_partition(rep.findings.begin(), rep.findings.end(), [&](auto& f) { return !before(f); });
+        rep.before_since = static_cast<std::size_t>(rep.findings.end() - keep);
+        rep.findings.erase(keep, rep.findings.end());
+    }
     std::stable_sort(rep.findings.begin(), rep.findings.end(), [](const Finding& x, const Finding& y) {
         return std::tie(x.severity, x.chain, x.seq, x.code) < std::tie(y.severity, y.chain, y.seq, y.code);
     });

@@ -113,6 +113,23 @@ expect 1 "$DVI" audit
 stdout_has ": FAIL"
 pass "a tampered ledger fails, in every format"
 
+# --since <anchor>: only what came after the anchor's heads is reported (the ledger is
+# still replayed whole): the tampered head before it is left out, a later warning is not.
+anchor=$("$DVI" --json --key acme.pem anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+expect 0 "$DVI" audit --since "${anchor:7:10}" --format json
+validate "$T/out"
+[ "$(json_get '["since"]')" = "$anchor" ] || fail "--since names its anchor"
+[ "$(json_get '["before_since"]')" = 2 ] || fail "the findings before the anchor (the tampered head, the earlier warning): $(json_get '["before_since"]')"
+[ "$(json_get '["findings"].__len__()')" = 0 ] || fail "findings before the anchor shown: $(json_get '["findings"]')"
+DVI_TEST_DATE=2026-11-19T10:00:00Z "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 \
+    --material-lot $lot --serial S-72
+expect 1 "$DVI" audit --since "$anchor" --strict
+stdout_has "  findings since anchor $anchor (2 before it not shown)"
+stdout_has "warning  clock-regression"
+expect 2 "$DVI" audit --since "${a:7:10}"
+stderr_is "dvi: error: --since: record $a is a license, not an anchor"
+pass "--since: only what came after the anchor"
+
 # Every finding code the sources can emit is documented in dvi-audit(1), and only those.
 python3 - "$DVI_SOURCE_DIR" <<'EOF2' || fail "finding codes and dvi-audit(1) differ"
 import re, sys

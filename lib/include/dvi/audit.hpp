@@ -65,6 +65,8 @@ struct AuditReport {
     std::size_t verified = 0;  // commits whose signature this run checked
     std::size_t cached = 0;    // commits verified by an earlier run (the cache)
     std::vector<std::string> notices;  // e.g. a corrupt cache that was rebuilt
+    std::string since;                 // the anchor of AuditRequest::since, resolved
+    std::size_t before_since = 0;      // findings left out because they come before it
     std::vector<Finding> findings;  // sorted: severity, then chain and position
     std::vector<LicenceUsage> licences;
     std::vector<AuditEvent> events;
@@ -81,6 +83,10 @@ enum class AuditCache { use, full };
 
 struct AuditRequest {
     AuditCache cache = AuditCache::use;
+    // Report only findings about records after this anchor's heads (an anchor id or a
+    // unique prefix): what happened since, e.g., the last audit's anchor. The whole
+    // ledger is still replayed, since quotas and references span it.
+    std::string since;
     unsigned threads = 0;  // signature checks in parallel; 0: one per core
     AuditProgress progress;
     // Opens another handle of the same ledger for a verifying thread (libgit2 handles
