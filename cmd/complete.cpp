@@ -120,14 +120,12 @@ int run_complete(Context& ctx, CLI::App* root, const std::vector<std::string>& w
             if (o && takes_value(o) && eq == std::string::npos) pending = o, pending_name = w;
             continue;
         }
-        bool deeper = false;
         for (auto* s : visible_subcommands(app))
             if (s->get_name() == w) {
                 app = s;
                 command += (command.empty() ? "" : " ") + w;
-                deeper = true;
+                break;
             }
-        (void)deeper;
     }
 
     std::vector<std::string> candidates;

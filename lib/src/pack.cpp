@@ -78,7 +78,7 @@ std::vector<PackFile> packs_of(const fs::path& gitdir) {
 // packbuilder pairs objects of the same path for deltas (cumulative trees differ from
 // their parent's by a few entries, so they delta well), and the objects a commit
 // shares with its parent are left to the pack that already holds them.
-Status insert_commit_delta(git_repository* repo, git_packbuilder* pb, const git_oid& c,
+Status insert_commit_delta(git_repository* repo, const git_oid& c,
                            const std::function<Status(const git_oid&, const std::string&)>& insert) {
     git_commit* commit = nullptr;
     if (git_commit_lookup(&commit, repo, &c) != 0) {
@@ -123,7 +123,6 @@ Status insert_commit_delta(git_repository* repo, git_packbuilder* pb, const git_
         }
         return {};
     };
-    (void)pb;
     return walk(tree, pp.get(), "");
 }
 
@@ -143,10 +142,8 @@ bool due(const fs::path& gitdir, std::size_t threshold) {
     std::error_code ec;
     std::size_t n = 0;
     for (const char* dir : {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f"})
-        for (auto& f : fs::directory_iterator(gitdir / "objects" / dir, ec)) {
-            (void)f;
-            ++n;
-        }
+        n += static_cast<std::size_t>(std::distance(fs::directory_iterator(gitdir / "objects" / dir, ec),
+                                                    fs::directory_iterator()));
     return n * 16 >= threshold;
 }
 
@@ -204,7 +201,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir) {
             git_error_clear();
         }
     for (auto it = commits.rbegin(); it != commits.rend(); ++it)
-        DVI_CHECK(insert_commit_delta(repo, pb.get(), *it, insert_named));
+        DVI_CHECK(insert_commit_delta(repo, *it, insert_named));
     for (auto& [oid, path] : loose) DVI_CHECK(insert_named(oid, ""));
     for (std::size_t i = 0; i < merge; ++i)
         for (auto& oid : packs[i].objects) DVI_CHECK(insert_named(oid, ""));
