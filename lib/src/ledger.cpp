@@ -238,8 +238,10 @@ AnchorSeen later_anchor(const AnchorSeen& a, const AnchorSeen& b, Prefer tie = P
 // The time an anchor record claims (evidence.time), unverified: ranking only.
 std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
     auto ev = record.find("evidence");
-    if (ev == record.end() || !ev->is_object() || !(*ev)["time"].is_string()) return std::nullopt;
-    return util::parse_time((*ev)["time"].get<std::string>());
+    if (ev == record.end() || !ev->is_object()) return std::nullopt;
+    auto t = ev->find("time");  // absent for anchors without time evidence
+    if (t == ev->end() || !t->is_string()) return std::nullopt;
+    return util::parse_time(t->get<std::string>());
 }
 
 Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {

@@ -230,7 +230,9 @@ Result<Roster> Roster::apply(const std::string& record_id, const Json& rec) cons
                 }
         }
     } else if (action == "trust-tsa") {
-        const Json& t = rec["tsa"];
+        Json t = rec.value("tsa", Json::object());  // a copy: a missing field reads as null
+        if (!t["sha256"].is_string() || !t["certificate"].is_string() || !t["subject"].is_string())
+            return bad("a trust-tsa record needs tsa.certificate, tsa.sha256 and tsa.subject");
         std::string fp = t["sha256"];
         auto der = util::base64_decode(t["certificate"].get<std::string>());
         if (!der) return bad("the TSA certificate is not base64");
