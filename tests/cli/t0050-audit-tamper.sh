@@ -64,6 +64,14 @@ import json, sys
 for e in json.load(sys.stdin)['entries']:
     if e['summary'].startswith('$1 '): print(e['record'])"
 }
+# cosigned_anchor <day>: acme anchors at 10:00 that day, polyfil co-signs at 11:00 (trusted
+# time 10:00); prints the co-signature's id.
+cosigned_anchor() {
+    local a
+    a=$(DVI_TEST_DATE=$1T10:00:00Z "$DVI" --json --key acme.pem anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+    DVI_TEST_DATE=$1T11:00:00Z "$DVI" --json --key polyfil.pem anchor --cosign "$a" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'
+}
 ref5=refs/dvi/chains/bureau7/s5
 when=2026-11-24T10:00:00Z
 
@@ -206,18 +214,12 @@ forge bureau7 bureau7/s5 2027-01-05T10:00:00Z print "$(body "$print" 'r["serials
 finds print-outside-window
 
 scenario "a print outside the window by ledger time, its clock set back"
-DVI_TEST_DATE=2027-01-02T10:00:00Z "$DVI" -q --key acme.pem anchor
-anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
-DVI_TEST_DATE=2027-01-02T11:00:00Z "$DVI" -q --key polyfil.pem anchor --cosign "$anchor"
-coanchor=$("$DVI" --json log polyfil --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
+coanchor=$(cosigned_anchor 2027-01-02)
 forge bureau7 bureau7/s5 2026-12-20T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
 finds print-outside-window
 
 scenario "a backdated record"
-DVI_TEST_DATE=2026-11-30T10:00:00Z "$DVI" -q --key acme.pem anchor
-anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
-DVI_TEST_DATE=2026-11-30T11:00:00Z "$DVI" -q --key polyfil.pem anchor --cosign "$anchor"
-coanchor=$("$DVI" --json log polyfil --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
+coanchor=$(cosigned_anchor 2026-11-30)
 forge bureau7 bureau7/s5 2026-11-24T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
 finds created-before-anchor
 
