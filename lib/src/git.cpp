@@ -1,7 +1,18 @@
 #include "git.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <mutex>
+#include <vector>
+
+#include "dvi/crypto.hpp"
+#include "dvi/util/encoding.hpp"
+#include "dvi/util/fs.hpp"
 
 namespace dvi::git {
 
@@ -24,12 +35,84 @@ void ensure_init() {
 }
 
 Error error(int rc, const std::string& what) {
+    int sys = errno;  // libgit2 leaves some failed writes (ENOSPC) without a message
     const git_error* e = git_error_last();
     std::string msg = what;
     if (e && e->message) msg += std::string(": ") + e->message;
+    else if (sys != 0) msg += std::string(": ") + std::strerror(sys);
     else msg += ": libgit2 error " + std::to_string(rc);
     git_error_clear();
+    // libgit2 puts strerror() into its messages, but errno may have moved on by now.
+    bool full = sys == ENOSPC || sys == EDQUOT || msg.find(std::strerror(ENOSPC)) != std::string::npos ||
+                msg.find(std::strerror(EDQUOT)) != std::string::npos;
+    if (sys == ENOSPC || sys == EDQUOT) msg = what + ": " + std::strerror(sys);  // not what failed after it
+    if (full)
+        return make_error(Errc::io, msg, "free space on the file system that holds the ledger, then try again");
     return make_error(rc == GIT_ENOTFOUND ? Errc::not_found : Errc::repository, msg);
+}
+
+Status migrate_objects(const std::filesystem::path& from, const std::filesystem::path& to) {
+    namespace fs = std::filesystem;
+    auto move = [](const fs::path& src, const fs::path& dst) -> Status {
+        std::error_code e;
+        if (fs::exists(dst, e)) return {};
+        fs::rename(src, dst, e);
+        if (e) return make_error(Errc::io, "cannot move " + util::quote(src) + " into the ledger: " + e.message());
+        return {};
+    };
+    std::error_code ec;
+    for (auto& dir : fs::directory_iterator(from, ec)) {
+        std::string name = dir.path().filename().string();
+        if (name.size() != 2 || !dir.is_directory()) continue;
+        std::error_code e;
+        fs::create_directories(to / name, e);
+        if (e) return make_error(Errc::io, "cannot create " + util::quote(to / name) + ": " + e.message());
+        for (auto& o : fs::directory_iterator(dir.path(), e)) DVI_CHECK(move(o.path(), to / name / o.path().filename()));
+    }
+    std::vector<fs::path> indexes;
+    for (auto& e : fs::directory_iterator(from / "pack", ec)) {
+        if (e.path().extension() == ".idx") indexes.push_back(e.path());
+        else if (e.path().extension() == ".pack") DVI_CHECK(move(e.path(), to / "pack" / e.path().filename()));
+    }
+    for (auto& i : indexes) DVI_CHECK(move(i, to / "pack" / i.filename()));
+    return {};
+}
+
+namespace {
+std::string host_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) return "host";
+    std::string h(host);
+    for (char& c : h)
+        if (c == '-' || c == '/') c = '_';
+    return h;
+}
+}  // namespace
+
+void remove_stale_stores(const std::filesystem::path& base) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string here = host_name() + "-";
+    for (auto& e : fs::directory_iterator(base, ec)) {
+        std::string name = e.path().filename().string();
+        bool dead = false;
+        if (name.rfind(here, 0) == 0) {
+            long pid = std::strtol(name.c_str() + here.size(), nullptr, 10);
+            dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+        }
+        else {  // another machine's (a ledger on a shared file system): by age only
+            std::error_code e2;
+            auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), e2);
+            dead = !e2 && age > std::chrono::hours(24);
+        }
+        std::error_code e3;
+        if (dead) fs::remove_all(e.path(), e3);
+    }
+}
+
+Result<std::string> store_name() {
+    DVI_TRY(rnd, crypto::random_bytes(8));
+    return host_name() + "-" + std::to_string(::getpid()) + "-" + util::hex_encode(rnd);
 }
 
 Status check(int rc, const std::string& what) {

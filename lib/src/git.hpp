@@ -3,7 +3,9 @@
 #pragma once
 
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -48,6 +50,17 @@ void ensure_init();
 // 0 -> ok; anything else -> Errc::repository with "<what>: <libgit2 message>".
 Status check(int rc, const std::string& what);
 Error error(int rc, const std::string& what);
+
+// Moves the loose objects and packs of one objects folder into another on the same file
+// system (rename, so each object appears whole or not at all); objects the target already
+// has stay behind. A pack moves before its index, which is what makes it visible.
+Status migrate_objects(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Removes the folders under `base` (private object stores of dvi processes) whose owner
+// is gone: named "<host>-<pid>-…" with a dead pid on this host, or a day old elsewhere.
+void remove_stale_stores(const std::filesystem::path& base);
+// A fresh name for such a folder: "<host>-<pid>-<random>".
+Result<std::string> store_name();
 
 std::string oid_hex(const git_oid& oid);
 // A full 40-hex object id; Errc::invalid_input otherwise.

@@ -59,14 +59,9 @@ Result<Quarantine> Quarantine::create(const Ledger& main) {
     fs::path base = main.path() / "dvi" / "incoming";
     std::error_code ec;
     fs::create_directories(base, ec);
-    // A quarantine left by an import that died holds nothing anyone refers to.
-    for (auto& e : fs::directory_iterator(base, ec)) {
-        std::error_code ec2;
-        auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), ec2);
-        if (!ec2 && age > std::chrono::hours(1)) fs::remove_all(e.path(), ec2);
-    }
-    DVI_TRY(rnd, crypto::random_bytes(8));
-    fs::path dir = base / ("q-" + std::to_string(::getpid()) + "-" + util::hex_encode(rnd));
+    git::remove_stale_stores(base);  // a quarantine left by an import that died
+    DVI_TRY(name, git::store_name());
+    fs::path dir = base / name;
     struct Cleanup {
         fs::path dir;
         bool armed = true;
@@ -97,30 +92,7 @@ Result<Quarantine> Quarantine::create(const Ledger& main) {
 }
 
 Status Quarantine::migrate(const Ledger& main) {
-    fs::path src = m_dir / "objects";
-    fs::path dst = main.path() / "objects";
-    std::error_code ec;
-    auto move = [&](const fs::path& from, const fs::path& to) -> Status {
-        std::error_code e;
-        if (fs::exists(to, e)) return {};
-        fs::rename(from, to, e);
-        if (e) return make_error(Errc::io, "cannot move " + util::quote(from) + " into the ledger: " + e.message());
-        return {};
-    };
-    for (auto& e : fs::directory_iterator(src, ec)) {
-        std::string name = e.path().filename().string();
-        if (name.size() != 2 || !e.is_directory()) continue;
-        fs::create_directories(dst / name, ec);
-        for (auto& o : fs::directory_iterator(e.path(), ec)) DVI_CHECK(move(o.path(), dst / name / o.path().filename()));
-    }
-    // A pack is usable once its index exists: move every .pack before any .idx.
-    std::vector<fs::path> indexes;
-    for (auto& e : fs::directory_iterator(src / "pack", ec)) {
-        if (e.path().extension() == ".idx") indexes.push_back(e.path());
-        else if (e.path().extension() == ".pack") DVI_CHECK(move(e.path(), dst / "pack" / e.path().filename()));
-    }
-    for (auto& i : indexes) DVI_CHECK(move(i, dst / "pack" / i.filename()));
-    return {};
+    return git::migrate_objects(m_dir / "objects", main.path() / "objects");
 }
 
 Result<util::FileLock> lock_imports(const Ledger& ledger) {

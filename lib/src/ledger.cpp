@@ -32,6 +32,7 @@ bool is_valid_name(std::string_view name) {
 
 namespace {
 std::atomic<Durability> g_durability{Durability::fsync};
+constexpr off_t k_publish_reserve = 64 * 1024;
 
 // Flushes everything written to the ledger's file system: one syncfs(2) instead of an
 // fsync per object, file and folder.
@@ -139,6 +140,69 @@ struct Ledger::Impl {
     std::optional<std::vector<ChainHead>> heads;
     bool view = false;  // heads were set by set_view(): the refs are not consulted
     std::optional<std::size_t> autopack;  // dvi.autoPack, read at the first append
+    // Objects this handle writes wait in a private store, dvi/stage/<host>-<pid>-<random>,
+    // until an append publishes them just before its ref moves. So a command that fails,
+    // runs out of space or is killed leaves the ledger's object store as it was.
+    std::optional<fs::path> stage;
+
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() {
+        if (!stage) return;
+        std::error_code ec;
+        fs::remove_all(*stage, ec);
+    }
+
+    Status begin_stage() {
+        if (stage) return {};
+        fs::path base = gitdir / "dvi" / "stage";
+        std::error_code ec;
+        fs::create_directories(base, ec);
+        if (ec) return make_error(Errc::io, "cannot create " + util::quote(base) + ": " + ec.message(), io_hint(ec));
+        git::remove_stale_stores(base);  // left by killed processes
+        DVI_TRY(name, git::store_name());
+        fs::path objects = base / name / "objects";
+        fs::create_directories(objects, ec);
+        stage = base / name;
+        if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
+        git_odb* raw = nullptr;
+        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
+        git::Odb odb(raw);
+        git_odb_backend* loose = nullptr;
+        DVI_CHECK(git::check(git_odb_backend_loose(&loose, objects.c_str(), -1, 0, 0, 0), "cannot prepare " + util::quote(objects)));
+        // Above the ledger's own loose (1) and pack (2) backends: libgit2 writes to the
+        // first writable backend and reads from all.
+        if (int rc = git_odb_add_backend(odb.get(), loose, 100); rc != 0) {
+            loose->free(loose);
+            return git::error(rc, "cannot prepare " + util::quote(objects));
+        }
+        return {};
+    }
+
+    // Publishing needs a little space of its own (fan-out folders, the ref's lock file
+    // and reflog): it is reserved, then released just before, so a disk that fills up
+    // stops the append while nothing is published yet.
+    Status publish_stage() {
+        if (!stage) return {};
+        fs::path reserve = *stage / "reserve";
+        int fd = ::open(reserve.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) return io_error("cannot write " + util::quote(reserve), errno);
+        int rc = ::posix_fallocate(fd, 0, k_publish_reserve);
+        ::close(fd);
+        ::unlink(reserve.c_str());
+        if (rc != 0) return io_error("cannot reserve space in the ledger", rc);
+        return git::migrate_objects(*stage / "objects", gitdir / "objects");
+    }
+
+    static Error io_error(const std::string& what, int err) {
+        return make_error(Errc::io, what + ": " + std::strerror(err),
+                          io_hint(std::error_code(err, std::generic_category())));
+    }
+
+    static std::string io_hint(const std::error_code& ec) {
+        return ec == std::errc::no_space_on_device ? "free space on the file system that holds the ledger, then try again" : "";
+    }
 };
 
 Ledger::Ledger() : m_impl(std::make_unique<Impl>()) {}
@@ -499,6 +563,7 @@ Result<bool> Ledger::has_record(const std::string& id) const {
 
 Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type,
                                            const std::function<void(std::uint64_t)>& progress) {
+    DVI_CHECK(m_impl->begin_stage());
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
     struct stat st {};
@@ -552,6 +617,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
 }
 
 Result<ArtifactRef> Ledger::store_artifact_bytes(std::string_view data, const std::string& media_type) {
+    DVI_CHECK(m_impl->begin_stage());
     git_oid oid;
     DVI_CHECK(git::check(git_blob_create_from_buffer(&oid, m_impl->repo.get(), data.data(), data.size()),
                          "cannot store an artifact"));
@@ -571,6 +637,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
     if (!req.key || !req.build) return make_error(Errc::internal, "append without key or record");
     git_repository* repo = m_impl->repo.get();
     DVI_TRY(lock, lock_writer(m_impl->gitdir, req.writer));
+    DVI_CHECK(m_impl->begin_stage());
     AppendOutcome out;
     out.ref = req.writer.ref();
     auto backoff = std::chrono::milliseconds(2);
@@ -666,8 +733,9 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         DVI_CHECK(git::check(git_commit_create_with_signature(&commit_oid, repo, content.c_str(), armored.c_str(), "gpgsig"),
                              "cannot write commit"));
 
-        // 5. Everything the new commit needs is on disk before any ref names it; then
-        //    compare-and-swap the chain ref.
+        // 5. Everything the new commit needs is in the object store and on disk before
+        //    any ref names it; then compare-and-swap the chain ref.
+        DVI_CHECK(m_impl->publish_stage());
         DVI_CHECK(sync_ledger(m_impl->gitdir));
         git_reference* ref = nullptr;
         std::string log = "dvi: append " + id;

@@ -148,7 +148,7 @@ def main():
             if heads("ledger") != before[0]:
                 landed += 1  # killed after its commit was written: present, not acknowledged
         else:
-            sys.exit(f"FAIL: iteration {it}: {kind} exited {proc.returncode}\n{err}")
+            sys.exit(f"FAIL: iteration {it}: {kind} exited {proc.returncode}\n{err}\n{out[:6000]}")
         check(acked, synced, it)
     print(f"{iterations} iterations: {killed} killed mid-run ({landed} after their append), {completed} completed; "
           f"{len(acked)} acknowledged records all present; audit and fsck clean after each", flush=True)
