@@ -2,7 +2,8 @@
 # Crash consistency: dvi killed with SIGKILL at random moments of seal (lots and dossiers
 # with their artifacts), print-verify (with and without --output), sync and anchor. After
 # each kill the ledger and its peer open, audit finds no errors, git fsck no corruption,
-# and every record a command acknowledged (exit 0) is there. DVI_CRASH_ITERATIONS sets
+# and every record a command acknowledged (exit 0) is there; a G-code handed to --output
+# is whole or absent, with no temporary file left. DVI_CRASH_ITERATIONS sets
 # the count (20 here; scripts/crash-test runs 500), DVI_CRASH_SEED replays a run.
 . "$(dirname "$0")/lib.sh"
 licensed ledger
@@ -17,6 +18,9 @@ cp -r "$EXAMPLE" bracket
 python3 "$DVI_SOURCE_DIR/tests/cli/crash.py" "${DVI_CRASH_ITERATIONS:-20}" ${DVI_CRASH_SEED:-} | tee crash.log
 grep -q "acknowledged records all present" crash.log || fail "the crash run did not finish"
 [ -z "$(find given -name '.*' -o -name '*.tmp*')" ] || fail "a killed --output left a temporary file: $(ls -A given)"
+for f in given/*.gcode; do
+    cmp -s "$f" "$EXAMPLE/recipes/mini/bracket.gcode" || fail "$f is not the whole sealed G-code"
+done
 pass "$(tail -1 crash.log)"
 
 # A ref .lock left by a writer killed mid-update is recovered with a message.

@@ -64,28 +64,67 @@ Result<std::string> read_file(const fs::path& path, std::uintmax_t max_bytes) {
     return out;
 }
 
+namespace {
+// 0, or the errno of the failed write.
+int write_all(int fd, std::string_view data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return 0;
+}
+
+// The new name is durable once its folder is.
+Status sync_dir(const fs::path& dir) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+}  // namespace
+
 Status write_file_atomic(const fs::path& path, std::string_view data, FileMode mode, Overwrite overwrite) {
     std::error_code ec;
     if (overwrite == Overwrite::no && fs::symlink_status(path, ec).type() != fs::file_type::not_found)
         return make_error(Errc::invalid_input, "refusing to overwrite " + quote(path), "choose another path");
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    if (overwrite == Overwrite::no) {
+        // An unnamed file (O_TMPFILE), linked in once complete and on disk: a process
+        // killed before that leaves nothing behind. File systems without O_TMPFILE, or a
+        // system without /proc, take the named temporary file below.
+        int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, static_cast<mode_t>(mode));
+        if (fd >= 0) {
+            ::fchmod(fd, static_cast<mode_t>(mode));
+            int err = write_all(fd, data);
+            if (err == 0 && ::fsync(fd) != 0) err = errno;
+            std::string proc = "/proc/self/fd/" + std::to_string(fd);
+            if (err == 0 && ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) err = errno;
+            ::close(fd);
+            if (err == EEXIST)
+                return make_error(Errc::invalid_input, "refusing to overwrite " + quote(path), "choose another path");
+            if (err == 0) return sync_dir(dir);
+            if (err != ENOENT) return errno_error("write", path, err);
+        } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+            return errno_error("write", path, errno);
+        }
+    }
     std::random_device rd;
     fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return errno_error("write", path, errno);
     // The umask may have narrowed the mode; set it exactly.
     ::fchmod(fd, static_cast<mode_t>(mode));
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return errno_error("write", path, err);
-        }
-        done += static_cast<std::size_t>(n);
+    if (int err = write_all(fd, data); err != 0) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return errno_error("write", path, err);
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
         int err = errno;
@@ -107,12 +146,7 @@ Status write_file_atomic(const fs::path& path, std::string_view data, FileMode m
         ::unlink(tmp.c_str());
         return errno_error("write", path, err);
     }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return {};
+    return sync_dir(dir);
 }
 
 Result<fs::path> resolve_confined(const fs::path& base, const std::string& relative) {
