@@ -123,6 +123,8 @@ int run_sync(Context& ctx, const SyncOptions& o) {
                                       : SyncRequest::Direction::both;
         auto out = ledger_sync(*ledger, req);
         if (!out) return report(out.error());
+        for (auto& n : out->fetched.notices) warn(n);
+        for (auto& n : out->push_notices) warn(n);
         ok = out->ok();
         doc["remote"] = out->url;
         doc["fetched"] = import_json(out->fetched);
@@ -144,6 +146,7 @@ int run_sync(Context& ctx, const SyncOptions& o) {
     if (!o.bundle_in.empty()) {
         auto out = bundle_import(*ledger, o.bundle_in, req.progress);
         if (!out) return report(out.error());
+        for (auto& n : out->notices) warn(n);
         ok = ok && out->ok();
         doc["bundle_in"] = import_json(*out);
         doc["bundle_in"]["path"] = o.bundle_in;

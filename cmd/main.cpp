@@ -1,4 +1,5 @@
 // dvi: the command table, global options, parse, dispatch, and error -> exit status.
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -18,6 +19,31 @@ void on_signal(int sig) {
     // half-write because every write is a compare-and-swap of a ref.
     std::signal(sig, SIG_DFL);
     std::raise(sig);
+}
+
+// A command-line error in git's words: "dvi: error: …" and where to read the synopsis.
+int report_usage(const CLI::App& app, const CLI::ParseError& e) {
+    const CLI::App* sub = nullptr;
+    std::string path = "dvi";
+    for (const CLI::App* level = &app; level;) {
+        const CLI::App* next = nullptr;
+        for (const auto* s : level->get_subcommands())
+            if (s->parsed()) next = s;
+        if (next) {
+            sub = next;
+            path += " " + next->get_name();
+        }
+        level = next;
+    }
+    std::string msg = e.what();
+    if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+    if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e); extras && !sub) {
+        auto rest = app.remaining();
+        if (!rest.empty() && !rest.front().empty() && rest.front()[0] != '-')
+            msg = "unknown command '" + rest.front() + "'";
+    }
+    std::fprintf(stderr, "dvi: error: %s\ndvi: hint: see '%s -h'\n", msg.c_str(), path.c_str());
+    return k_exit_usage;
 }
 
 }  // namespace
@@ -59,8 +85,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e, std::cout, std::cerr);
-        return rc == 0 ? k_exit_ok : k_exit_usage;
+        if (e.get_exit_code() == 0) return app.exit(e, std::cout, std::cerr);  // -h, --help
+        return report_usage(app, e);
     }
     if (show_version) {
         if (ctx.globals.json) {

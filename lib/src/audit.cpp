@@ -637,6 +637,14 @@ void save_cache(const Ledger& ledger, const std::string& genesis, const std::map
 
 Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     AuditReport rep;
+    // --since names an anchor of this ledger: checked before anything (the cache) is written.
+    std::optional<StoredRecord> since;
+    if (!req.since.empty()) {
+        DVI_TRY(anchor, ledger.find_record(req.since));
+        if (anchor.type != "anchor")
+            return make_error(Errc::invalid_input, "--since: record " + anchor.id + " is a " + anchor.type + ", not an anchor");
+        since = std::move(anchor);
+    }
     // A replay reads each object about once: libgit2's object cache (256 MB per handle
     // by default) would only hold memory.
     git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(16 << 20));
@@ -818,10 +826,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     a.forks();
     a.events();
 
-    if (!req.since.empty()) {
-        DVI_TRY(anchor, ledger.find_record(req.since));
-        if (anchor.type != "anchor")
-            return make_error(Errc::invalid_input, "--since: record " + anchor.id + " is a " + anchor.type + ", not an anchor");
+    if (since) {
+        const StoredRecord& anchor = *since;
         std::map<std::string, std::int64_t> covered;
         for (auto& h : at(anchor.json, "heads")) covered[str(h, "chain")] = num(h, "seq");
         rep.since = anchor.id;

@@ -1,12 +1,14 @@
 #include "git.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <vector>
 
@@ -108,6 +110,14 @@ void remove_stale_stores(const std::filesystem::path& base) {
         std::error_code e3;
         if (dead) fs::remove_all(e.path(), e3);
     }
+}
+
+std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref) {
+    std::filesystem::path lock = gitdir / (ref + ".lock");
+    struct stat st {};
+    if (::stat(lock.c_str(), &st) != 0 || std::time(nullptr) - st.st_mtime < 5) return std::nullopt;
+    if (::unlink(lock.c_str()) != 0) return std::nullopt;
+    return "recovered a stale lock " + util::quote(lock) + " left by an interrupted writer";
 }
 
 Result<std::string> store_name() {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dvi/result.hpp"
@@ -61,6 +62,12 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
 void remove_stale_stores(const std::filesystem::path& base);
 // A fresh name for such a folder: "<host>-<pid>-<random>".
 Result<std::string> store_name();
+
+// After GIT_ELOCKED on `ref` (libgit2 never waits): a "<ref>.lock" older than a few
+// seconds was left by a process that died mid-update, and would block that ref for good.
+// Removes it and returns a notice saying so; nullopt when the lock is young (a live
+// writer: wait and retry) or already gone.
+std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref);
 
 std::string oid_hex(const git_oid& oid);
 // A full 40-hex object id; Errc::invalid_input otherwise.

@@ -1,5 +1,7 @@
 #include "dvi/history.hpp"
 
+#include <algorithm>
+
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 
@@ -68,6 +70,14 @@ std::string record_summary(const std::string& type, const Json& r) {
 }  // namespace
 
 Result<LogOutcome> ledger_log(const Ledger& ledger, const LogRequest& req) {
+    if (req.type) {
+        auto& types = all_record_types();
+        if (std::find(types.begin(), types.end(), *req.type) == types.end()) {
+            std::string list;
+            for (auto& t : types) list += (list.empty() ? "" : ", ") + t;
+            return make_error(Errc::invalid_input, "unknown record type '" + *req.type + "'", "record types: " + list);
+        }
+    }
     DVI_TRY(roster, roster_load(ledger));
     DVI_TRY(heads, select_chains(ledger, req.chain));
     LogOutcome out;

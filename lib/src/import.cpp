@@ -436,12 +436,26 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             DVI_TRY(to, parse_oid(s.to));
             git_reference* ref = nullptr;
             std::string msg = "dvi: sync " + s.to;
-            int rc;
+            std::optional<git_oid> from;
             if (s.from) {
-                DVI_TRY(from, parse_oid(*s.from));
-                rc = git_reference_create_matching(&ref, repo, s.writer.ref().c_str(), &to, 1, &from, msg.c_str());
-            } else {
-                rc = git_reference_create(&ref, repo, s.writer.ref().c_str(), &to, 0, msg.c_str());
+                DVI_TRY(f, parse_oid(*s.from));
+                from = f;
+            }
+            // A ref lock is held for microseconds by a live writer; one left by a killed
+            // process is recovered once stale, rather than blocking this chain for good.
+            int rc = GIT_ELOCKED;
+            auto backoff = std::chrono::milliseconds(2);
+            for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);;) {
+                rc = from ? git_reference_create_matching(&ref, repo, s.writer.ref().c_str(), &to, 1, &*from, msg.c_str())
+                          : git_reference_create(&ref, repo, s.writer.ref().c_str(), &to, 0, msg.c_str());
+                if (rc != GIT_ELOCKED || std::chrono::steady_clock::now() > deadline) break;
+                git_error_clear();
+                if (auto notice = git::remove_stale_ref_lock(main.path(), s.writer.ref())) {
+                    out.notices.push_back(*notice);
+                    continue;
+                }
+                std::this_thread::sleep_for(backoff);
+                backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
             }
             if (rc == 0) {
                 git_reference_free(ref);

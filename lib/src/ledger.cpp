@@ -309,7 +309,12 @@ std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
 }
 
 Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
-    DVI_TRY(tree, commit_tree(repo, oid));
+    auto read = commit_tree(repo, oid);
+    if (!read)
+        return make_error(Errc::repository,
+                          "chain '" + w.str() + "' points to " + git::oid_hex(oid) + ", which is not a commit of this ledger",
+                          "the ledger is damaged: check it with 'git fsck', then sync from a partner to restore the chain");
+    git::Tree tree = std::move(*read);
     DVI_TRY(chain, tree_read(repo, tree.get(), "chain.json"));
     ChainHead h;
     h.writer = w;
@@ -762,12 +767,8 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             git_error_clear();
             // We hold the writer lock, so a ref lock older than a few seconds was left by a
             // process that died mid-update (or by a stuck git): remove it and go on.
-            fs::path lockfile = m_impl->gitdir / (out.ref + ".lock");
-            struct stat st {};
-            if (::stat(lockfile.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime >= 5) {
-                if (::unlink(lockfile.c_str()) == 0)
-                    out.notices.push_back("recovered a stale lock " + util::quote(lockfile) +
-                                          " left by an interrupted writer");
+            if (auto notice = git::remove_stale_ref_lock(m_impl->gitdir, out.ref)) {
+                out.notices.push_back(*notice);
                 continue;
             }
             std::this_thread::sleep_for(backoff);

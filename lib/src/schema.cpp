@@ -224,9 +224,10 @@ private:
                 }
             }
             if (!std::regex_search(s, it->second)) {
-                std::string what = schema.contains("description") ? schema["description"].get<std::string>()
-                                                                   : "the pattern " + pat;
-                add(out, ptr, short_value(Json(s)) + " does not match " + what);
+                // A description says what the pattern means ("a date as YYYY-MM-DD").
+                add(out, ptr, short_value(Json(s)) + (schema.contains("description")
+                                                          ? " is not " + schema["description"].get<std::string>()
+                                                          : " does not match the pattern " + pat));
             }
         }
         return {};

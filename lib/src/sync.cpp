@@ -374,6 +374,7 @@ Result<SyncOutcome> ledger_sync(Ledger& ledger, const SyncRequest& req) {
             out.pushed.push_back(s);
         }
         out.push_refused = taken.outcome.refused + taken.outcome.forks;
+        out.push_notices = taken.outcome.notices;
         return out;
     }
     if (req.direction == SyncRequest::Direction::push) {

@@ -2,8 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <limits>
 #include <regex>
+
+#include "dvi/util/encoding.hpp"
 
 namespace dvi {
 
@@ -106,6 +109,26 @@ int YamlDocument::line_of(std::string pointer) const {
 }
 
 Result<YamlDocument> yaml_parse(std::string_view text, const std::string& source_name) {
+    // YAML streams are Unicode text: well-formed UTF-8 here, without control characters
+    // other than tab and line breaks (a NUL or an escape would reach records and reports).
+    auto where = [&](std::size_t at) {
+        std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+        auto bol = text.rfind('\n', at == 0 ? 0 : at - 1);
+        std::size_t col = at == 0 || bol == std::string_view::npos ? at + 1 : at - bol;
+        return source_name + ":" + std::to_string(line) + ":" + std::to_string(col);
+    };
+    auto hex = [](unsigned char c) {
+        const char* d = "0123456789abcdef";
+        return std::string("0x") + d[c >> 4] + d[c & 15];
+    };
+    if (auto bad = util::utf8_invalid_at(text); bad != std::string_view::npos)
+        return make_error(Errc::invalid_input, where(bad) + ": not UTF-8 (byte " + hex(static_cast<unsigned char>(text[bad])) + ")",
+                          "save the manifest as UTF-8");
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+            return make_error(Errc::invalid_input, where(i) + ": control character " + hex(c) + " is not allowed in YAML");
+    }
     std::vector<YAML::Node> docs;
     try {
         docs = YAML::LoadAll(std::string(text));

@@ -30,3 +30,16 @@ expect 0 "$DVI" --key bureau7.pem print-verify --license "$(cat alloc)" --device
 stderr_has "dvi: warning: recovered a stale lock"
 [ ! -e ledger/refs/dvi/chains/bureau7/s5.lock ] || fail "the stale lock is still there"
 pass "stale lock of a killed print-verify recovered"
+
+# The same left by a killed sync, on a chain this ledger never appends to (the peer's) and
+# on one of ours in the peer: the next sync recovers both, with a message, instead of
+# refusing those chains for good.
+"$DVI" -q -C peer --key polyfil2.pem anchor
+"$DVI" -q --key acme.pem anchor
+touch -d '1 minute ago' ledger/refs/dvi/chains/polyfil/lab2.lock peer/refs/dvi/chains/acme/desk.lock
+expect 0 "$DVI" sync "$T/peer"
+[ "$(grep -c "dvi: warning: recovered a stale lock" "$T/err")" = 2 ] || fail "sync did not recover both stale locks"
+[ "$(git -C ledger rev-parse refs/dvi/chains/polyfil/lab2)" = "$(git -C peer rev-parse refs/dvi/chains/polyfil/lab2)" ] &&
+    [ "$(git -C ledger rev-parse refs/dvi/chains/acme/desk)" = "$(git -C peer rev-parse refs/dvi/chains/acme/desk)" ] ||
+    fail "the locked chains did not move"
+pass "stale locks of a killed sync recovered on both sides"

@@ -48,6 +48,7 @@ struct ImportOutcome {
     std::vector<ChainSync> chains;  // sorted by writer
     std::int64_t records = 0;       // records taken, all chains
     std::size_t advanced = 0, forks = 0, refused = 0;
+    std::vector<std::string> notices;  // e.g. a stale ref lock recovered
     bool ok() const { return forks == 0 && refused == 0; }
 };
 
@@ -71,6 +72,7 @@ struct SyncOutcome {
     ImportOutcome fetched;
     std::vector<ChainSync> pushed;  // chains the other side took from us (or refused)
     std::size_t push_refused = 0;
+    std::vector<std::string> push_notices;  // what the other ledger noticed taking ours (a path remote)
     bool ok() const { return fetched.ok() && push_refused == 0; }
 };
 

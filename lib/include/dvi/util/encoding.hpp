@@ -24,6 +24,10 @@ inline std::string base64_encode(const Bytes& b, std::size_t wrap = 0) {
 // Strict decode; white space is skipped, anything else outside the alphabet fails.
 std::optional<Bytes> base64_decode(std::string_view text);
 
+// The offset of the first byte that is not part of well-formed UTF-8 (no overlong forms,
+// surrogates or code points above U+10FFFF), or npos when all of `s` is.
+std::size_t utf8_invalid_at(std::string_view s);
+
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The bad-input corpus (tests/bad-input/cases): manifests, keys, bundles, tokens, ledger
+# states and command lines that dvi must refuse, each with its exact exit status and
+# first line of stderr, and nothing written to the ledger. The hostile files are made
+# here from the example and real keys, so that each differs from a good one in one way.
+. "$(dirname "$0")/lib.sh"
+export DVI_DIR=$T/ledger
+licensed "$DVI_DIR"
+export LIC ALLOC
+LIC=$(grant --to bureau7 --quota 10)
+ALLOC=$(allocate "$LIC" bureau7/s5 4)
+mkdir bin bad
+ln -s "$DVI" bin/dvi
+export PATH="$T/bin:$PATH"
+
+# Manifests: the example dossier and lot, each broken in one way (inside the example's
+# folder, so that their file paths resolve).
+cp -r "$EXAMPLE" b
+D=b/dossier.yaml L=b/material-lot.yaml
+sed 's/^title: .*/title: "Mounting bracket/' $D > b/syntax.yaml
+sed 's/^  - path: model\/bracket.stl/\t- path: model\/bracket.stl/' $D > b/tab.yaml
+sed 's/^revision: C$/revision: C\nrevision: D/' $D > b/dupkey.yaml
+sed 's/^kind: dossier$/kind: spaceship/' $D > b/kind.yaml
+sed '/^part_number:/d' $D > b/missing-field.yaml
+sed 's/^revision: C$/revision: [C]/' $D > b/wrong-type.yaml
+sed 's/^revision: C$/revision: C\ncolour: red/' $D > b/extra-field.yaml
+sed 's|path: model/bracket.stl|path: /etc/passwd|' $D > b/absolute-path.yaml
+sed 's|path: model/bracket.stl|path: ../../../../etc/passwd|' $D > b/escaping-path.yaml
+ln -s /etc/passwd b/model/outside.stl
+sed 's|path: model/bracket.stl|path: model/outside.stl|' $D > b/symlink-out.yaml
+sed 's|path: model/bracket.stl|path: model/nope.stl|' $D > b/missing-file.yaml
+sed 's|path: model/bracket.stl|path: model|' $D > b/directory-file.yaml
+: > b/empty.yaml
+{ cat $D; echo "---"; cat $D; } > b/two-documents.yaml
+{ echo 'a: &a ["x","x","x","x","x","x","x","x","x"]'
+  for i in b c d e f g h i j k; do echo "$i: &$i [*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a},*${prev:-a}]"; prev=$i; done
+  echo "kind: dossier"; } > b/alias-bomb.yaml
+sed 's/^title: Mounting bracket/title: Mounting bracket \xe9/; s/^revision: C$/revision: E/' $D > b/latin1.yaml
+sed 's/^title: Mounting bracket/title: Mounting \x00bracket/; s/^revision: C$/revision: E/' $D > b/nul.yaml
+sed 's/^quantity: "120 kg"$/quantity: 120.5/' $L > b/float.yaml
+sed 's/^oem: acme$/oem: polyfil/' $D > b/other-oem.yaml
+sed 's/^status: released$/status: maybe/' $L | sed 's/^lot: PETG-2026-0117$/lot: PETG-2026-0999/' > b/bad-status.yaml
+head -c 2000000 /dev/zero | tr '\0' '#' > b/huge.yaml
+sed 's/^lot: PETG-2026-0117$/lot: "..\/..\/x"/' $L > b/lot-path-name.yaml
+
+# Keys.
+cp acme.pem bad/open.pem && chmod 644 bad/open.pem
+printf 'not a key\n' > bad/garbage.pem && chmod 600 bad/garbage.pem
+head -c 60 acme.pem > bad/truncated.pem && chmod 600 bad/truncated.pem
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out bad/rsa.pem 2>/dev/null && chmod 600 bad/rsa.pem
+DVI_KEY_PASSPHRASE=correct-horse dvi -q key generate --passphrase --out bad/locked.pem
+dvi -q key generate --out bad/stranger.pem
+mkdir bad/keydir
+export DOSSIER STRANGER
+DOSSIER=$(dvi --json show BRK-2041@C | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+STRANGER=$(dvi --json key show bad/stranger.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+
+# Bundles: a real one, then damaged copies.
+dvi -q sync --bundle-out bad/real.bundle
+size=$(stat -c %s bad/real.bundle)
+head -c $((size / 2)) bad/real.bundle > bad/truncated-pack.bundle
+cp bad/real.bundle bad/flipped.bundle
+printf '\xff' | dd of=bad/flipped.bundle bs=1 seek=$((size - 100)) conv=notrunc status=none
+head -c 3000 /dev/urandom > bad/random.bundle
+printf '# v2 git bundle\nabc' > bad/truncated-header.bundle
+{ printf '# v2 git bundle\n'; head -c 5000 /dev/zero | tr '\0' a; printf '\n\n'; } > bad/long-line.bundle
+{ printf '# v2 git bundle\n-%s\n' "$(printf 'ab%.0s' {1..20})"; tail -c +17 bad/real.bundle; } > bad/prerequisite.bundle
+git init -q plain && git -C plain -c user.name=x -c user.email=x@y commit -q --allow-empty -m x
+git -C plain bundle create -q "$T/bad/heads.bundle" HEAD 2>/dev/null || git -C plain bundle create "$T/bad/heads.bundle" --all 2>/dev/null
+keys other
+dvi -q --key other.pem init --consortium Other --partner acme --writer desk --role oem other
+dvi -q -C other sync --bundle-out bad/other-consortium.bundle
+
+# Tokens and certificates.
+printf 'garbage' > bad/garbage.tsr
+: > bad/empty.tsr
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bad/plain.key -out bad/plain-cert.pem \
+    -subj /CN=plain -days 30 -addext basicConstraints=critical,CA:FALSE -addext keyUsage=digitalSignature 2>/dev/null
+printf 'x' > bad/request-exists.tsq
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bad/ca.key -out bad/ca-cert.pem \
+    -subj /CN=ca -days 30 2>/dev/null
+dvi -q --key acme.pem roster trust-tsa bad/ca-cert.pem
+
+# Ledger states: copies of the ledger, each damaged in one way.
+cp -a ledger other-genesis && git -C other-genesis config dvi.genesis "sha256:$(printf 'ab%.0s' {1..32})"
+cp -a ledger dangling-ref && echo 0123456789012345678901234567890123456789 > dangling-ref/refs/dvi/chains/acme/desk
+cp -a ledger blob-ref && git -C blob-ref hash-object -w --stdin <<< x > blob-ref/refs/dvi/chains/acme/desk
+mkdir not-a-ledger
+touch given.gcode
+
+python3 "$DVI_SOURCE_DIR/tests/cli/bad_input.py" "$DVI_SOURCE_DIR/tests/bad-input/cases" "$DVI_DIR" > result ||
+    { cat result; fail "$(tail -1 result)"; }
+# BAD_INPUT_RECORD=1 prints what each case gives, to write a new case from.
+if [ "${BAD_INPUT_RECORD:-}" = 1 ]; then cat result; exit 0; fi
+pass "$(cat result)"
