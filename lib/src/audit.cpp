@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +15,7 @@
 #include "dvi/roster.hpp"
 #include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
+#include "git.hpp"
 
 namespace dvi {
 
@@ -535,6 +537,9 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
         git_tree_walk(
             rt, GIT_TREEWALK_PRE,
             [](const char* root, const git_tree_entry* e, void* payload) {
+                // records/<type>/<ab>/<cd>/<id>.json: nothing deeper is walked, however deep
+                // a hostile tree goes.
+                if (git_tree_entry_type(e) == GIT_OBJECT_TREE) return std::count(root, root + std::strlen(root), '/') >= 3 ? 1 : 0;
                 if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
                 std::string name = git_tree_entry_name(e);
                 if (name.size() != 69 || name.substr(64) != ".json") return 0;
@@ -568,9 +573,10 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     auto it = id ? index.find(*id) : index.end();
     if (it == index.end()) return std::nullopt;
     git_blob* blob = nullptr;
-    if (git_blob_lookup(&blob, repo, &it->second.oid) != 0) {
+    if (!git::check_size(repo, it->second.oid, std::size_t{16} << 20, "record").ok() ||
+        git_blob_lookup(&blob, repo, &it->second.oid) != 0) {
         git_error_clear();
-        return std::nullopt;
+        return std::nullopt;  // the slow path says what is wrong
     }
     std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
     git_blob_free(blob);

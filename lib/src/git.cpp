@@ -112,6 +112,19 @@ void remove_stale_stores(const std::filesystem::path& base) {
     }
 }
 
+Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what) {
+    git_odb* raw = nullptr;
+    DVI_CHECK(check(git_repository_odb(&raw, repo), "cannot open the object database"));
+    Odb odb(raw);
+    std::size_t size = 0;
+    git_object_t type{};
+    DVI_CHECK(check(git_odb_read_header(&size, &type, odb.get(), &oid), "cannot read " + what));
+    if (size > max)
+        return make_error(Errc::bad_signature, what + " is " + std::to_string(size) + " bytes, more than dvi ever writes (" +
+                                                   std::to_string(max) + ")");
+    return {};
+}
+
 std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref) {
     std::filesystem::path lock = gitdir / (ref + ".lock");
     struct stat st {};

@@ -69,6 +69,11 @@ Result<std::string> store_name();
 // writer: wait and retry) or already gone.
 std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref);
 
+// Refuses an object larger than `max` bytes before anything inflates it whole: a hostile
+// bundle's record or commit can expand from a small pack to gigabytes (its header says
+// how much, so this costs one small read).
+Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what);
+
 std::string oid_hex(const git_oid& oid);
 // A full 40-hex object id; Errc::invalid_input otherwise.
 Result<git_oid> parse_oid(const std::string& hex);

@@ -33,6 +33,8 @@ bool is_valid_name(std::string_view name) {
 namespace {
 std::atomic<Durability> g_durability{Durability::fsync};
 constexpr off_t k_publish_reserve = 64 * 1024;
+// No record or state file that dvi writes comes near this; artifacts are not bound by it.
+constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
 
 // Flushes everything written to the ledger's file system: one syncfs(2) instead of an
 // fsync per object, file and folder.
@@ -77,6 +79,8 @@ Result<std::optional<std::string>> tree_read(git_repository* repo, git_tree* tre
     git::TreeEntry entry(raw);
     if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB)
         return make_error(Errc::repository, "tree entry '" + path + "' is not a file");
+    if (path.rfind("artifacts/", 0) != 0)  // records and state files are small; artifacts may not be
+        DVI_CHECK(git::check_size(repo, *git_tree_entry_id(entry.get()), k_max_ledger_file, "'" + path + "'"));
     git_blob* blob = nullptr;
     DVI_CHECK(git::check(git_blob_lookup(&blob, repo, git_tree_entry_id(entry.get())), "cannot read blob '" + path + "'"));
     git::Blob b(blob);

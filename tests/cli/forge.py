@@ -4,7 +4,7 @@ the record in canonical JSON, the chain's cumulative tree, chain.json, and a com
 signed with the writer's OpenSSH key by `git commit-tree -S`. For the audit's tamper
 corpus: the records it writes are properly signed, and wrong in what they say.
 
-Usage: forge.py <ledger> <partner/writer> <openssh-key> <fingerprint> <created> <type> <body-json>
+Usage: forge.py <ledger> <partner/writer> <openssh-key> <fingerprint> <created> <type> <body-json | @file>
                 [--seq N] [--seen ID] [--file PATH=CONTENT]... [--chain-seq N]
 Prints the new record's id."""
 import argparse
@@ -46,7 +46,7 @@ seen = args.seen if args.seen is not None else chain.get("anchor", {}).get("id")
 record = {"type": args.type, "schema": f"dvi/{args.type}@1",
           "issuer": {"partner": partner, "writer": writer, "key": args.fingerprint},
           "created": args.created, "seq": seq, "seen": seen}
-record.update(json.loads(args.body))
+record.update(json.loads(open(args.body[1:]).read() if args.body.startswith("@") else args.body))
 data = canonical(record)
 hexid = hashlib.sha256(data).hexdigest()
 rid = "sha256:" + hexid

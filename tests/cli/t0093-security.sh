@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Secrets and hostile input: no passphrase or private key byte in any output, --json,
+# error or ledger object; bundle ref names that try to leave refs/dvi/chains; a record
+# "decompression bomb" (64 MiB of JSON in a 70 KiB bundle, properly signed by a writer of
+# the roster) refused before it is inflated, in bounded memory, with nothing written.
+. "$(dirname "$0")/lib.sh"
+
+# --- secrets
+export DVI_KEY_PASSPHRASE='Str0ng-Passphrase-Never-Shown'
+"$DVI" -q key generate --passphrase --out acme.pem
+keys polyfil
+{
+    "$DVI" --key acme.pem init --consortium C --partner acme --writer desk --role oem L
+    export DVI_DIR=$T/L
+    "$DVI" --json key show acme.pem
+    "$DVI" roster add polyfil --role supplier --writer lab --pubkey polyfil.pem.pub
+    "$DVI" --json --key polyfil.pem seal "$EXAMPLE/material-lot.yaml"
+    "$DVI" --json seal "$EXAMPLE/dossier.yaml"
+    "$DVI" --json anchor
+    "$DVI" --json license list
+    "$DVI" --json log
+    "$DVI" --json audit
+    "$DVI" roster allowed-signers
+    "$DVI" sync --bundle-out b.bundle
+    DVI_KEY_PASSPHRASE=wrong "$DVI" --json anchor || true
+    DVI_KEY_PASSPHRASE=wrong "$DVI" anchor || true
+    "$DVI" --key missing.pem anchor || true
+} > all.out 2>&1
+unset DVI_KEY_PASSPHRASE
+# The secrets: the passphrase, the encrypted PEM body, and the private key itself (its
+# 32 bytes in hex and base64, from OpenSSL).
+priv_hex=$(openssl pkey -in "$T/acme.pem" -passin pass:Str0ng-Passphrase-Never-Shown -text -noout |
+    sed -n '/^priv:/,/^pub:/p' | grep -v '^[a-z]' | tr -d ' :\n')
+[ ${#priv_hex} = 64 ] || fail "could not read the private key with openssl"
+priv_b64=$(printf '%s' "$priv_hex" | xxd -r -p | base64)
+for f in L/config L/dvi/*; do [ -f "$f" ] && cat "$f"; done > ledger-files
+git -C L cat-file --batch-all-objects --batch > ledger-objects
+for secret in Str0ng-Passphrase-Never-Shown "$priv_hex" "${priv_b64%=}" $(sed -n '2,4p' acme.pem); do
+    for f in all.out ledger-files ledger-objects b.bundle; do
+        if grep -qaF -- "$secret" "$f"; then fail "a secret (${secret:0:12}...) appears in $f"; fi
+    done
+done
+grep -q "wrong passphrase" all.out || fail "the wrong passphrase was not reported"
+pass "no passphrase or private key material in $(wc -l < all.out) lines of output, every ledger object ($(git -C L count-objects | cut -d" " -f1)), the bundle"
+
+# --- bundle refs that try to leave refs/dvi/chains
+head=$(git -C L rev-parse refs/dvi/chains/acme/desk)
+before=$(snapshot L)
+for name in "refs/dvi/chains/../../../evil" "refs/dvi/chains/acme/desk/../../../../x" "refs/dvi/chains/ACME/desk" \
+    "refs/dvi/chains/acme" "refs/heads/../dvi/chains/acme/desk"; do
+    { printf '# v2 git bundle\n%s %s\n\n' "$head" "$name"; sed '1,/^$/d' b.bundle; } > evil.bundle
+    expect 2 "$DVI" sync --bundle-in evil.bundle
+    stderr_is "dvi: error: bundle 'evil.bundle' carries no dvi chains (refs/dvi/chains/*)"
+done
+[ "$(snapshot L)" = "$before" ] && [ ! -e evil ] && [ ! -e L/evil ] && [ ! -e x ] || fail "a hostile ref name wrote something"
+pass "5 ref names outside refs/dvi/chains/<partner>/<writer> ignored, nothing written"
+
+# --- a record bomb, signed by a writer the roster knows
+cp -a L sender
+"$DVI" -q key export polyfil.pem --out polyfil.ssh
+fpr=$("$DVI" --json key show polyfil.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+python3 -c "import json; json.dump({'lot': 'BOMB', 'note': '0' * (64 << 20)}, open('bomb.json', 'w'))"
+python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$T/sender" polyfil/lab "$T/polyfil.ssh" "$fpr" 2026-11-23T10:00:00Z \
+    material-lot @bomb.json > /dev/null
+git -C sender bundle create -q "$T/bomb.bundle" refs/dvi/chains/polyfil/lab 2>/dev/null
+size=$(stat -c %s bomb.bundle)
+[ "$size" -lt $((1 << 20)) ] || fail "the bomb bundle is $size bytes, not a bomb"
+before=$(snapshot L)
+python3 - "$DVI" <<'PY' > rss || fail "the bomb was not refused as expected: $(cat rss bomb.out)"
+import resource, subprocess, sys
+p = subprocess.run([sys.argv[1], "sync", "--bundle-in", "bomb.bundle"], capture_output=True, text=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(rss)
+open('bomb.out', 'w').write(p.stdout + p.stderr)
+assert p.returncode == 1, p.returncode
+assert "more than dvi ever writes" in p.stdout + p.stderr, p.stdout
+PY
+[ "$(cat rss)" -lt 48 ] || fail "importing the bomb took $(cat rss) MB"
+[ "$(snapshot L)" = "$before" ] || fail "the refused bomb changed the ledger"
+pass "a 64 MiB record in a $((size / 1024)) KiB bundle refused in $(cat rss) MB peak, nothing written"
