@@ -49,7 +49,7 @@ Error error(int rc, const std::string& what) {
                 msg.find(std::strerror(EDQUOT)) != std::string::npos;
     if (sys == ENOSPC || sys == EDQUOT) msg = what + ": " + std::strerror(sys);  // not what failed after it
     if (full)
-        return make_error(Errc::io, msg, "free space on the file system that holds the ledger, then try again");
+        return make_error(Errc::io, msg, k_no_space_hint);
     return make_error(rc == GIT_ENOTFOUND ? Errc::not_found : Errc::repository, msg);
 }
 
@@ -101,8 +101,7 @@ void remove_stale_stores(const std::filesystem::path& base) {
         if (name.rfind(here, 0) == 0) {
             long pid = std::strtol(name.c_str() + here.size(), nullptr, 10);
             dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-        }
-        else {  // another machine's (a ledger on a shared file system): by age only
+        } else {  // another machine's (a ledger on a shared file system): by age only
             std::error_code e2;
             auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), e2);
             dead = !e2 && age > std::chrono::hours(24);

@@ -48,6 +48,9 @@ struct Buf {
 // Initialises libgit2 once per process (durable writes on); safe to call repeatedly.
 void ensure_init();
 
+// What a user can do about ENOSPC or EDQUOT on the ledger's file system.
+inline constexpr const char* k_no_space_hint = "free space on the file system that holds the ledger, then try again";
+
 // 0 -> ok; anything else -> Errc::repository with "<what>: <libgit2 message>".
 Status check(int rc, const std::string& what);
 Error error(int rc, const std::string& what);

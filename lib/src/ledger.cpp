@@ -205,7 +205,7 @@ struct Ledger::Impl {
     }
 
     static std::string io_hint(const std::error_code& ec) {
-        return ec == std::errc::no_space_on_device ? "free space on the file system that holds the ledger, then try again" : "";
+        return ec == std::errc::no_space_on_device ? git::k_no_space_hint : "";
     }
 };
 
