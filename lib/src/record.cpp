@@ -1,5 +1,8 @@
 #include "dvi/record.hpp"
 
+#include <algorithm>
+
+#include "dvi/roster.hpp"
 #include "dvi/schema.hpp"
 #include "dvi/util/time.hpp"
 
@@ -27,7 +30,14 @@ Json record_header(const std::string& type, const Signer& signer, std::int64_t t
 }
 
 Status validate_record(const Json& record) {
-    std::string type = record.value("type", "");
+    // Only then may its schema be looked up by its type (and "common" is not a type).
+    if (!record.is_object()) return make_error(Errc::internal, std::string("a record is a JSON object, not ") + record.type_name());
+    auto t = record.find("type");
+    if (t == record.end() || !t->is_string()) return make_error(Errc::internal, "a record needs a string field 'type'");
+    const std::string type = t->get<std::string>();
+    const auto& types = all_record_types();
+    if (std::find(types.begin(), types.end(), type) == types.end())
+        return make_error(Errc::not_found, "unknown record type '" + type + "'");
     DVI_TRY(schema, schema_by_name("record-" + type));
     DVI_TRY(violations, schema_validate(*schema, record));
     if (violations.empty()) return {};

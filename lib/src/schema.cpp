@@ -204,6 +204,8 @@ private:
         }
     }
 
+    static constexpr std::size_t k_max_pattern_subject = 4096;
+
     Status string_checks(const Json& schema, const std::string& s, const std::string& ptr,
                          std::vector<SchemaViolation>& out) {
         auto len = utf8_length(s);
@@ -211,7 +213,11 @@ private:
             add(out, ptr, len == 0 ? "must not be empty" : "is too short (at least " + m->dump() + " characters)");
         if (auto m = schema.find("maxLength"); m != schema.end() && len > m->get<std::size_t>())
             add(out, ptr, "is too long (at most " + m->dump() + " characters)");
-        if (auto p = schema.find("pattern"); p != schema.end()) {
+        if (auto p = schema.find("pattern"); p != schema.end() && s.size() > k_max_pattern_subject) {
+            // libstdc++'s std::regex recurses per character: a long enough string would
+            // overflow the stack. Every field with a pattern is short by nature.
+            add(out, ptr, "is too long (at most " + std::to_string(k_max_pattern_subject) + " bytes for this field)");
+        } else if (p != schema.end()) {
             const std::string pat = *p;
             // Compiled once per thread: std::regex construction costs more than matching.
             thread_local std::map<std::string, std::regex> compiled;

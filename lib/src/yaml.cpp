@@ -1,16 +1,52 @@
 #include "dvi/yaml.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <limits>
-#include <regex>
+#include <sstream>
 
 #include "dvi/util/encoding.hpp"
 
 namespace dvi {
 
 namespace {
+
+// The YAML 1.2 core schema's plain int and float, matched by hand: std::regex recurses
+// per character, and a long enough scalar would overflow the stack.
+std::size_t skip_digits(std::string_view s, std::size_t i) {
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i;
+}
+std::size_t skip_sign(std::string_view s, std::size_t i) { return i < s.size() && (s[i] == '-' || s[i] == '+') ? i + 1 : i; }
+
+// [-+]?[0-9]+
+bool is_core_int(std::string_view s) {
+    std::size_t i = skip_sign(s, 0), j = skip_digits(s, i);
+    return j > i && j == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_core_float(std::string_view s) {
+    std::size_t i = skip_sign(s, 0);
+    if (i < s.size() && s[i] == '.') {
+        std::size_t j = skip_digits(s, i + 1);
+        if (j == i + 1) return false;
+        i = j;
+    } else {
+        std::size_t j = skip_digits(s, i);
+        if (j == i) return false;
+        i = j;
+        if (i < s.size() && s[i] == '.') i = skip_digits(s, i + 1);
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        std::size_t e = skip_sign(s, i + 1), j = skip_digits(s, e);
+        if (j == e) return false;
+        i = j;
+    }
+    return i == s.size();
+}
 
 constexpr std::size_t k_node_budget = 200000;  // bounds alias expansion ("billion laughs")
 
@@ -26,15 +62,13 @@ struct Converter {
         const std::string& tag = n.Tag();
         if (tag == "!" || tag == "tag:yaml.org,2002:str") return Json(text);
         if (tag == "tag:yaml.org,2002:null") return Json(nullptr);
-        static const std::regex k_int("^[-+]?[0-9]+$");
-        static const std::regex k_float("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
         if (tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:bool" ||
             tag == "tag:yaml.org,2002:float") {
             if (tag == "?" && (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL"))
                 return Json(nullptr);
             if (text == "true" || text == "True" || text == "TRUE") return Json(true);
             if (text == "false" || text == "False" || text == "FALSE") return Json(false);
-            if (std::regex_match(text, k_int)) {
+            if (is_core_int(text)) {
                 try {
                     std::size_t used = 0;
                     long long v = std::stoll(text, &used, 10);
@@ -43,10 +77,11 @@ struct Converter {
                     return make_error(Errc::invalid_input, where(n.Mark()) + ": integer out of range: " + text);
                 }
             }
-            if (std::regex_match(text, k_float)) return Json(std::strtod(text.c_str(), nullptr));
+            if (is_core_float(text)) return Json(std::strtod(text.c_str(), nullptr));
             // strtod reads ".inf" as 0: the core schema's special floats are spelt out here.
-            static const std::regex k_inf("^[-+]?\\.(inf|Inf|INF)$");
-            if (std::regex_match(text, k_inf))
+            std::string_view unsigned_text = text;
+            if (!unsigned_text.empty() && (unsigned_text[0] == '-' || unsigned_text[0] == '+')) unsigned_text.remove_prefix(1);
+            if (unsigned_text == ".inf" || unsigned_text == ".Inf" || unsigned_text == ".INF")
                 return Json(text[0] == '-' ? -std::numeric_limits<double>::infinity()
                                            : std::numeric_limits<double>::infinity());
             if (text == ".nan" || text == ".NaN" || text == ".NAN") return Json(std::numeric_limits<double>::quiet_NaN());
@@ -108,6 +143,21 @@ int YamlDocument::line_of(std::string pointer) const {
     }
 }
 
+namespace {
+// Hears a document's events and keeps none of them.
+struct DocumentCounter : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+}  // namespace
+
 Result<YamlDocument> yaml_parse(std::string_view text, const std::string& source_name) {
     // YAML streams are Unicode text: well-formed UTF-8 here, without control characters
     // other than tab and line breaks (a NUL or an escape would reach records and reports).
@@ -129,21 +179,29 @@ Result<YamlDocument> yaml_parse(std::string_view text, const std::string& source
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
             return make_error(Errc::invalid_input, where(i) + ": control character " + hex(c) + " is not allowed in YAML");
     }
-    std::vector<YAML::Node> docs;
+    YAML::Node doc;
     try {
-        docs = YAML::LoadAll(std::string(text));
+        // Documents are counted first, up to two, without building them: yaml-cpp 0.7's
+        // LoadAll never ends (and allocates until it fails) on streams such as
+        // "{a: b},", where its parser hands back an empty document at the same place.
+        std::istringstream in{std::string(text)};
+        YAML::Parser parser(in);
+        DocumentCounter counter;
+        std::size_t n = 0;
+        while (n < 2 && parser.HandleNextDocument(counter)) ++n;
+        if (n == 0) return make_error(Errc::invalid_input, source_name + ": empty document");
+        if (n > 1)
+            return make_error(Errc::invalid_input, source_name + ": more than one YAML document",
+                              "give one manifest per file");
+        doc = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
         return make_error(Errc::invalid_input, source_name + ":" + std::to_string(e.mark.line + 1) +
                                                    ": YAML syntax error: " + e.msg);
     }
-    if (docs.empty()) return make_error(Errc::invalid_input, source_name + ": empty document");
-    if (docs.size() > 1)
-        return make_error(Errc::invalid_input, source_name + ": more than one YAML document",
-                          "give one manifest per file");
     YamlDocument out;
     Converter c{source_name, out};
     try {
-        DVI_TRY(v, c.convert(docs[0], "", 0));
+        DVI_TRY(v, c.convert(doc, "", 0));
         out.value = std::move(v);
     } catch (const YAML::Exception& e) {
         return make_error(Errc::invalid_input, source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -178,6 +178,23 @@ TEST_CASE("exactly one document is accepted") {
     // An explicit start marker and end marker around one document are fine.
     auto one = parse("---\na: 1\n...\n");
     CHECK(one.value == Json{{"a", 1}});
+    // Where yaml-cpp's LoadAll never ends (a fuzzer's find): refused at once.
+    CHECK_THAT(parse_error("{kind: dossier},\n").message, Catch::Contains("more than one YAML document"));
+}
+
+TEST_CASE("long scalars are typed without recursion, and text must be UTF-8 without control characters") {
+    // 50,000 digits: std::regex would overflow the stack (a fuzzer's find).
+    CHECK_THAT(parse_error("n: " + std::string(50000, '7') + "\n").message, Catch::Contains("integer out of range"));
+    auto d = parse("f: " + std::string(50000, '1') + ".5e3\ng: 1.\nh: 1e\ni: +.5E-2\nj: -x\n");
+    CHECK(d.value.at("f").is_number_float());
+    CHECK(d.value.at("g").is_number_float());
+    CHECK(d.value.at("h") == "1e");
+    CHECK(d.value.at("i").get<double>() == Approx(0.005));
+    CHECK(d.value.at("j") == "-x");
+    CHECK(parse_error("t: caf\xe9\n").message == "m.yaml:1:7: not UTF-8 (byte 0xe9)");
+    CHECK(parse_error(std::string("a: 1\nt: x\0y\n", 13)).message == "m.yaml:2:5: control character 0x00 is not allowed in YAML");
+    CHECK(parse_error("t: \x1b[31m\n").message == "m.yaml:1:4: control character 0x1b is not allowed in YAML");
+    CHECK(parse("t: caf\xc3\xa9\ttab\r\n").value.at("t") == "caf\xc3\xa9\ttab");
 }
 
 TEST_CASE("aliases are expanded, and an alias bomb is refused quickly") {
