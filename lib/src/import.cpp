@@ -171,7 +171,7 @@ Result<std::string> check_one(const Ledger& q, const Roster& roster, const Write
         else if (head->seq != seq || head->record_id != rec.id)
             problems.push_back("its chain.json says position " + std::to_string(head->seq) + " and record " +
                                head->record_id);
-        else if (std::string seen = rec.json["seen"].is_string() ? rec.json["seen"].get<std::string>() : "";
+        else if (std::string seen = rec.json.value("seen", Json()).is_string() ? rec.json.value("seen", "") : "";
                  head->anchor != seen && !(rec.type == "anchor" && head->anchor == rec.id))
             problems.push_back("its chain.json names anchor '" + head->anchor + "', which its record has not seen");
         if (auto m = roster.may_have_written(w, rec.type, seq); !m) problems.push_back(m.error().message);
