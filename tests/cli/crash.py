@@ -34,6 +34,15 @@ def heads(ledger):
     return dict(line.split(" ") for line in out.splitlines())
 
 
+def variant(manifest, old, new, name):
+    """A copy of an example manifest with one line changed, beside it (its paths resolve)."""
+    with open(f"bracket/{manifest}.yaml") as f:
+        text = f.read().replace(old, new)
+    with open(f"bracket/{name}.yaml", "w") as f:
+        f.write(text)
+    return f"bracket/{name}.yaml"
+
+
 class Ops:
     def __init__(self, alloc):
         self.alloc = alloc
@@ -44,17 +53,10 @@ class Ops:
         self.n += 1
         i = self.n
         if kind == "seal-lot":
-            with open("bracket/material-lot.yaml") as f:
-                text = f.read().replace("lot: PETG-2026-0117", f"lot: CRASH-{i:05d}")
-            with open(f"bracket/lot{i}.yaml", "w") as f:
-                f.write(text)
-            return ["--key", "polyfil.pem", "seal", f"bracket/lot{i}.yaml"]
+            return ["--key", "polyfil.pem", "seal",
+                    variant("material-lot", "lot: PETG-2026-0117", f"lot: CRASH-{i:05d}", f"lot{i}")]
         if kind == "seal-dossier":
-            with open("bracket/dossier.yaml") as f:
-                text = f.read().replace("revision: C", f"revision: K{i}")
-            with open(f"bracket/dossier{i}.yaml", "w") as f:
-                f.write(text)
-            return ["--key", "acme.pem", "seal", f"bracket/dossier{i}.yaml"]
+            return ["--key", "acme.pem", "seal", variant("dossier", "revision: C", f"revision: K{i}", f"dossier{i}")]
         if kind == "print-verify":
             extra = ["--output", f"given/print{i}.gcode"] if i % 2 else []
             return ["--key", "bureau7.pem", "print-verify", "--license", self.alloc, "--device", "S5-0412",
