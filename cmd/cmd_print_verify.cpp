@@ -1,5 +1,6 @@
 // dvi print-verify: the agent beside each printer. Checks, records the print (allowed or
 // refused), then hands the sealed G-code from the ledger to --output or a command.
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 
 #include "common.hpp"
+#include "dvi/content.hpp"
 #include "dvi/print.hpp"
 #include "dvi/util/fs.hpp"
 
@@ -54,26 +56,71 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// A decrypted G-code for the command, in memory only: a memfd it reads at /dev/fd/<n>
+// (inherited across exec); nothing of the plaintext reaches a file system.
+int run_command_in_memory(const std::vector<std::string>& argv, const std::string& name, const std::string& bytes,
+                          bool stdout_to_stderr, Status& error) {
+    int fd = ::memfd_create(name.c_str(), 0);  // no close-on-exec: the command inherits it
+    if (fd < 0) {
+        error = make_error(Errc::io, std::string("cannot create a memory file: ") + std::strerror(errno));
+        return -1;
+    }
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = make_error(Errc::io, std::string("cannot write a memory file: ") + std::strerror(errno));
+            ::close(fd);
+            return -1;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    int rc = run_command(argv, "/dev/fd/" + std::to_string(fd), stdout_to_stderr);
+    ::close(fd);
+    return rc;
+}
+
 // Writes the sealed bytes where they go; only after the print was recorded as allowed.
-int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
+int hand_over(Context& ctx, const PrintOptions& o, PrintOutcome& out, Ledger& ledger) {
     if (o.output.empty() && o.command.empty()) return k_exit_ok;
-    auto bytes = ledger.read_artifact(out.gcode_sha256);  // re-hashed on read
-    if (!bytes) return report(bytes.error());
+    std::string bytes;
+    if (out.encrypted) {
+        bytes = std::move(out.plaintext);
+    } else {
+        auto read = ledger.read_artifact(out.gcode_blob);  // re-hashed on read
+        if (!read) return report(read.error());
+        bytes = std::move(*read);
+    }
+    struct Wipe {
+        std::string& s;
+        bool on;
+        ~Wipe() {
+            if (on) crypto::wipe(s);
+        }
+    } wipe{bytes, out.encrypted};
     if (!o.output.empty()) {
-        if (auto st = util::write_file_atomic(o.output, *bytes, util::FileMode::public_0644, util::Overwrite::no); !st)
+        if (auto st = util::write_file_atomic(o.output, bytes, util::FileMode::public_0644, util::Overwrite::no); !st)
             return report(st.error());
-        if (!ctx.globals.quiet && !ctx.globals.json) std::printf("sealed G-code written to %s\n", o.output.c_str());
+        if (!ctx.globals.quiet && !ctx.globals.json)
+            std::printf("sealed G-code %swritten to %s\n", out.encrypted ? "decrypted and " : "", o.output.c_str());
     }
     if (!o.command.empty()) {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
-        char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
-        if (!dir) return report(make_error(Errc::io, "cannot create a private temporary folder"));
-        std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
-        auto st = util::write_file_atomic(path, *bytes, util::FileMode::private_0600, util::Overwrite::no);
-        int rc = st ? run_command(o.command, path, ctx.globals.json) : -1;
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
+        int rc = -1;
+        Status st;
+        if (out.encrypted) {
+            rc = run_command_in_memory(o.command, out.recipe + ".gcode", bytes, ctx.globals.json, st);
+        } else {
+            const char* tmp = std::getenv("TMPDIR");
+            std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
+            char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
+            if (!dir) return report(make_error(Errc::io, "cannot create a private temporary folder"));
+            std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
+            st = util::write_file_atomic(path, bytes, util::FileMode::private_0600, util::Overwrite::no);
+            if (st) rc = run_command(o.command, path, ctx.globals.json);
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+        }
         if (!st) return report(st.error());
         if (rc != 0)
             return report(make_error(Errc::io, "the print is recorded as allowed, but '" + o.command[0] +
@@ -129,6 +176,7 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
                     {"dossier", out->dossier},
                     {"recipe", out->recipe},
                     {"gcode_sha256", out->gcode_sha256},
+                    {"encrypted", out->encrypted},
                     {"units", out->allowed ? out->units : 0},
                     {"used", out->used},
                     {"quota", out->quota}});
@@ -172,7 +220,9 @@ void register_print_verify(CLI::App& root, Registry& reg) {
         ->type_name("<name>")
         ->each([o](const std::string&) { o->operator_given = true; });
     app->add_flag("--dry-run", o->dry_run, "Check only; record and hand over nothing");
-    app->add_option("command", o->command, "After --: a command given the sealed G-code's path ({} or appended)")
+    app->add_option("command", o->command,
+                    "After --: a command given the sealed G-code's path ({} or appended); an encrypted one is "
+                    "decrypted to a memory file, /dev/fd/<n>")
         ->type_name("<command>");
     app->footer("Exit status: 0 allowed and recorded; 1 refused (recorded, with its reason code); 2 bad input;\n"
                 "128 fatal.\n\nExample:\n  dvi print-verify --license 3f2a9c --device S5-0412 --material-lot "

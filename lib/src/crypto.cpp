@@ -1,5 +1,6 @@
 #include "dvi/crypto.hpp"
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -274,6 +275,53 @@ Result<Bytes> PrivateKey::sign(std::string_view message) const {
         return ossl_error("cannot sign");
     sig.resize(n);
     return sig;
+}
+
+Result<std::array<std::uint8_t, 32>> PublicKey::x25519() const {
+    using BnPtr = ossl::Ptr<BIGNUM, BN_free>;
+    using BnCtxPtr = ossl::Ptr<BN_CTX, BN_CTX_free>;
+    std::array<std::uint8_t, 32> y_le = raw;
+    y_le[31] &= 0x7f;  // the top bit is the sign of x, not part of y
+    BnCtxPtr ctx(BN_CTX_new());
+    BnPtr p(BN_new()), y(BN_lebin2bn(y_le.data(), 32, nullptr)), one(BN_new()), num(BN_new()), den(BN_new()),
+        u(BN_new());
+    if (!ctx || !p || !y || !one || !num || !den || !u) return ossl_error("cannot convert an Ed25519 key");
+    // p = 2^255 - 19
+    if (BN_set_word(p.get(), 1) != 1 || BN_lshift(p.get(), p.get(), 255) != 1 || BN_sub_word(p.get(), 19) != 1 ||
+        BN_set_word(one.get(), 1) != 1)
+        return ossl_error("cannot convert an Ed25519 key");
+    if (BN_cmp(y.get(), p.get()) >= 0) return make_error(Errc::crypto, "not an Ed25519 public key (y >= p)");
+    if (BN_mod_add(num.get(), one.get(), y.get(), p.get(), ctx.get()) != 1 ||
+        BN_mod_sub(den.get(), one.get(), y.get(), p.get(), ctx.get()) != 1)
+        return ossl_error("cannot convert an Ed25519 key");
+    if (BN_is_zero(den.get())) return make_error(Errc::crypto, "the Ed25519 key is the neutral point, it has no X25519 form");
+    if (!BN_mod_inverse(den.get(), den.get(), p.get(), ctx.get()) ||
+        BN_mod_mul(u.get(), num.get(), den.get(), p.get(), ctx.get()) != 1)
+        return ossl_error("cannot convert an Ed25519 key");
+    std::array<std::uint8_t, 32> out{};
+    if (BN_bn2lebinpad(u.get(), out.data(), 32) != 32) return ossl_error("cannot convert an Ed25519 key");
+    return out;
+}
+
+Result<Bytes> PrivateKey::x25519_agree(const std::array<std::uint8_t, 32>& peer) const {
+    std::array<std::uint8_t, 32> seed{};
+    std::size_t n = seed.size();
+    if (EVP_PKEY_get_raw_private_key(static_cast<EVP_PKEY*>(m_pkey), seed.data(), &n) != 1 || n != 32)
+        return ossl_error("cannot read the private key");
+    Bytes h = sha512(std::string_view(reinterpret_cast<const char*>(seed.data()), seed.size()));
+    OPENSSL_cleanse(seed.data(), seed.size());
+    PkeyPtr mine(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, h.data(), 32));
+    OPENSSL_cleanse(h.data(), h.size());
+    PkeyPtr theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer.data(), peer.size()));
+    if (!mine || !theirs) return ossl_error("cannot make X25519 keys");
+    ossl::Ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
+    Bytes shared(32);
+    std::size_t len = shared.size();
+    // OpenSSL refuses an all-zero shared secret (a low-order peer point) in derive.
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), theirs.get()) != 1 ||
+        EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1 || len != 32)
+        return ossl_error("X25519 agreement failed");
+    return shared;
 }
 
 bool verify(const PublicKey& key, std::string_view message, const Bytes& signature) {

@@ -571,12 +571,15 @@ Result<bool> Ledger::has_record(const std::string& id) const {
 }
 
 Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type,
-                                           const std::function<void(std::uint64_t)>& progress) {
+                                           const std::function<void(std::uint64_t)>& progress,
+                                           const ArtifactEncryption* encryption) {
     DVI_CHECK(m_impl->begin_stage());
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
     struct stat st {};
     ::fstat(fd, &st);
+    const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t blob_size = file_size + (encryption ? crypto::k_gcm_tag_size : 0);
     git_odb* raw_odb = nullptr;
     if (int rc = git_repository_odb(&raw_odb, m_impl->repo.get()); rc != 0) {
         ::close(fd);
@@ -584,15 +587,24 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     }
     git::Odb odb(raw_odb);
     git_odb_stream* stream = nullptr;
-    if (int rc = git_odb_open_wstream(&stream, odb.get(), static_cast<git_object_size_t>(st.st_size), GIT_OBJECT_BLOB);
+    if (int rc = git_odb_open_wstream(&stream, odb.get(), static_cast<git_object_size_t>(blob_size), GIT_OBJECT_BLOB);
         rc != 0) {
         ::close(fd);
         return git::error(rc, "cannot store " + util::quote(file));
     }
-    crypto::Sha256 sha;
+    std::optional<crypto::GcmEncryptor> enc;
+    if (encryption) enc.emplace(*encryption->key, encryption->nonce);
+    crypto::Sha256 sha, plain_sha;
     std::vector<char> buf(1 << 20);
+    std::vector<std::uint8_t> cipher(encryption ? buf.size() : 0);
     std::uint64_t total = 0;
     Status status;
+    auto put = [&](const void* data, std::size_t n) -> Status {
+        sha.update(data, n);
+        if (int rc = git_odb_stream_write(stream, static_cast<const char*>(data), n); rc != 0)
+            return git::error(rc, "cannot store " + util::quote(file));
+        return {};
+    };
     while (true) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
@@ -602,18 +614,25 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         }
         if (n == 0) break;
         auto un = static_cast<std::size_t>(n);
-        sha.update(buf.data(), un);
         total += un;
-        if (total > static_cast<std::uint64_t>(st.st_size)) break;
-        if (int rc = git_odb_stream_write(stream, buf.data(), un); rc != 0) {
-            status = git::error(rc, "cannot store " + util::quote(file));
-            break;
+        if (total > file_size) break;
+        if (enc) {
+            plain_sha.update(buf.data(), un);
+            status = enc->update(buf.data(), un, cipher.data());
+            if (status.ok()) status = put(cipher.data(), un);
+        } else {
+            status = put(buf.data(), un);
         }
+        if (!status.ok()) break;
         if (progress) progress(total);
     }
     ::close(fd);
-    if (status.ok() && total != static_cast<std::uint64_t>(st.st_size))
+    if (status.ok() && total != file_size)
         status = make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
+    if (status.ok() && enc) {
+        auto tag = enc->finish();
+        status = tag ? put(tag->data(), tag->size()) : Status(tag.error());
+    }
     git_oid oid;
     if (status.ok()) {
         if (int rc = git_odb_stream_finalize_write(&oid, stream); rc != 0)
@@ -622,7 +641,13 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     git_odb_stream_free(stream);
     if (!status.ok()) return status.error();
     auto d = sha.finish();
-    return ArtifactRef{util::hex_encode(d.data(), d.size()), total, media_type, git::oid_hex(oid)};
+    ArtifactRef out{util::hex_encode(d.data(), d.size()), blob_size, media_type, git::oid_hex(oid), {}, 0};
+    if (enc) {
+        auto p = plain_sha.finish();
+        out.plain_sha256 = util::hex_encode(p.data(), p.size());
+        out.plain_size = total;
+    }
+    return out;
 }
 
 Result<ArtifactRef> Ledger::store_artifact_bytes(std::string_view data, const std::string& media_type) {
@@ -630,7 +655,7 @@ Result<ArtifactRef> Ledger::store_artifact_bytes(std::string_view data, const st
     git_oid oid;
     DVI_CHECK(git::check(git_blob_create_from_buffer(&oid, m_impl->repo.get(), data.data(), data.size()),
                          "cannot store an artifact"));
-    return ArtifactRef{crypto::sha256_hex(data), data.size(), media_type, git::oid_hex(oid)};
+    return ArtifactRef{crypto::sha256_hex(data), data.size(), media_type, git::oid_hex(oid), {}, 0};
 }
 
 Result<std::string> Ledger::read_artifact(const std::string& sha256_hex) const {

@@ -1,6 +1,7 @@
 #include "dvi/license.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
@@ -53,6 +54,28 @@ Result<std::int64_t> allocated_under(const Ledger& ledger, const std::string& pa
 }
 
 }  // namespace
+
+Result<Json> wrap_for_holders(const Roster& roster, const std::vector<Holder>& holders, const crypto::ContentKey& key) {
+    std::map<std::string, crypto::PublicKey> writers;  // partner/writer -> key, sorted
+    for (auto& h : holders) {
+        DVI_CHECK(check_holder(roster, h));
+        const Json& ws = (*roster.partner(h.partner))["writers"];
+        std::size_t before = writers.size();
+        for (auto it = ws.begin(); it != ws.end(); ++it) {
+            if ((h.writer && it.key() != *h.writer) || !it.value()["revoked"].is_null()) continue;
+            DVI_TRY(pub, roster.key_of(WriterId{h.partner, it.key()}));
+            writers.emplace(h.partner + "/" + it.key(), pub);
+        }
+        if (writers.size() == before && !writers.count(h.str()))
+            return make_error(Errc::invalid_input, "'" + h.partner + "' has no writer whose key is not revoked");
+    }
+    Json keys = Json::array();
+    for (auto& [to, pub] : writers) {
+        DVI_TRY(w, crypto::wrap_content_key(key, pub, to));
+        keys.push_back(w.json());
+    }
+    return keys;
+}
 
 Json Holder::json() const {
     Json j{{"partner", partner}};
@@ -152,6 +175,17 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
     devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
     std::sort(materials.begin(), materials.end());
     materials.erase(std::unique(materials.begin(), materials.end()), materials.end());
+    // An encrypted dossier: the grantor passes its content key on to the holder's writers.
+    std::optional<Json> keys;
+    if (d.contains("encryption")) {
+        auto cek = crypto::open_content_key(d["encryption"]["keys"], key, "dossier " + part);
+        if (!cek)
+            return make_error(cek.error().code == Errc::not_found ? Errc::denied : cek.error().code,
+                              cek.error().message,
+                              "grant with a key the dossier was encrypted for (its 'encryption.keys')");
+        DVI_TRY(wrapped, wrap_for_holders(roster, {holder}, *cek));
+        keys = std::move(wrapped);
+    }
     Json body{{"dossier", dossier.id},
               {"part", d.value("part_number", "") + "@" + d.value("revision", "")},
               {"parent", nullptr},
@@ -165,6 +199,7 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
               {"devices", devices},
               {"materials", materials},
               {"sublicense_depth", req.sublicense_depth}};
+    if (keys) body["keys"] = std::move(*keys);
     return append_license_record(ledger, signer, "license", body, req.time,
                          "license: " + body["part"].get<std::string>() + " to " + holder.str() + " x" +
                              std::to_string(req.quota),
@@ -229,6 +264,16 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
         if (kept.empty())
             return make_error(Errc::denied, "licence " + parent.id + " allows none of the devices of '" + holder.partner + "'");
         body["devices"] = kept;
+    }
+    // An encrypted dossier: the content key passes from the licence to the new holder.
+    body.erase("keys");
+    if (p.contains("keys")) {
+        auto cek = crypto::open_content_key(p["keys"], key, "licence " + parent.id);
+        if (!cek)
+            return make_error(cek.error().code == Errc::not_found ? Errc::denied : cek.error().code,
+                              cek.error().message, "allocate with a key the licence carries a content key for");
+        DVI_TRY(wrapped, wrap_for_holders(roster, {holder}, *cek));
+        body["keys"] = std::move(wrapped);
     }
     return append_license_record(
         ledger, signer, "license", body, req.time,

@@ -11,6 +11,7 @@
 #include "dvi/license.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 
@@ -82,6 +83,7 @@ std::string refusal_code(PrintRefusal r) {
     case PrintRefusal::lot_not_released: return "lot-not-released";
     case PrintRefusal::file_mismatch: return "file-mismatch";
     case PrintRefusal::quota_exhausted: return "quota-exhausted";
+    case PrintRefusal::no_content_key: return "no-content-key";
     }
     return "unknown";
 }
@@ -93,7 +95,8 @@ const std::vector<PrintRefusal>& all_refusals() {
         PrintRefusal::clock_behind_ledger, PrintRefusal::not_yet_valid,        PrintRefusal::expired,
         PrintRefusal::device_unknown,     PrintRefusal::device_not_allowed,    PrintRefusal::no_recipe_for_model,
         PrintRefusal::lot_unknown,        PrintRefusal::lot_spec_not_accepted, PrintRefusal::lot_certificate_not_accepted,
-        PrintRefusal::lot_not_released,   PrintRefusal::file_mismatch,         PrintRefusal::quota_exhausted};
+        PrintRefusal::lot_not_released,   PrintRefusal::file_mismatch,         PrintRefusal::quota_exhausted,
+        PrintRefusal::no_content_key};
     return k;
 }
 
@@ -133,6 +136,11 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     DVI_TRY(signer, signer_for(roster, key));
     PrintOutcome out;
     out.writer = signer.id;
+    // The outcome returned is a copy: this one's plaintext is wiped however we leave.
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { crypto::wipe(s); }
+    } wipe_plaintext{out.plaintext};
     Json request{{"license", req.license}, {"device", req.device}, {"material_lot", req.material_lot}};
     if (req.recipe) request["recipe"] = *req.recipe;
     if (file_sha) request["file_sha256"] = *file_sha;
@@ -302,7 +310,9 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     out.recipe = (*recipe)["name"];
     facts["recipe"] = out.recipe;
     const Json& gcode = (*recipe)["gcode"];
-    out.gcode_sha256 = gcode["sha256"];
+    out.gcode_blob = gcode["sha256"];
+    out.encrypted = gcode.contains("encrypted");
+    out.gcode_sha256 = out.encrypted ? gcode["encrypted"]["sha256"] : gcode["sha256"];
     facts["file"] = {{"sha256", gcode["sha256"]}, {"size", gcode["size"]}};
 
     // 5. The material lot.
@@ -355,7 +365,20 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                           "lot " + M.value("lot", "") + " is in " + M.value("status", "") + " and no deviation allows it");
     }
 
-    // 8. The quota (and the deviation's limit), counted under the writer's lock.
+    // 8. An encrypted G-code: the content key this licence carries for this printer's key.
+    //    It is decrypted in memory below, after every other check; handed over only when
+    //    the print is recorded as allowed.
+    std::optional<crypto::ContentKey> content_key;
+    if (out.encrypted) {
+        auto cek = crypto::open_content_key(L.value("keys", Json::array()), key, "the licence");
+        if (!cek && cek.error().code != Errc::not_found && cek.error().code != Errc::bad_signature) return cek.error();
+        if (!cek)
+            return refuse(PrintRefusal::no_content_key,
+                          cek.error().message + ", so the encrypted G-code of recipe " + out.recipe + " cannot be read");
+        content_key = *cek;
+    }
+
+    // 9. The quota (and the deviation's limit), counted under the writer's lock.
     std::string lic_id = lic->id;
     std::int64_t units = out.units;
     auto last_check = [&, lic_id, units](std::int64_t& used_after) -> Result<std::optional<std::pair<PrintRefusal, std::string>>> {
@@ -405,8 +428,25 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         }
         return files;
     };
-    return record(std::nullopt, "allowed: " + out.dossier + " recipe " + out.recipe + " on " + req.device, last_check,
-                  counters);
+    if (content_key && req.mode == PrintMode::record) {
+        // The ciphertext's SHA-256 is checked on read; the tag and the plaintext's SHA-256
+        // prove that the licence's key is the dossier's.
+        DVI_TRY(sealed, ledger.read_artifact(out.gcode_blob));
+        auto nonce = util::base64_decode(gcode["encrypted"].value("nonce", ""));
+        crypto::Nonce n{};
+        if (nonce && nonce->size() == n.size()) std::copy(nonce->begin(), nonce->end(), n.begin());
+        auto plain = crypto::gcm_open(*content_key, n, sealed);
+        if (!plain || !nonce || nonce->size() != n.size() || crypto::sha256_hex(*plain) != out.gcode_sha256) {
+            if (plain) crypto::wipe(*plain);
+            return refuse(PrintRefusal::no_content_key, "the licence's content key does not decrypt the sealed G-code of recipe " +
+                                                            out.recipe + " to its sealed SHA-256");
+        }
+        out.plaintext = std::move(*plain);
+    }
+    DVI_TRY(done, record(std::nullopt, "allowed: " + out.dossier + " recipe " + out.recipe + " on " + req.device,
+                         last_check, counters));
+    if (!done.allowed) crypto::wipe(done.plaintext);  // the quota refused it under the lock
+    return done;
 }
 
 }  // namespace dvi

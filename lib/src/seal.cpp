@@ -8,6 +8,7 @@
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 #include "dvi/schema.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 #include "dvi/yaml.hpp"
 
@@ -100,8 +101,31 @@ void check_inspection(const Json& m, ManifestError&, std::vector<std::string>& p
     if (m.contains("report")) path_pointers.push_back("/report");
 }
 
-Json artifact_json(const std::string& relative, const ArtifactRef& a) {
-    return Json{{"path", relative}, {"sha256", a.sha256}, {"size", a.size}, {"media_type", a.media_type}};
+Json artifact_json(const std::string& relative, const ArtifactRef& a, const std::optional<crypto::Nonce>& nonce) {
+    Json j{{"path", relative}, {"sha256", a.sha256}, {"size", a.size}, {"media_type", a.media_type}};
+    if (nonce)
+        j["encrypted"] = {{"alg", "A256GCM"},
+                          {"nonce", util::base64_encode(nonce->data(), nonce->size())},
+                          {"sha256", a.plain_sha256},
+                          {"size", a.plain_size}};
+    return j;
+}
+
+// Which of a dossier's files its `encryption` section encrypts (by manifest pointer).
+std::set<std::string> encrypted_pointers(const Json& m) {
+    std::set<std::string> out;
+    if (!m.contains("encryption")) return out;
+    const Json& e = m["encryption"];
+    Json roles = e.value("files", Json::array({"model", "source"}));
+    for (std::size_t i = 0; i < m["files"].size(); ++i)
+        if (std::find(roles.begin(), roles.end(), m["files"][i]["role"]) != roles.end())
+            out.insert("/files/" + std::to_string(i) + "/path");
+    if (e.value("recipes", true))
+        for (std::size_t i = 0; i < m["recipes"].size(); ++i) {
+            out.insert("/recipes/" + std::to_string(i) + "/profile");
+            out.insert("/recipes/" + std::to_string(i) + "/gcode");
+        }
+    return out;
 }
 
 }  // namespace
@@ -301,6 +325,26 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
             }
         }
     }
+    // An encrypted dossier: its files' content key, wrapped for the sealing writer and the
+    // recipients the manifest names.
+    const std::set<std::string> encrypt = kind == "dossier" ? encrypted_pointers(m) : std::set<std::string>{};
+    std::vector<Holder> recipients{Holder{signer.id.partner, signer.id.writer}};
+    if (kind == "dossier" && m.contains("encryption")) {
+        const Json& named = m["encryption"].value("recipients", Json::array());
+        for (std::size_t i = 0; i < named.size(); ++i) {
+            const std::string ptr = "/encryption/recipients/" + std::to_string(i);
+            auto h = Holder::parse(named[i].get<std::string>());
+            if (!h) {
+                err.add(ptr, h.error().message);
+                continue;
+            }
+            // Wrapping a throw-away key proves the holder has writers with usable keys.
+            if (auto probe = wrap_for_holders(roster, {*h}, crypto::ContentKey{}); !probe) err.add(ptr, probe.error().message);
+            else recipients.push_back(*h);
+        }
+        if (encrypt.empty()) err.add("/encryption", "encrypts nothing: no file has one of its roles and 'recipes' is false");
+        if (!err.empty()) return err.error();
+    }
     if (!unique_path.empty()) {
         DVI_TRY(existing, ledger.find_chain_files(unique_path));
         if (!existing.empty())
@@ -314,25 +358,44 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
 
     // 4. Store the files (streamed), then append the record.
     std::map<std::string, ArtifactRef> stored;  // by manifest pointer
+    std::map<std::string, crypto::Nonce> nonces;  // of the encrypted ones
     std::vector<ArtifactRef> artifacts;
+    std::optional<crypto::ContentKey> content_key;
+    if (!encrypt.empty()) {
+        DVI_TRY(k, crypto::ContentKey::generate());
+        content_key = k;
+        DVI_TRY(wrapped, wrap_for_holders(roster, recipients, *content_key));
+        body["encryption"] = {{"alg", "A256GCM"}, {"key_wrap", "X25519-HKDF-SHA256-A256GCM"}, {"keys", wrapped}};
+    }
     std::uint64_t before = 0;
     for (auto& f : files) {
         std::function<void(std::uint64_t)> on_bytes;
         if (req.progress) on_bytes = [&](std::uint64_t n) { req.progress(before + n, out.bytes); };
-        DVI_TRY(a, ledger.store_artifact(f.real, f.media_type, on_bytes));
-        before += a.size;
+        std::optional<ArtifactEncryption> enc;
+        if (encrypt.count(f.pointer)) {
+            // A fresh random nonce per file under one key: 96 bits, far from colliding.
+            DVI_TRY(r, crypto::random_bytes(12));
+            enc.emplace();
+            enc->key = &*content_key;
+            std::copy(r.begin(), r.end(), enc->nonce.begin());
+            nonces.emplace(f.pointer, enc->nonce);
+        }
+        DVI_TRY(a, ledger.store_artifact(f.real, f.media_type, on_bytes, enc ? &*enc : nullptr));
+        before += enc ? a.plain_size : a.size;
         stored.emplace(f.pointer, a);
         artifacts.push_back(a);
     }
     for (auto& f : files) {
         auto ptr = Json::json_pointer(f.pointer);
         auto& a = stored.at(f.pointer);
+        std::optional<crypto::Nonce> nonce;
+        if (auto it = nonces.find(f.pointer); it != nonces.end()) nonce = it->second;
         if (f.pointer.rfind("/files/", 0) == 0) {
             Json& entry = body.at(ptr.parent_pointer());
-            Json art = artifact_json(f.relative, a);
+            Json art = artifact_json(f.relative, a, nonce);
             for (auto it = art.begin(); it != art.end(); ++it) entry[it.key()] = it.value();
         } else {
-            body.at(ptr) = artifact_json(f.relative, a);
+            body.at(ptr) = artifact_json(f.relative, a, nonce);
         }
     }
     RecordAppend ar;

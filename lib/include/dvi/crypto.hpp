@@ -54,6 +54,11 @@ struct PublicKey {
     static Result<PublicKey> from_openssh(std::string_view line);
     static Result<PublicKey> from_ssh_blob(const Bytes& blob);
     bool operator==(const PublicKey&) const = default;
+
+    // The X25519 public key of the same key pair: the Montgomery u = (1 + y) / (1 - y) of
+    // the Edwards point, as age and libsodium convert it, so that the roster's signing
+    // keys also receive encrypted content keys (dvi-records(5), "Encrypted artifacts").
+    Result<std::array<std::uint8_t, 32>> x25519() const;
 };
 
 // An Ed25519 private key held by OpenSSL. Move-only; freed once.
@@ -74,6 +79,9 @@ public:
 
     const PublicKey& public_key() const { return m_public; }
     Result<Bytes> sign(std::string_view message) const;
+    // X25519 agreement with `peer` under this key's X25519 form (the first half of SHA-512
+    // of the Ed25519 seed, clamped); refused when the result is all zero (a low-order peer).
+    Result<Bytes> x25519_agree(const std::array<std::uint8_t, 32>& peer) const;
 
 private:
     explicit PrivateKey(void* pkey);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dvi/canonical.hpp"
+#include "dvi/content.hpp"
 #include "dvi/crypto.hpp"
 #include "dvi/result.hpp"
 
@@ -40,6 +41,16 @@ struct ArtifactRef {
     std::uint64_t size = 0;
     std::string media_type;
     std::string blob_oid;  // git's id of the blob (transport only)
+    // Of an encrypted artifact (sha256 and size above are the ciphertext's): the plaintext's.
+    std::string plain_sha256;
+    std::uint64_t plain_size = 0;
+};
+
+// How store_artifact encrypts a file: AES-256-GCM under `key` with `nonce`, the tag after
+// the ciphertext (dvi-records(5), "Encrypted artifacts").
+struct ArtifactEncryption {
+    const crypto::ContentKey* key = nullptr;
+    crypto::Nonce nonce{};
 };
 
 struct ChainHead {
@@ -157,9 +168,11 @@ public:
     Result<bool> has_record(const std::string& id) const;
 
     // Streams a file into a git blob while hashing it with SHA-256, in bounded memory;
-    // `progress` (optional) hears the bytes stored so far after each 1 MiB.
+    // `progress` (optional) hears the bytes stored so far after each 1 MiB. With
+    // `encryption`, the blob is the file's ciphertext and its tag.
     Result<ArtifactRef> store_artifact(const std::filesystem::path& file, const std::string& media_type,
-                                       const std::function<void(std::uint64_t)>& progress = {});
+                                       const std::function<void(std::uint64_t)>& progress = {},
+                                       const ArtifactEncryption* encryption = nullptr);
     // Stores bytes already in memory (a time-stamp token, a certificate) as an artifact.
     Result<ArtifactRef> store_artifact_bytes(std::string_view data, const std::string& media_type);
     // The bytes of an artifact by SHA-256 hex, from any chain's tree.

@@ -24,6 +24,14 @@ struct Holder {
     static Holder from_json(const Json& j);
 };
 
+class Roster;
+
+// The content key of an encrypted dossier wrapped for every writer the holders name (a
+// writer, or each writer of a partner whose key is not revoked), one entry per writer,
+// sorted: the `keys` of a licence and the `encryption.keys` of a dossier.
+// Errc::invalid_input names a holder that has no such writer.
+Result<Json> wrap_for_holders(const Roster& roster, const std::vector<Holder>& holders, const crypto::ContentKey& key);
+
 struct LicenseGrantRequest {
     std::string dossier;  // id, prefix or part@revision
     std::string to;       // partner or partner/writer

@@ -34,6 +34,7 @@ enum class PrintRefusal {
     lot_not_released,
     file_mismatch,
     quota_exhausted,
+    no_content_key,
 };
 std::string refusal_code(PrintRefusal r);
 const std::vector<PrintRefusal>& all_refusals();
@@ -64,7 +65,12 @@ struct PrintOutcome {
     std::int64_t used = 0;   // units used under the licence after it
     std::int64_t quota = 0;
     std::string recipe;
-    std::string gcode_sha256;  // the sealed file to hand over, when allowed
+    std::string gcode_sha256;  // SHA-256 of the G-code to hand over (the plaintext, when encrypted)
+    std::string gcode_blob;    // SHA-256 of the sealed artifact that holds it (read_artifact)
+    // An encrypted G-code: decrypted in memory only once every check passed and the print
+    // was recorded as allowed; the caller hands it over and wipes it (crypto::wipe).
+    bool encrypted = false;
+    std::string plaintext;
     std::string dossier;
     std::vector<std::string> notices;
 };

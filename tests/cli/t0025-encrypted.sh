@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Encrypted dossiers: the OEM seals model and recipes encrypted for itself and named
+# writers; a licence and its allocation carry the content key to the printer agent;
+# print-verify decrypts only after every check and hands the plaintext over without a
+# file on disk; everyone else still verifies the ciphertext. Python's `cryptography`
+# (tests/cli/content_crypto.py) checks the format independently, both ways.
+. "$(dirname "$0")/lib.sh"
+export DVI_DIR=$T/ledger
+CC="python3 $DVI_SOURCE_DIR/tests/cli/content_crypto.py"
+consortium "$DVI_DIR"
+keys bureau7desk acmearchive acmelate
+"$DVI" -q roster add bureau7 --writer desk --pubkey bureau7desk.pem.pub
+"$DVI" -q roster add acme --writer archive --pubkey acmearchive.pem.pub
+"$DVI" -q --key polyfil.pem seal "$EXAMPLE/material-lot.yaml"
+lot=polyfil/PETG-2026-0117
+gcode=$EXAMPLE/recipes/mini/bracket.gcode
+scad=$EXAMPLE/model/bracket.scad
+
+# The example part, its dossier encrypted for acme's desk (the sealing writer) and archive.
+cp -r "$EXAMPLE" "$T/part"
+cat >>"$T/part/dossier.yaml" <<'EOF'
+
+encryption:
+  files: [model, source]
+  recipes: true
+  recipients: [acme/archive]
+EOF
+
+# Refused before anything is written: an unknown recipient, a role list that encrypts nothing.
+before=$(snapshot "$DVI_DIR")
+sed 's|recipients: \[acme/archive\]|recipients: [acme/archive, nobody]|' "$T/part/dossier.yaml" >"$T/part/bad1.yaml"
+expect 2 "$DVI" --key acme.pem seal "$T/part/bad1.yaml"
+line=$(grep -n 'recipients:' "$T/part/bad1.yaml" | cut -d: -f1)
+stderr_has "$T/part/bad1.yaml:$line: field 'encryption.recipients[1]': no partner 'nobody' in the roster"
+sed -e 's|files: \[model, source\]|files: [drawing]|' -e 's|recipes: true|recipes: false|' "$T/part/dossier.yaml" >"$T/part/bad2.yaml"
+expect 2 "$DVI" --key acme.pem seal "$T/part/bad2.yaml"
+stderr_has "field 'encryption': encrypts nothing: no file has one of its roles and 'recipes' is false"
+[ "$(snapshot "$DVI_DIR")" = "$before" ] || fail "a refused seal wrote to the ledger"
+pass "bad encryption sections are refused, nothing written"
+
+expect 0 "$DVI" --json --key acme.pem seal "$T/part/dossier.yaml"
+"$DVI" --json show BRK-2041@C >"$T/dossier.json"
+python3 - "$T/dossier.json" "$(sha256sum <"$gcode" | cut -c1-64)" "$(stat -c %s "$gcode")" <<'EOF' || fail "the dossier record"
+import json, sys
+r = json.load(open(sys.argv[1]))["record"]
+e = r["encryption"]
+assert e["alg"] == "A256GCM" and e["key_wrap"] == "X25519-HKDF-SHA256-A256GCM", e
+assert [k["to"] for k in e["keys"]] == ["acme/archive", "acme/desk"], e["keys"]
+roles = {f["role"]: "encrypted" in f for f in r["files"]}
+assert roles == {"model": True, "source": True, "process-plan": False, "inspection-plan": False}, roles
+for rec in r["recipes"]:
+    for part in ("profile", "gcode"):
+        assert "encrypted" in rec[part], rec
+g = next(x for x in r["recipes"] if x["name"] == "mini-petg")["gcode"]
+assert g["encrypted"]["sha256"] == sys.argv[2] and g["encrypted"]["size"] == int(sys.argv[3]), g
+assert g["sha256"] != sys.argv[2] and g["size"] == int(sys.argv[3]) + 16, g
+EOF
+pass "seal: model, source, profiles and G-code encrypted; keys for the sealing writer and archive"
+
+# Nothing of the plaintext is in the ledger: not the G-code, not the OpenSCAD source.
+git -C "$DVI_DIR" cat-file --batch-all-objects --batch >"$T/objects"
+needle_g=$(sed -n 40p "$gcode")
+needle_s=$(grep -m1 'module' "$scad")
+[ -n "$needle_g" ] && [ -n "$needle_s" ] || fail "no sample lines"
+grep -qF -- "$needle_g" "$T/objects" && fail "a G-code line is in the ledger in clear"
+grep -qF -- "$needle_s" "$T/objects" && fail "an OpenSCAD line is in the ledger in clear"
+# ... while the files left in clear are found by the same search.
+grep -qF -- "$(grep -m1 . "$EXAMPLE/docs/process-plan.md")" "$T/objects" || fail "the search cannot find a clear file"
+pass "no plaintext line of an encrypted file is in any ledger object"
+
+# The blob's SHA-256 is the record's (stock tools), and Python decrypts it with acme's key.
+meta=$(python3 -c "
+import json; r = json.load(open('$T/dossier.json'))['record']
+g = next(x for x in r['recipes'] if x['name'] == 'mini-petg')['gcode']
+json.dump(r['encryption']['keys'], open('$T/dossier-keys.json', 'w'))
+print(g['sha256'], g['encrypted']['nonce'])")
+read -r blob_sha nonce <<<"$meta"
+git -C "$DVI_DIR" show "refs/dvi/chains/acme/desk:artifacts/${blob_sha:0:2}/$blob_sha" >"$T/blob"
+[ "$(sha256sum <"$T/blob" | cut -c1-64)" = "$blob_sha" ] || fail "the blob's sha256 is not the record's"
+$CC decrypt acmearchive.pem "$T/dossier-keys.json" "$T/blob" "$nonce" >"$T/py.gcode" || fail "python could not decrypt"
+cmp -s "$T/py.gcode" "$gcode" || fail "python's plaintext differs from the G-code"
+pass "an independent implementation decrypts the sealed G-code with a recipient's key"
+
+# Everyone audits the ciphertext without any key.
+expect 0 "$DVI" audit --json
+[ "$(json_get '["summary"]["errors"]')" = 0 ] || fail "audit errors on an encrypted dossier"
+pass "audit of an encrypted dossier, without a key: no error"
+
+# A writer the dossier was not encrypted for cannot grant; a recipient can.
+"$DVI" -q roster add acme --writer late --pubkey acmelate.pem.pub
+expect 1 "$DVI" --key acmelate.pem license grant --dossier BRK-2041@C --to bureau7 --quota 5
+stderr_is "dvi: error: dossier BRK-2041@C carries no content key for the key $("$DVI" --json key show acmelate.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+dvi: hint: grant with a key the dossier was encrypted for (its 'encryption.keys')"
+g=$("$DVI" --json --key acmearchive.pem license grant --dossier BRK-2041@C --to bureau7 --quota 20 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+"$DVI" --json show "$g" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['record']
+assert [k['to'] for k in r['keys']] == ['bureau7/desk', 'bureau7/s5'], r['keys']" || fail "the licence's keys"
+a=$(allocate "$g" bureau7/s5 5)
+"$DVI" --json show "$a" >"$T/alloc.json"
+python3 -c "
+import json
+r = json.load(open('$T/alloc.json'))['record']
+assert [k['to'] for k in r['keys']] == ['bureau7/s5'], r['keys']
+json.dump(r['keys'], open('$T/alloc-keys.json', 'w'))" || fail "the allocation's keys"
+$CC decrypt bureau7.pem "$T/alloc-keys.json" "$T/blob" "$nonce" | cmp -s - "$gcode" || fail "the agent's key from the allocation"
+pass "grant and allocate pass the content key on, writer by writer"
+
+# print-verify decrypts to --output only; the JSON says so.
+expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --output "$T/out.gcode"
+cmp -s "$T/out.gcode" "$gcode" || fail "--output is not the plaintext G-code"
+[ "$(json_get '["encrypted"]')" = True ] || [ "$(json_get '["encrypted"]')" = true ] || fail "json: encrypted"
+[ "$(json_get '["gcode_sha256"]')" = "$(sha256sum <"$gcode" | cut -c1-64)" ] || fail "json: gcode_sha256 is the plaintext's"
+pass "print-verify --output writes the decrypted G-code"
+
+# To a command: a memory file at /dev/fd/<n>; nothing is written to TMPDIR.
+mkdir "$T/tmp"
+TMPDIR=$T/tmp expect 0 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot \
+    --serial BRK-1 -- sh -c 'printf %s "$1" >"$0.path"; cat "$1" >"$0"' "$T/cmd.gcode" {}
+cmp -s "$T/cmd.gcode" "$gcode" || fail "the command did not read the plaintext"
+case $(cat "$T/cmd.gcode.path") in /dev/fd/[0-9]*) ;; *) fail "the command got $(cat "$T/cmd.gcode.path")" ;; esac
+[ -z "$(ls -A "$T/tmp")" ] || fail "print-verify left files in TMPDIR"
+pass "a command reads the decrypted G-code from a memory file; no temporary file"
+
+# --file compares the operator's file with the plaintext's hash.
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --file "$gcode" --dry-run
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot \
+    --file "$EXAMPLE/recipes/mk3s/bracket.gcode" --dry-run
+stderr_has "[file-mismatch]"
+pass "--file is compared with the sealed plaintext"
+
+# A licence whose writer left the keys out, or wrapped another key: refused, recorded.
+for k in bureau7desk; do "$DVI" -q key export $k.pem --out $k.ssh; done
+fpdesk=$("$DVI" --json key show bureau7desk.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+forged_alloc() {  # forged_alloc <keys json | ''>: an allocation of $g to bureau7/s5, signed by the desk
+    local keys=$1 body
+    body=$(python3 -c "
+import json, sys
+r = json.load(open('$T/alloc.json'))['record']
+for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen', 'keys'): r.pop(k)
+r['quota'] = 1
+if sys.argv[1]: r['keys'] = json.loads(sys.argv[1])
+print(json.dumps(r))" "$keys")
+    python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/desk "$T/bureau7desk.ssh" "$fpdesk" \
+        2026-11-23T10:00:00Z license "$body"
+}
+fp5=$("$DVI" --json key show bureau7.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+bare=$(forged_alloc '')
+expect 1 "$DVI" --json --key bureau7.pem print-verify --license "$bare" --device S5-0412 --material-lot $lot --output "$T/x1"
+[ "$(json_get '["code"]')" = no-content-key ] || fail "no keys: $(json_get '["code"]')"
+stderr_is "dvi: error: print refused [no-content-key]: the licence carries no content key for the key $fp5, so the encrypted G-code of recipe mini-petg cannot be read"
+[ ! -e "$T/x1" ] || fail "a refused print wrote --output"
+wrong=$(forged_alloc "$($CC rewrap bureau7desk.pem "$T/alloc-keys.json" bureau7.pem.pub bureau7/s5 --random)")
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$wrong" --device S5-0412 --material-lot $lot --output "$T/x2"
+stderr_is "dvi: error: print refused [no-content-key]: the licence's content key does not decrypt the sealed G-code of recipe mini-petg to its sealed SHA-256"
+[ ! -e "$T/x2" ] || fail "a refused print wrote --output"
+pass "no key, or another key, in the licence: refused with no-content-key, nothing handed over"
+
+# A key Python wrapped (the right one) opens in dvi: the format is the documented one.
+right=$(forged_alloc "$($CC rewrap bureau7.pem "$T/alloc-keys.json" bureau7.pem.pub bureau7/s5)")
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$right" --device S5-0412 --material-lot $lot --output "$T/x3"
+cmp -s "$T/x3" "$gcode" || fail "the plaintext through a Python-wrapped key"
+pass "dvi opens a content key wrapped by an independent implementation"
+
+# The agent of another partner, and the supplier, read nothing; their audit is clean.
+expect 0 "$DVI" audit
+pass "audit after encrypted prints: clean"
