@@ -15,9 +15,19 @@ struct ShowOptions {
 
 std::string short_sha(const Json& artifact) { return artifact.value("sha256", "").substr(0, 12); }
 
+// An encrypted artifact shows the plaintext's size, then the stored ciphertext's hash.
 void print_artifact(const Json& a, const std::string& label) {
-    std::printf("  %-16s %-34s %10s  sha256:%s\n", label.c_str(), a.value("path", "").c_str(),
-                human_size(a.value("size", std::uint64_t{0})).c_str(), short_sha(a).c_str());
+    const bool encrypted = a.contains("encrypted") && a["encrypted"].is_object();
+    std::uint64_t size = encrypted ? a["encrypted"].value("size", std::uint64_t{0}) : a.value("size", std::uint64_t{0});
+    std::printf("  %-16s %-34s %10s  sha256:%s%s\n", label.c_str(), a.value("path", "").c_str(), human_size(size).c_str(),
+                short_sha(a).c_str(), encrypted ? "  encrypted" : "");
+}
+
+// Who holds the content key of an encrypted dossier or licence.
+void print_key_holders(const Json& keys) {
+    std::string names;
+    for (auto& k : keys) names += (names.empty() ? "" : ", ") + k.value("to", "?");
+    std::printf("content key for: %s\n", names.c_str());
 }
 
 // A reading of the record for people; --json and --raw give all of it.
@@ -43,6 +53,7 @@ void print_human(const StoredRecord& r) {
         std::printf("\nmaterials: %s\ncertificates: %s\nacceptance: %zu characteristics; marking %s\n",
                     j["materials"]["specs"].dump().c_str(), j["materials"]["certificate_types"].dump().c_str(),
                     j["acceptance"].size(), j["marking"].value("scheme", "").c_str());
+        if (j.contains("encryption") && j["encryption"].is_object()) print_key_holders(j["encryption"].value("keys", Json::array()));
     } else if (r.type == "material-lot") {
         const Json& c = j["certificate"];
         std::printf("\nlot      %s (%s), %s\nmaterial %s, %s, %s\nsupplier %s, made %s\n", j.value("lot", "").c_str(),

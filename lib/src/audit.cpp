@@ -237,6 +237,16 @@ public:
             u.quota = num(l.json, "quota");
             m_usage.emplace(l.id, u);
             const Rec* d = ref(l, "dossier", "dossier");
+            // An encrypted dossier: the writer a licence is addressed to needs the content key.
+            if (d && d->json.contains("encryption") && to.contains("writer")) {
+                const Json& keys = l.json.contains("keys") ? l.json["keys"] : Json::array();
+                bool carried = std::any_of(keys.begin(), keys.end(),
+                                           [&](const Json& k) { return k.is_object() && k.value("to", "") == u.holder; });
+                if (!carried)
+                    add("license-without-content-key", Severity::warning, &l,
+                        "the dossier is encrypted and the licence carries no content key for '" + u.holder +
+                            "', who cannot print on it");
+            }
             if (u.parent.empty()) {
                 if (d && str(d->json, "oem") != l.chain.partner)
                     add("license-not-by-oem", Severity::error, &l,

@@ -33,6 +33,7 @@ seal_time() {  # seconds to seal a dossier whose model is $1 (the other files ar
     local m
     m=$(manifest "$1" "$2")
     sed -i "s/^revision: C$/revision: B$2/" "$m"
+    [ -z "${3:-}" ] || printf '\nencryption:\n  files: [model, source]\n' >>"$m"
     secs "$dvi" -C ledger --key acme.pem seal "$m"
 }
 
@@ -43,9 +44,11 @@ for f in random.bin text.gcode; do
     t_sha=$(secs sha256sum "$f")
     t_git=$(secs git -C gitrepo hash-object -w "$T/$f")
     t_dvi=$(seal_time "$T/$f" "${f%%.*}")
-    for row in "sha256sum:$t_sha" "git hash-object -w:$t_git" "dvi seal:$t_dvi"; do
+    t_enc=$(seal_time "$T/$f" "${f%%.*}e" encrypted)
+    for row in "sha256sum:$t_sha" "git hash-object -w:$t_git" "dvi seal:$t_dvi" "dvi seal, encrypted:$t_enc"; do
         printf '%-14s %-22s %10.2f %10.0f\n' "$f" "${row%%:*}" "${row##*:}" "$(div "$size_mb" "${row##*:}")"
     done
     printf '%-14s %-22s %9sx %10s\n' "" "dvi vs sha256sum" "$(div "$t_sha" "$t_dvi")" "speed"
     printf '%-14s %-22s %9sx %10s\n' "" "dvi vs git hash-object" "$(div "$t_git" "$t_dvi")" "speed"
+    printf '%-14s %-22s %9sx %10s\n' "" "encrypted vs clear" "$(div "$t_dvi" "$t_enc")" "speed"
 done

@@ -57,6 +57,12 @@ assert g["sha256"] != sys.argv[2] and g["size"] == int(sys.argv[3]) + 16, g
 EOF
 pass "seal: model, source, profiles and G-code encrypted; keys for the sealing writer and archive"
 
+expect 0 "$DVI" show BRK-2041@C
+stdout_has "content key for: acme/archive, acme/desk"
+[ "$(grep -c '  encrypted$' "$T/out")" = 7 ] || fail "show marks $(grep -c '  encrypted$' "$T/out") artifacts encrypted, not 7"
+grep 'docs/process-plan.md' "$T/out" | grep -q encrypted && fail "show marks a clear file encrypted"
+pass "show marks the encrypted artifacts and names who holds the key"
+
 # Nothing of the plaintext is in the ledger: not the G-code, not the OpenSCAD source.
 git -C "$DVI_DIR" cat-file --batch-all-objects --batch >"$T/objects"
 needle_g=$(sed -n 40p "$gcode")
@@ -163,6 +169,13 @@ expect 0 "$DVI" --key bureau7.pem print-verify --license "$right" --device S5-04
 cmp -s "$T/x3" "$gcode" || fail "the plaintext through a Python-wrapped key"
 pass "dvi opens a content key wrapped by an independent implementation"
 
-# The agent of another partner, and the supplier, read nothing; their audit is clean.
-expect 0 "$DVI" audit
-pass "audit after encrypted prints: clean"
+# The audit, without any key, warns of the allocation that carries no content key.
+expect 0 "$DVI" audit --json
+python3 - "$T/out" "$bare" <<'EOF' || fail "audit: license-without-content-key"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["summary"]["errors"] == 0, doc["summary"]
+found = [(f["code"], f["record"]) for f in doc["findings"] if f["severity"] != "info"]
+assert found == [("license-without-content-key", sys.argv[2])], found
+EOF
+pass "audit after encrypted prints: no error, one warning for the allocation without a key"
