@@ -70,6 +70,23 @@ run "$dvi" -C printer sync --bundle-out stick/printer.bundle --since stick/ledge
 run "$dvi" sync --bundle-in stick/printer.bundle
 run "$dvi" license show "${alloc:7:12}"
 
+step "Need to know: rev D's model and recipes sealed encrypted; the key travels with the licence"
+cp -r "$here/bracket" part-d
+sed -i 's/^revision: C$/revision: D/' part-d/dossier.yaml
+printf '\nencryption:\n  files: [model, source]\n  recipes: true\n' >>part-d/dossier.yaml
+tail -3 part-d/dossier.yaml
+run "$dvi" --key keys/acme.pem seal part-d/dossier.yaml
+grant_d=$("$dvi" --json --key keys/acme.pem license grant --dossier BRK-2041@D --to bureau7 --quota 5 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+echo "\$ dvi license grant --dossier BRK-2041@D --to bureau7 --quota 5  # -> $grant_d (key wrapped for bureau7's writers)"
+alloc_d=$("$dvi" --json --key keys/bureau7-desk.pem license allocate --from "$grant_d" --to bureau7/s5 --quota 2 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
+echo "\$ dvi license allocate --from ${grant_d:7:12} --to bureau7/s5 --quota 2  # -> $alloc_d (re-wrapped for s5)"
+echo "(the agent decrypts in memory after every check; the command reads a memory file, not a file on disk:)"
+run "$dvi" --key keys/bureau7-s5.pem print-verify --license "${alloc_d:7:12}" --device S5-0412 \
+    --material-lot polyfil/PETG-2026-0117 --serial BRK-2026-00004 -- sha256sum {}
+run sha256sum "$here/bracket/recipes/mini/bracket.gcode"
+
 step "Trusted time: the OEM anchors every chain's head, the bureau co-signs it"
 anchor=$("$dvi" --json --key keys/acme.pem anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
 printf '$ %s --key keys/acme.pem anchor\n%s\n' "$dvi" "$anchor"
