@@ -143,9 +143,13 @@ pass "a licence expired before the anchor cannot be used by setting the clock ba
 # Verified at the token's time: in 2028 the TSA certificate (valid 2026-01-01 + 365 days)
 # has expired, and the 2026 token still proves 13:00 (openssl ts -verify, which checks
 # against today, would now refuse it).
+# (Not under clang's ASan, whose allocator reads the clock while it holds a lock: the
+# first clock_gettime through libfaketime resolves symbols, allocates, and deadlocks.)
 export DVI_TEST_DATE=2026-11-23T12:30:00Z
-expect 1 faketime "2028-06-01 00:00:00" "$DVI" --json --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot
-[ "$(json_get '["code"]')" = clock-behind-ledger ] || fail "an expired TSA certificate voided an old token"
+if [ -z "${DVI_SANITIZED:-}" ]; then
+    expect 1 faketime "2028-06-01 00:00:00" "$DVI" --json --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot
+    [ "$(json_get '["code"]')" = clock-behind-ledger ] || fail "an expired TSA certificate voided an old token"
+fi
 if faketime "2028-06-01 00:00:00" openssl ts -verify -in token.tsr -data heads.json -CAfile "$TSA_DIR/ca.pem" >/dev/null 2>&1; then
     fail "openssl ts -verify should see the TSA certificate expired in 2028"
 fi
