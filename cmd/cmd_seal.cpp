@@ -24,7 +24,17 @@ Json outcome_json(const SealOutcome& s, const std::string& manifest) {
             {"chain", s.writer.str()},
             {"seq", s.seq},
             {"artifacts", s.artifacts},
-            {"bytes", s.bytes}};
+            {"bytes", s.bytes},
+            {"encrypted", s.encrypted},
+            {"key_holders", s.key_holders}};
+}
+
+// ", 7 encrypted for acme/archive, acme/desk" when the dossier has encrypted files.
+std::string encrypted_note(const SealOutcome& s) {
+    if (s.encrypted == 0) return "";
+    std::string names;
+    for (auto& h : s.key_holders) names += (names.empty() ? "" : ", ") + h;
+    return ", " + std::to_string(s.encrypted) + " encrypted for " + names;
 }
 
 int run_seal(Context& ctx, const SealOptions& o) {
@@ -43,9 +53,10 @@ int run_seal(Context& ctx, const SealOptions& o) {
         if (o.dry_run) {
             results.push_back(outcome_json(checked[i], o.manifests[i]));
             if (!ctx.globals.json && !ctx.globals.quiet)
-                std::printf("%s: %s %s would be sealed by %s (%zu files, %s)\n", o.manifests[i].c_str(),
+                std::printf("%s: %s %s would be sealed by %s (%zu files, %s%s)\n", o.manifests[i].c_str(),
                             checked[i].kind.c_str(), checked[i].name.c_str(), checked[i].writer.str().c_str(),
-                            checked[i].artifacts, human_size(checked[i].bytes).c_str());
+                            checked[i].artifacts, human_size(checked[i].bytes).c_str(),
+                            encrypted_note(checked[i]).c_str());
             continue;
         }
         SealRequest req{o.manifests[i], session->now, SealMode::write, {}};
@@ -63,9 +74,9 @@ int run_seal(Context& ctx, const SealOptions& o) {
         for (auto& n : s->notices) warn(n);
         results.push_back(outcome_json(*s, o.manifests[i]));
         if (!ctx.globals.json && !ctx.globals.quiet)
-            std::printf("sealed %s %s as %s\n  %s #%lld, %zu files, %s\n", s->kind.c_str(), s->name.c_str(),
+            std::printf("sealed %s %s as %s\n  %s #%lld, %zu files, %s%s\n", s->kind.c_str(), s->name.c_str(),
                         s->record_id.c_str(), s->writer.str().c_str(), static_cast<long long>(s->seq), s->artifacts,
-                        human_size(s->bytes).c_str());
+                        human_size(s->bytes).c_str(), encrypted_note(*s).c_str());
     }
     if (ctx.globals.json) print_json({{"dry_run", o.dry_run}, {"sealed", results}});
     return k_exit_ok;

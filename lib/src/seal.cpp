@@ -354,6 +354,11 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     }
     out.artifacts = files.size();
     for (auto& f : files) out.bytes += fs::file_size(f.real);
+    out.encrypted = encrypt.size();
+    if (!encrypt.empty()) {
+        DVI_TRY(holders, wrap_for_holders(roster, recipients, crypto::ContentKey{}));
+        for (auto& k : holders) out.key_holders.push_back(k["to"]);
+    }
     if (req.mode == SealMode::check_only) return out;
 
     // 4. Store the files (streamed), then append the record.

@@ -38,7 +38,11 @@ stderr_has "field 'encryption': encrypts nothing: no file has one of its roles a
 [ "$(snapshot "$DVI_DIR")" = "$before" ] || fail "a refused seal wrote to the ledger"
 pass "bad encryption sections are refused, nothing written"
 
+expect 0 "$DVI" --key acme.pem seal --dry-run "$T/part/dossier.yaml"
+stdout_has "9 files, 2.6 MiB, 7 encrypted for acme/archive, acme/desk"
 expect 0 "$DVI" --json --key acme.pem seal "$T/part/dossier.yaml"
+[ "$(json_get '["sealed"][0]["encrypted"]')" = 7 ] || fail "seal --json: encrypted"
+[ "$(json_get '["sealed"][0]["key_holders"]')" = '["acme/archive", "acme/desk"]' ] || fail "seal --json: key_holders"
 "$DVI" --json show BRK-2041@C >"$T/dossier.json"
 python3 - "$T/dossier.json" "$(sha256sum <"$gcode" | cut -c1-64)" "$(stat -c %s "$gcode")" <<'EOF' || fail "the dossier record"
 import json, sys

@@ -34,6 +34,8 @@ struct SealOutcome {
     WriterId writer;
     std::size_t artifacts = 0;
     std::uint64_t bytes = 0;  // artifact bytes hashed and stored
+    std::size_t encrypted = 0;  // of those artifacts, how many are stored encrypted
+    std::vector<std::string> key_holders;  // partner/writer who can read them (sorted)
     std::vector<std::string> notices;
 };
 
