@@ -1,6 +1,8 @@
 // dvi print-verify: the agent beside each printer. Checks, records the print (allowed or
 // refused), then hands the sealed G-code from the ledger to --output or a command.
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +32,17 @@ struct PrintOptions {
 
 // Runs argv without a shell, {} replaced by `path` (or `path` appended); its exit status.
 // With `stdout_to_stderr` (for --json) its output cannot mix with the JSON document.
+// The core-file limit dvi started with (read once, before print-verify lowers it to 0
+// while a decrypted G-code may be in memory), given back to the command.
+const struct rlimit& core_limit_at_start() {
+    static const struct rlimit k = [] {
+        struct rlimit r {};
+        ::getrlimit(RLIMIT_CORE, &r);
+        return r;
+    }();
+    return k;
+}
+
 int run_command(std::vector<std::string> argv, const std::string& path, bool stdout_to_stderr) {
     bool substituted = false;
     for (auto& a : argv)
@@ -45,6 +58,7 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
     pid_t pid = ::fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        ::setrlimit(RLIMIT_CORE, &core_limit_at_start());
         if (stdout_to_stderr) ::dup2(2, 1);
         ::execvp(args[0], args.data());
         std::fprintf(stderr, "dvi: error: cannot run '%s': %s\n", args[0], std::strerror(errno));
@@ -56,11 +70,12 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-// A decrypted G-code for the command, in memory only: a memfd it reads at /dev/fd/<n>
-// (inherited across exec); nothing of the plaintext reaches a file system.
+// A decrypted G-code for the command, in memory only: a sealed memfd (nobody can change
+// it) that the command inherits and reads at /dev/fd/<n>, from its start; nothing of the
+// plaintext reaches a file system.
 int run_command_in_memory(const std::vector<std::string>& argv, const std::string& name, const std::string& bytes,
                           bool stdout_to_stderr, Status& error) {
-    int fd = ::memfd_create(name.c_str(), 0);  // no close-on-exec: the command inherits it
+    int fd = ::memfd_create(name.c_str(), MFD_ALLOW_SEALING);  // no close-on-exec: the command inherits it
     if (fd < 0) {
         error = make_error(Errc::io, std::string("cannot create a memory file: ") + std::strerror(errno));
         return -1;
@@ -76,32 +91,31 @@ int run_command_in_memory(const std::vector<std::string>& argv, const std::strin
         }
         done += static_cast<std::size_t>(n);
     }
+    if (::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0 ||
+        ::lseek(fd, 0, SEEK_SET) != 0) {
+        error = make_error(Errc::io, std::string("cannot seal a memory file: ") + std::strerror(errno));
+        ::close(fd);
+        return -1;
+    }
     int rc = run_command(argv, "/dev/fd/" + std::to_string(fd), stdout_to_stderr);
     ::close(fd);
     return rc;
 }
 
 // Writes the sealed bytes where they go; only after the print was recorded as allowed.
-int hand_over(Context& ctx, const PrintOptions& o, PrintOutcome& out, Ledger& ledger) {
+// A decrypted G-code goes to --output readable by its owner only.
+int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
     if (o.output.empty() && o.command.empty()) return k_exit_ok;
-    std::string bytes;
-    if (out.encrypted) {
-        bytes = std::move(out.plaintext);
-    } else {
+    std::string clear;
+    if (!out.encrypted) {
         auto read = ledger.read_artifact(out.gcode_blob);  // re-hashed on read
         if (!read) return report(read.error());
-        bytes = std::move(*read);
+        clear = std::move(*read);
     }
-    struct Wipe {
-        std::string& s;
-        bool on;
-        ~Wipe() {
-            if (on) crypto::wipe(s);
-        }
-    } wipe{bytes, out.encrypted};
+    const std::string& bytes = out.encrypted ? out.plaintext->bytes : clear;
     if (!o.output.empty()) {
-        if (auto st = util::write_file_atomic(o.output, bytes, util::FileMode::public_0644, util::Overwrite::no); !st)
-            return report(st.error());
+        auto mode = out.encrypted ? util::FileMode::private_0600 : util::FileMode::public_0644;
+        if (auto st = util::write_file_atomic(o.output, bytes, mode, util::Overwrite::no); !st) return report(st.error());
         if (!ctx.globals.quiet && !ctx.globals.json)
             std::printf("sealed G-code %swritten to %s\n", out.encrypted ? "decrypted and " : "", o.output.c_str());
     }
@@ -148,6 +162,10 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
     }
     if (o.operator_given && o.operator_name.empty())
         return report(make_error(Errc::invalid_input, "--operator needs a name"));
+    // No core file while a decrypted G-code may be in memory (the command gets the limit back).
+    struct rlimit no_core = core_limit_at_start();
+    no_core.rlim_cur = 0;
+    ::setrlimit(RLIMIT_CORE, &no_core);
     auto session = ctx.write_session();
     if (!session) return report(session.error());
     PrintRequest req;

@@ -23,11 +23,12 @@ void print_artifact(const Json& a, const std::string& label) {
                 short_sha(a).c_str(), encrypted ? "  encrypted" : "");
 }
 
-// Who holds the content key of an encrypted dossier or licence.
-void print_key_holders(const Json& keys) {
+// Who holds a key of an encrypted dossier: "recipe key for: acme/desk, acme/archive".
+void print_key_holders(const char* which, const Json& keys) {
+    if (!keys.is_array()) return;
     std::string names;
-    for (auto& k : keys) names += (names.empty() ? "" : ", ") + k.value("to", "?");
-    std::printf("content key for: %s\n", names.c_str());
+    for (auto& k : keys) names += (names.empty() ? "" : ", ") + (k.is_object() ? k.value("to", "?") : "?");
+    std::printf("%s key for: %s\n", which, names.c_str());
 }
 
 // A reading of the record for people; --json and --raw give all of it.
@@ -53,7 +54,10 @@ void print_human(const StoredRecord& r) {
         std::printf("\nmaterials: %s\ncertificates: %s\nacceptance: %zu characteristics; marking %s\n",
                     j["materials"]["specs"].dump().c_str(), j["materials"]["certificate_types"].dump().c_str(),
                     j["acceptance"].size(), j["marking"].value("scheme", "").c_str());
-        if (j.contains("encryption") && j["encryption"].is_object()) print_key_holders(j["encryption"].value("keys", Json::array()));
+        if (j.contains("encryption") && j["encryption"].is_object()) {
+            print_key_holders("design", j["encryption"].value("design_keys", Json()));
+            print_key_holders("recipe", j["encryption"].value("recipe_keys", Json()));
+        }
     } else if (r.type == "material-lot") {
         const Json& c = j["certificate"];
         std::printf("\nlot      %s (%s), %s\nmaterial %s, %s, %s\nsupplier %s, made %s\n", j.value("lot", "").c_str(),

@@ -237,11 +237,16 @@ public:
             u.quota = num(l.json, "quota");
             m_usage.emplace(l.id, u);
             const Rec* d = ref(l, "dossier", "dossier");
-            // An encrypted dossier: the writer a licence is addressed to needs the content key.
-            if (d && d->json.contains("encryption") && to.contains("writer")) {
+            // Encrypted recipes: the printer agent a licence is addressed to needs their key,
+            // wrapped for the key the roster holds for it.
+            const Json* holder = to.contains("writer") ? m_roster.writer(WriterId{str(to, "partner"), str(to, "writer")})
+                                                       : nullptr;
+            if (d && holder && at(d->json, "encryption").contains("recipe_keys")) {
                 const Json& keys = l.json.contains("keys") ? l.json["keys"] : Json::array();
-                bool carried = std::any_of(keys.begin(), keys.end(),
-                                           [&](const Json& k) { return k.is_object() && k.value("to", "") == u.holder; });
+                const std::string fp = str(*holder, "fingerprint");
+                bool carried = keys.is_array() && std::any_of(keys.begin(), keys.end(), [&](const Json& k) {
+                                   return k.is_object() && k.value("key", "") == fp;
+                               });
                 if (!carried)
                     add("license-without-content-key", Severity::warning, &l,
                         "the dossier is encrypted and the licence carries no content key for '" + u.holder +

@@ -31,12 +31,16 @@ Result<std::array<std::uint8_t, 32>> hkdf_sha256(const Bytes& ikm, const Bytes& 
     ossl::Ptr<EVP_KDF_CTX, EVP_KDF_CTX_free> ctx(EVP_KDF_CTX_new(kdf.get()));
     if (!ctx) return ossl::error("HKDF is not available");
     char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size()),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size()),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
-        OSSL_PARAM_construct_end()};
+    // Without a salt HKDF uses a string of zeros (RFC 5869), as other implementations do.
+    OSSL_PARAM params[5];
+    std::size_t i = 0;
+    params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+    params[i++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
+    if (!salt.empty())
+        params[i++] =
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
+    params[i++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+    params[i] = OSSL_PARAM_construct_end();
     std::array<std::uint8_t, 32> out{};
     if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) return ossl::error("HKDF failed");
     return out;
@@ -134,8 +138,10 @@ Result<std::string> gcm_open(const ContentKey& key, const Nonce& nonce, std::str
     for (std::size_t done = 0; done < size;) {
         int piece = static_cast<int>(std::min(size - done, k_piece));
         int n = 0;
-        if (EVP_DecryptUpdate(ctx.get(), out + done, &n, in + done, piece) != 1 || n != piece)
+        if (EVP_DecryptUpdate(ctx.get(), out + done, &n, in + done, piece) != 1 || n != piece) {
+            OPENSSL_cleanse(plain.data(), plain.size());
             return ossl::error("AES-256-GCM decryption failed");
+        }
         done += static_cast<std::size_t>(piece);
     }
     GcmTag tag{};
@@ -149,6 +155,44 @@ Result<std::string> gcm_open(const ContentKey& key, const Nonce& nonce, std::str
         return make_error(Errc::bad_signature, "the ciphertext does not open: a wrong key or altered bytes");
     }
     return plain;
+}
+
+struct PlainMac::Impl {
+    ossl::Ptr<EVP_MAC, EVP_MAC_free> mac{EVP_MAC_fetch(nullptr, "HMAC", nullptr)};
+    ossl::Ptr<EVP_MAC_CTX, EVP_MAC_CTX_free> ctx;
+    bool failed = false;
+};
+
+PlainMac::PlainMac(const ContentKey& key) : m_impl(std::make_unique<Impl>()) {
+    Bytes ikm(key.bytes.begin(), key.bytes.end());
+    auto mac_key = hkdf_sha256(ikm, Bytes{}, "dvi/plaintext-mac@1");
+    OPENSSL_cleanse(ikm.data(), ikm.size());
+    if (m_impl->mac) m_impl->ctx.reset(EVP_MAC_CTX_new(m_impl->mac.get()));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    if (!mac_key || !m_impl->ctx || EVP_MAC_init(m_impl->ctx.get(), mac_key->data(), mac_key->size(), params) != 1)
+        m_impl->failed = true;
+    if (mac_key) OPENSSL_cleanse(mac_key->data(), mac_key->size());
+}
+PlainMac::~PlainMac() = default;
+
+void PlainMac::update(const void* data, std::size_t size) {
+    if (!m_impl->failed && EVP_MAC_update(m_impl->ctx.get(), static_cast<const unsigned char*>(data), size) != 1)
+        m_impl->failed = true;
+}
+
+Result<std::string> PlainMac::finish() {
+    std::uint8_t out[32];
+    std::size_t n = 0;
+    if (m_impl->failed || EVP_MAC_final(m_impl->ctx.get(), out, &n, sizeof out) != 1 || n != sizeof out)
+        return ossl::error("HMAC-SHA256 failed");
+    return util::hex_encode(out, n);
+}
+
+Result<std::string> plain_mac_hex(const ContentKey& key, std::string_view data) {
+    PlainMac mac(key);
+    mac.update(data.data(), data.size());
+    return mac.finish();
 }
 
 Json WrappedKey::json() const {
@@ -217,8 +261,13 @@ Result<ContentKey> open_content_key(const Json& keys, const PrivateKey& key, con
     if (keys.is_array())
         for (auto& entry : keys) {
             if (!entry.is_object() || entry.value("key", "") != fp) continue;
-            DVI_TRY(w, WrappedKey::from_json(entry));
-            return unwrap_content_key(w, key);
+            // Whatever is wrong with the entry (malformed, a low-order ephemeral key, a wrap
+            // that does not open), the answer is the same: this key cannot read the content.
+            auto w = WrappedKey::from_json(entry);
+            auto opened = w ? unwrap_content_key(*w, key) : Result<ContentKey>(w.error());
+            if (opened || opened.error().code == Errc::internal || opened.error().code == Errc::io) return opened;
+            return make_error(Errc::bad_signature, where + " carries a content key for the key " + fp +
+                                                       " that does not open: " + opened.error().message);
         }
     return make_error(Errc::not_found, where + " carries no content key for the key " + fp);
 }

@@ -579,6 +579,10 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     struct stat st {};
     ::fstat(fd, &st);
     const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    if (encryption && file_size > (std::uint64_t{1} << 36) - 32) {  // GCM: 2^32 - 2 blocks per nonce
+        ::close(fd);
+        return make_error(Errc::invalid_input, util::quote(file) + " is larger than AES-256-GCM encrypts under one nonce (64 GiB)");
+    }
     const std::uint64_t blob_size = file_size + (encryption ? crypto::k_gcm_tag_size : 0);
     git_odb* raw_odb = nullptr;
     if (int rc = git_repository_odb(&raw_odb, m_impl->repo.get()); rc != 0) {
@@ -593,8 +597,12 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         return git::error(rc, "cannot store " + util::quote(file));
     }
     std::optional<crypto::GcmEncryptor> enc;
-    if (encryption) enc.emplace(*encryption->key, encryption->nonce);
-    crypto::Sha256 sha, plain_sha;
+    std::optional<crypto::PlainMac> plain_mac;
+    if (encryption) {
+        enc.emplace(*encryption->key, encryption->nonce);
+        plain_mac.emplace(*encryption->key);
+    }
+    crypto::Sha256 sha;
     std::vector<char> buf(1 << 20);
     std::vector<std::uint8_t> cipher(encryption ? buf.size() : 0);
     std::uint64_t total = 0;
@@ -617,7 +625,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         total += un;
         if (total > file_size) break;
         if (enc) {
-            plain_sha.update(buf.data(), un);
+            plain_mac->update(buf.data(), un);
             status = enc->update(buf.data(), un, cipher.data());
             if (status.ok()) status = put(cipher.data(), un);
         } else {
@@ -643,8 +651,8 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     auto d = sha.finish();
     ArtifactRef out{util::hex_encode(d.data(), d.size()), blob_size, media_type, git::oid_hex(oid), {}, 0};
     if (enc) {
-        auto p = plain_sha.finish();
-        out.plain_sha256 = util::hex_encode(p.data(), p.size());
+        DVI_TRY(mac, plain_mac->finish());
+        out.plain_mac = mac;
         out.plain_size = total;
     }
     return out;

@@ -55,20 +55,37 @@ Result<std::int64_t> allocated_under(const Ledger& ledger, const std::string& pa
 
 }  // namespace
 
-Result<Json> wrap_for_holders(const Roster& roster, const std::vector<Holder>& holders, const crypto::ContentKey& key) {
-    std::map<std::string, crypto::PublicKey> writers;  // partner/writer -> key, sorted
+namespace {
+
+// partner/writer -> key of every writer the holders name, sorted.
+Result<std::map<std::string, crypto::PublicKey>> writers_of(const Roster& roster, const std::vector<Holder>& holders) {
+    std::map<std::string, crypto::PublicKey> writers;
     for (auto& h : holders) {
         DVI_CHECK(check_holder(roster, h));
         const Json& ws = (*roster.partner(h.partner))["writers"];
-        std::size_t before = writers.size();
+        bool any = false;
         for (auto it = ws.begin(); it != ws.end(); ++it) {
             if ((h.writer && it.key() != *h.writer) || !it.value()["revoked"].is_null()) continue;
             DVI_TRY(pub, roster.key_of(WriterId{h.partner, it.key()}));
             writers.emplace(h.partner + "/" + it.key(), pub);
+            any = true;
         }
-        if (writers.size() == before && !writers.count(h.str()))
-            return make_error(Errc::invalid_input, "'" + h.partner + "' has no writer whose key is not revoked");
+        if (!any) return make_error(Errc::invalid_input, "'" + h.partner + "' has no writer whose key is not revoked");
     }
+    return writers;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> holder_writers(const Roster& roster, const std::vector<Holder>& holders) {
+    DVI_TRY(writers, writers_of(roster, holders));
+    std::vector<std::string> out;
+    for (auto& [to, pub] : writers) out.push_back(to);
+    return out;
+}
+
+Result<Json> wrap_for_holders(const Roster& roster, const std::vector<Holder>& holders, const crypto::ContentKey& key) {
+    DVI_TRY(writers, writers_of(roster, holders));
     Json keys = Json::array();
     for (auto& [to, pub] : writers) {
         DVI_TRY(w, crypto::wrap_content_key(key, pub, to));
@@ -175,14 +192,17 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
     devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
     std::sort(materials.begin(), materials.end());
     materials.erase(std::unique(materials.begin(), materials.end()), materials.end());
-    // An encrypted dossier: the grantor passes its content key on to the holder's writers.
+    // Encrypted recipes: the grantor passes their key on to the holder's writers (the
+    // design files' key stays with the dossier's recipients).
     std::optional<Json> keys;
-    if (d.contains("encryption")) {
-        auto cek = crypto::open_content_key(d["encryption"]["keys"], key, "dossier " + part);
+    if (d.contains("encryption") && d["encryption"].contains("recipe_keys")) {
+        auto cek = crypto::open_content_key(d["encryption"]["recipe_keys"], key, "dossier " + part);
         if (!cek)
-            return make_error(cek.error().code == Errc::not_found ? Errc::denied : cek.error().code,
+            return make_error(cek.error().code == Errc::not_found || cek.error().code == Errc::bad_signature
+                                  ? Errc::denied
+                                  : cek.error().code,
                               cek.error().message,
-                              "grant with a key the dossier was encrypted for (its 'encryption.keys')");
+                              "grant with a key the dossier's recipes were encrypted for (its 'encryption.recipe_keys')");
         DVI_TRY(wrapped, wrap_for_holders(roster, {holder}, *cek));
         keys = std::move(wrapped);
     }
@@ -270,7 +290,9 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
     if (p.contains("keys")) {
         auto cek = crypto::open_content_key(p["keys"], key, "licence " + parent.id);
         if (!cek)
-            return make_error(cek.error().code == Errc::not_found ? Errc::denied : cek.error().code,
+            return make_error(cek.error().code == Errc::not_found || cek.error().code == Errc::bad_signature
+                                  ? Errc::denied
+                                  : cek.error().code,
                               cek.error().message, "allocate with a key the licence carries a content key for");
         DVI_TRY(wrapped, wrap_for_holders(roster, {holder}, *cek));
         body["keys"] = std::move(wrapped);

@@ -136,14 +136,8 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     DVI_TRY(signer, signer_for(roster, key));
     PrintOutcome out;
     out.writer = signer.id;
-    // The outcome returned is a copy: this one's plaintext is wiped however we leave.
-    struct Wipe {
-        std::string& s;
-        ~Wipe() { crypto::wipe(s); }
-    } wipe_plaintext{out.plaintext};
     Json request{{"license", req.license}, {"device", req.device}, {"material_lot", req.material_lot}};
     if (req.recipe) request["recipe"] = *req.recipe;
-    if (file_sha) request["file_sha256"] = *file_sha;
     Json facts = Json::object();  // what was resolved, recorded with a refusal too
     std::vector<std::string> deviations;    // live concessions for an unreleased lot, to this writer
     std::optional<std::string> deviation;   // the one this print uses, chosen under the lock
@@ -312,7 +306,12 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     const Json& gcode = (*recipe)["gcode"];
     out.gcode_blob = gcode["sha256"];
     out.encrypted = gcode.contains("encrypted");
-    out.gcode_sha256 = out.encrypted ? gcode["encrypted"]["sha256"] : gcode["sha256"];
+    // The hash of the operator's file is recorded only for a G-code in clear: for an
+    // encrypted one it would tell everyone the plaintext's hash (checked below, unrecorded).
+    if (!out.encrypted) {
+        out.gcode_sha256 = gcode["sha256"];
+        if (file_sha) request["file_sha256"] = *file_sha;
+    }
     facts["file"] = {{"sha256", gcode["sha256"]}, {"size", gcode["size"]}};
 
     // 5. The material lot.
@@ -342,7 +341,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     out.units = L["unit"] == "part" ? static_cast<std::int64_t>(req.serials.size()) : 1;
     if (!req.serials.empty()) facts["serials"] = req.serials;
     if (req.operator_name) facts["operator"] = *req.operator_name;
-    if (file_sha && *file_sha != out.gcode_sha256)
+    if (!out.encrypted && file_sha && *file_sha != out.gcode_sha256)
         return refuse(PrintRefusal::file_mismatch, "the file " + util::quote(*req.file) + " (sha256:" +
                                                        file_sha->substr(0, 12) + ", " + std::to_string(file_size) +
                                                        " bytes) is not the sealed G-code of recipe " + out.recipe +
@@ -365,17 +364,31 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                           "lot " + M.value("lot", "") + " is in " + M.value("status", "") + " and no deviation allows it");
     }
 
-    // 8. An encrypted G-code: the content key this licence carries for this printer's key.
-    //    It is decrypted in memory below, after every other check; handed over only when
-    //    the print is recorded as allowed.
-    std::optional<crypto::ContentKey> content_key;
+    // 8. An encrypted G-code: the recipe key this licence carries for this printer's key,
+    //    then the plaintext, checked against the dossier's keyed digest (the ciphertext's
+    //    SHA-256 is checked on read). In memory only, and handed over only once the print
+    //    is recorded as allowed; a dry run checks the same and keeps nothing.
     if (out.encrypted) {
         auto cek = crypto::open_content_key(L.value("keys", Json::array()), key, "the licence");
         if (!cek && cek.error().code != Errc::not_found && cek.error().code != Errc::bad_signature) return cek.error();
         if (!cek)
             return refuse(PrintRefusal::no_content_key,
                           cek.error().message + ", so the encrypted G-code of recipe " + out.recipe + " cannot be read");
-        content_key = *cek;
+        DVI_TRY(sealed, ledger.read_artifact(out.gcode_blob));
+        auto nonce = util::base64_decode(gcode["encrypted"].value("nonce", ""));
+        crypto::Nonce n{};
+        if (nonce && nonce->size() == n.size()) std::copy(nonce->begin(), nonce->end(), n.begin());
+        auto opened = crypto::gcm_open(*cek, n, sealed);
+        auto plain = std::make_shared<crypto::Secret>(opened ? std::move(*opened) : std::string());
+        auto mac = crypto::plain_mac_hex(*cek, plain->bytes);
+        if (!opened || !nonce || nonce->size() != n.size() || !mac || *mac != gcode["encrypted"].value("mac", ""))
+            return refuse(PrintRefusal::no_content_key, "the licence's content key does not decrypt the sealed G-code of recipe " +
+                                                            out.recipe + " to its sealed digest");
+        out.gcode_sha256 = crypto::sha256_hex(plain->bytes);
+        if (file_sha && *file_sha != out.gcode_sha256)
+            return refuse(PrintRefusal::file_mismatch, "the file " + util::quote(*req.file) +
+                                                           " is not the sealed G-code of recipe " + out.recipe);
+        if (req.mode == PrintMode::record) out.plaintext = std::move(plain);
     }
 
     // 9. The quota (and the deviation's limit), counted under the writer's lock.
@@ -428,24 +441,10 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         }
         return files;
     };
-    if (content_key && req.mode == PrintMode::record) {
-        // The ciphertext's SHA-256 is checked on read; the tag and the plaintext's SHA-256
-        // prove that the licence's key is the dossier's.
-        DVI_TRY(sealed, ledger.read_artifact(out.gcode_blob));
-        auto nonce = util::base64_decode(gcode["encrypted"].value("nonce", ""));
-        crypto::Nonce n{};
-        if (nonce && nonce->size() == n.size()) std::copy(nonce->begin(), nonce->end(), n.begin());
-        auto plain = crypto::gcm_open(*content_key, n, sealed);
-        if (!plain || !nonce || nonce->size() != n.size() || crypto::sha256_hex(*plain) != out.gcode_sha256) {
-            if (plain) crypto::wipe(*plain);
-            return refuse(PrintRefusal::no_content_key, "the licence's content key does not decrypt the sealed G-code of recipe " +
-                                                            out.recipe + " to its sealed SHA-256");
-        }
-        out.plaintext = std::move(*plain);
-    }
     DVI_TRY(done, record(std::nullopt, "allowed: " + out.dossier + " recipe " + out.recipe + " on " + req.device,
                          last_check, counters));
-    if (!done.allowed) crypto::wipe(done.plaintext);  // the quota refused it under the lock
+    out.plaintext.reset();
+    if (!done.allowed) done.plaintext.reset();  // the quota refused it under the lock
     return done;
 }
 

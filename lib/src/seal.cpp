@@ -101,14 +101,27 @@ void check_inspection(const Json& m, ManifestError&, std::vector<std::string>& p
     if (m.contains("report")) path_pointers.push_back("/report");
 }
 
-Json artifact_json(const std::string& relative, const ArtifactRef& a, const std::optional<crypto::Nonce>& nonce) {
+// How one artifact was encrypted: under which of the dossier's keys, with which nonce.
+struct Sealing {
+    std::string key;  // "design" or "recipe"
+    crypto::Nonce nonce{};
+};
+
+Json artifact_json(const std::string& relative, const ArtifactRef& a, const std::optional<Sealing>& sealing) {
     Json j{{"path", relative}, {"sha256", a.sha256}, {"size", a.size}, {"media_type", a.media_type}};
-    if (nonce)
+    if (sealing)
         j["encrypted"] = {{"alg", "A256GCM"},
-                          {"nonce", util::base64_encode(nonce->data(), nonce->size())},
-                          {"sha256", a.plain_sha256},
+                          {"key", sealing->key},
+                          {"nonce", util::base64_encode(sealing->nonce.data(), sealing->nonce.size())},
+                          {"mac", a.plain_mac},
                           {"size", a.plain_size}};
     return j;
+}
+
+// The recipes' files get their own key, the only one licences pass on: a printer agent
+// reads the G-code it prints, not the OEM's model or source.
+std::string key_for_pointer(const std::string& pointer) {
+    return pointer.rfind("/recipes/", 0) == 0 ? "recipe" : "design";
 }
 
 // Which of a dossier's files its `encryption` section encrypts (by manifest pointer).
@@ -338,8 +351,7 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
                 err.add(ptr, h.error().message);
                 continue;
             }
-            // Wrapping a throw-away key proves the holder has writers with usable keys.
-            if (auto probe = wrap_for_holders(roster, {*h}, crypto::ContentKey{}); !probe) err.add(ptr, probe.error().message);
+            if (auto writers = holder_writers(roster, {*h}); !writers) err.add(ptr, writers.error().message);
             else recipients.push_back(*h);
         }
         if (encrypt.empty()) err.add("/encryption", "encrypts nothing: no file has one of its roles and 'recipes' is false");
@@ -356,21 +368,33 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     for (auto& f : files) out.bytes += fs::file_size(f.real);
     out.encrypted = encrypt.size();
     if (!encrypt.empty()) {
-        DVI_TRY(holders, wrap_for_holders(roster, recipients, crypto::ContentKey{}));
-        for (auto& k : holders) out.key_holders.push_back(k["to"]);
+        DVI_TRY(holders, holder_writers(roster, recipients));
+        out.key_holders = holders;
     }
+    // An encrypted file must not also be sealed in clear under another entry.
+    for (auto& f : files)
+        for (auto& g : files)
+            if (encrypt.count(f.pointer) && !encrypt.count(g.pointer) && f.real == g.real)
+                err.add(g.pointer, "names '" + g.relative + "', which is also sealed encrypted (" +
+                                       pointer_to_field(f.pointer) + "); it would be stored in clear too");
+    if (!err.empty()) return err.error();
     if (req.mode == SealMode::check_only) return out;
 
     // 4. Store the files (streamed), then append the record.
     std::map<std::string, ArtifactRef> stored;  // by manifest pointer
-    std::map<std::string, crypto::Nonce> nonces;  // of the encrypted ones
+    std::map<std::string, Sealing> sealings;  // of the encrypted ones
     std::vector<ArtifactRef> artifacts;
-    std::optional<crypto::ContentKey> content_key;
+    std::map<std::string, crypto::ContentKey> content_keys;  // "design", "recipe": those in use
     if (!encrypt.empty()) {
-        DVI_TRY(k, crypto::ContentKey::generate());
-        content_key = k;
-        DVI_TRY(wrapped, wrap_for_holders(roster, recipients, *content_key));
-        body["encryption"] = {{"alg", "A256GCM"}, {"key_wrap", "X25519-HKDF-SHA256-A256GCM"}, {"keys", wrapped}};
+        body["encryption"] = {{"alg", "A256GCM"}, {"key_wrap", "X25519-HKDF-SHA256-A256GCM"}};
+        for (auto& p : encrypt) {
+            std::string which = key_for_pointer(p);
+            if (content_keys.count(which)) continue;
+            DVI_TRY(k, crypto::ContentKey::generate());
+            content_keys.emplace(which, k);
+            DVI_TRY(wrapped, wrap_for_holders(roster, recipients, k));
+            body["encryption"][which + "_keys"] = wrapped;
+        }
     }
     std::uint64_t before = 0;
     for (auto& f : files) {
@@ -378,12 +402,14 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         if (req.progress) on_bytes = [&](std::uint64_t n) { req.progress(before + n, out.bytes); };
         std::optional<ArtifactEncryption> enc;
         if (encrypt.count(f.pointer)) {
-            // A fresh random nonce per file under one key: 96 bits, far from colliding.
+            // A fresh random nonce per file under its key: 96 bits, far from colliding.
             DVI_TRY(r, crypto::random_bytes(12));
+            Sealing sealing{key_for_pointer(f.pointer), {}};
+            std::copy(r.begin(), r.end(), sealing.nonce.begin());
             enc.emplace();
-            enc->key = &*content_key;
-            std::copy(r.begin(), r.end(), enc->nonce.begin());
-            nonces.emplace(f.pointer, enc->nonce);
+            enc->key = &content_keys.at(sealing.key);
+            enc->nonce = sealing.nonce;
+            sealings.emplace(f.pointer, sealing);
         }
         DVI_TRY(a, ledger.store_artifact(f.real, f.media_type, on_bytes, enc ? &*enc : nullptr));
         before += enc ? a.plain_size : a.size;
@@ -393,8 +419,8 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     for (auto& f : files) {
         auto ptr = Json::json_pointer(f.pointer);
         auto& a = stored.at(f.pointer);
-        std::optional<crypto::Nonce> nonce;
-        if (auto it = nonces.find(f.pointer); it != nonces.end()) nonce = it->second;
+        std::optional<Sealing> nonce;
+        if (auto it = sealings.find(f.pointer); it != sealings.end()) nonce = it->second;
         if (f.pointer.rfind("/files/", 0) == 0) {
             Json& entry = body.at(ptr.parent_pointer());
             Json art = artifact_json(f.relative, a, nonce);

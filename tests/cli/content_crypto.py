@@ -3,15 +3,17 @@
 artifacts"), with Python's `cryptography` package, for the tests: it decrypts what dvi
 sealed and wraps content keys that dvi must open.
 
-  content_crypto.py decrypt <key.pem> <keys.json> <blob> <nonce-base64>
+  content_crypto.py decrypt <key.pem> <keys.json> <blob> <nonce-base64> <mac-hex>
       unwraps the content key the list holds for key.pem's public key, decrypts the blob
-      (AES-256-GCM ciphertext || tag) and writes the plaintext to stdout
+      (AES-256-GCM ciphertext || tag), checks the plaintext's keyed digest and writes the
+      plaintext to stdout
   content_crypto.py rewrap <key.pem> <keys.json> <recipient.pub> <partner/writer> [--random]
       prints a list of wrapped keys holding, for the recipient, the content key key.pem
       unwraps (or a random one): what a licence's "keys" carry
 """
 import base64
 import hashlib
+import hmac
 import json
 import os
 import sys
@@ -40,6 +42,12 @@ def x25519_private(ed_key: ed25519.Ed25519PrivateKey) -> x25519.X25519PrivateKey
 def fingerprint(ed_public: bytes) -> str:
     blob = len(b"ssh-ed25519").to_bytes(4, "big") + b"ssh-ed25519" + len(ed_public).to_bytes(4, "big") + ed_public
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def plain_mac(content_key: bytes, plaintext: bytes) -> str:
+    """HMAC-SHA256 under HKDF-SHA256(content key, no salt, info dvi/plaintext-mac@1)."""
+    mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dvi/plaintext-mac@1").derive(content_key)
+    return hmac.new(mac_key, plaintext, hashlib.sha256).hexdigest()
 
 
 def kek(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
@@ -73,8 +81,11 @@ def wrap(content_key: bytes, recipient_line: str, to: str) -> dict:
 def main() -> None:
     cmd = sys.argv[1]
     if cmd == "decrypt":
-        pem, keys, blob, nonce = sys.argv[2:6]
-        plain = AESGCM(unwrap(pem, keys)).decrypt(base64.b64decode(nonce), open(blob, "rb").read(), None)
+        pem, keys, blob, nonce, mac = sys.argv[2:7]
+        content_key = unwrap(pem, keys)
+        plain = AESGCM(content_key).decrypt(base64.b64decode(nonce), open(blob, "rb").read(), None)
+        if plain_mac(content_key, plain) != mac:
+            sys.exit("the plaintext's keyed digest differs from the record's")
         sys.stdout.buffer.write(plain)
     elif cmd == "rewrap":
         pem, keys, pub, to = sys.argv[2:6]

@@ -77,7 +77,7 @@ chain_length() { git -C "$DVI_DIR" rev-list --count "refs/dvi/chains/$1" 2>/dev/
 # tsa_start: a test CA, a TSA certificate it issues (extendedKeyUsage critical,
 # timeStamping), a rogue TSA under another CA, an https certificate for 127.0.0.1, and
 # tests/cli/tsa_server.py serving them. Sets TSA_DIR, TSA_URL (http) and TSA_TLS_URL.
-# The TSA's clock is "$TSA_DIR/time" if the test writes one (faketime's format).
+# The TSA's clock is "$TSA_DIR/time" if the test writes one (stopped there: faketime -f).
 # Certificates are valid from TSA_EPOCH (default 2026-01-01) for TSA_CERT_DAYS (365).
 tsa_start() {
     TSA_DIR="$T/tsa"

@@ -49,20 +49,25 @@ import json, sys
 r = json.load(open(sys.argv[1]))["record"]
 e = r["encryption"]
 assert e["alg"] == "A256GCM" and e["key_wrap"] == "X25519-HKDF-SHA256-A256GCM", e
-assert [k["to"] for k in e["keys"]] == ["acme/archive", "acme/desk"], e["keys"]
-roles = {f["role"]: "encrypted" in f for f in r["files"]}
-assert roles == {"model": True, "source": True, "process-plan": False, "inspection-plan": False}, roles
+for which in ("design_keys", "recipe_keys"):
+    assert [k["to"] for k in e[which]] == ["acme/archive", "acme/desk"], e
+assert e["design_keys"][0]["wrapped"] != e["recipe_keys"][0]["wrapped"], e
+roles = {f["role"]: f.get("encrypted", {}).get("key") for f in r["files"]}
+assert roles == {"model": "design", "source": "design", "process-plan": None, "inspection-plan": None}, roles
 for rec in r["recipes"]:
     for part in ("profile", "gcode"):
-        assert "encrypted" in rec[part], rec
+        assert rec[part]["encrypted"]["key"] == "recipe", rec
 g = next(x for x in r["recipes"] if x["name"] == "mini-petg")["gcode"]
-assert g["encrypted"]["sha256"] == sys.argv[2] and g["encrypted"]["size"] == int(sys.argv[3]), g
+assert g["encrypted"]["size"] == int(sys.argv[3]) and len(g["encrypted"]["mac"]) == 64, g
 assert g["sha256"] != sys.argv[2] and g["size"] == int(sys.argv[3]) + 16, g
+# No plaintext hash anywhere in the record: it would confirm a guessed file.
+assert sys.argv[2] not in json.dumps(r), "the G-code's SHA-256 is in the record"
 EOF
-pass "seal: model, source, profiles and G-code encrypted; keys for the sealing writer and archive"
+pass "seal: model and source under the design key, profiles and G-code under the recipe key; no plaintext hash"
 
 expect 0 "$DVI" show BRK-2041@C
-stdout_has "content key for: acme/archive, acme/desk"
+stdout_has "design key for: acme/archive, acme/desk"
+stdout_has "recipe key for: acme/archive, acme/desk"
 [ "$(grep -c '  encrypted$' "$T/out")" = 7 ] || fail "show marks $(grep -c '  encrypted$' "$T/out") artifacts encrypted, not 7"
 grep 'docs/process-plan.md' "$T/out" | grep -q encrypted && fail "show marks a clear file encrypted"
 pass "show marks the encrypted artifacts and names who holds the key"
@@ -82,14 +87,18 @@ pass "no plaintext line of an encrypted file is in any ledger object"
 meta=$(python3 -c "
 import json; r = json.load(open('$T/dossier.json'))['record']
 g = next(x for x in r['recipes'] if x['name'] == 'mini-petg')['gcode']
-json.dump(r['encryption']['keys'], open('$T/dossier-keys.json', 'w'))
-print(g['sha256'], g['encrypted']['nonce'])")
-read -r blob_sha nonce <<<"$meta"
+s = next(f for f in r['files'] if f['role'] == 'source')
+for which in ('design', 'recipe'): json.dump(r['encryption'][which + '_keys'], open('$T/' + which + '-keys.json', 'w'))
+print(g['sha256'], g['encrypted']['nonce'], g['encrypted']['mac'], s['sha256'], s['encrypted']['nonce'], s['encrypted']['mac'])")
+read -r blob_sha nonce mac scad_sha scad_nonce scad_mac <<<"$meta"
 git -C "$DVI_DIR" show "refs/dvi/chains/acme/desk:artifacts/${blob_sha:0:2}/$blob_sha" >"$T/blob"
+git -C "$DVI_DIR" show "refs/dvi/chains/acme/desk:artifacts/${scad_sha:0:2}/$scad_sha" >"$T/scad-blob"
 [ "$(sha256sum <"$T/blob" | cut -c1-64)" = "$blob_sha" ] || fail "the blob's sha256 is not the record's"
-$CC decrypt acmearchive.pem "$T/dossier-keys.json" "$T/blob" "$nonce" >"$T/py.gcode" || fail "python could not decrypt"
+$CC decrypt acmearchive.pem "$T/recipe-keys.json" "$T/blob" "$nonce" "$mac" >"$T/py.gcode" || fail "python could not decrypt"
 cmp -s "$T/py.gcode" "$gcode" || fail "python's plaintext differs from the G-code"
-pass "an independent implementation decrypts the sealed G-code with a recipient's key"
+$CC decrypt acmearchive.pem "$T/design-keys.json" "$T/scad-blob" "$scad_nonce" "$scad_mac" | cmp -s - "$scad" ||
+    fail "python could not decrypt the OpenSCAD source"
+pass "an independent implementation decrypts the G-code and the source with a recipient's keys, digests checked"
 
 # Everyone audits the ciphertext without any key.
 expect 0 "$DVI" audit --json
@@ -100,7 +109,7 @@ pass "audit of an encrypted dossier, without a key: no error"
 "$DVI" -q roster add acme --writer late --pubkey acmelate.pem.pub
 expect 1 "$DVI" --key acmelate.pem license grant --dossier BRK-2041@C --to bureau7 --quota 5
 stderr_is "dvi: error: dossier BRK-2041@C carries no content key for the key $("$DVI" --json key show acmelate.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
-dvi: hint: grant with a key the dossier was encrypted for (its 'encryption.keys')"
+dvi: hint: grant with a key the dossier's recipes were encrypted for (its 'encryption.recipe_keys')"
 g=$("$DVI" --json --key acmearchive.pem license grant --dossier BRK-2041@C --to bureau7 --quota 20 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
 "$DVI" --json show "$g" | python3 -c "
@@ -114,12 +123,15 @@ import json
 r = json.load(open('$T/alloc.json'))['record']
 assert [k['to'] for k in r['keys']] == ['bureau7/s5'], r['keys']
 json.dump(r['keys'], open('$T/alloc-keys.json', 'w'))" || fail "the allocation's keys"
-$CC decrypt bureau7.pem "$T/alloc-keys.json" "$T/blob" "$nonce" | cmp -s - "$gcode" || fail "the agent's key from the allocation"
-pass "grant and allocate pass the content key on, writer by writer"
+$CC decrypt bureau7.pem "$T/alloc-keys.json" "$T/blob" "$nonce" "$mac" | cmp -s - "$gcode" || fail "the agent's key from the allocation"
+$CC decrypt bureau7.pem "$T/alloc-keys.json" "$T/scad-blob" "$scad_nonce" "$scad_mac" >/dev/null 2>&1 &&
+    fail "the agent's recipe key opens the OpenSCAD source"
+pass "grant and allocate pass the recipe key on, writer by writer; it does not open the design files"
 
 # print-verify decrypts to --output only; the JSON says so.
 expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --output "$T/out.gcode"
 cmp -s "$T/out.gcode" "$gcode" || fail "--output is not the plaintext G-code"
+[ "$(stat -c %a "$T/out.gcode")" = 600 ] || fail "the decrypted --output is mode $(stat -c %a "$T/out.gcode")"
 [ "$(json_get '["encrypted"]')" = True ] || [ "$(json_get '["encrypted"]')" = true ] || fail "json: encrypted"
 [ "$(json_get '["gcode_sha256"]')" = "$(sha256sum <"$gcode" | cut -c1-64)" ] || fail "json: gcode_sha256 is the plaintext's"
 pass "print-verify --output writes the decrypted G-code"
@@ -136,9 +148,13 @@ pass "a command reads the decrypted G-code from a memory file; no temporary file
 # --file compares the operator's file with the plaintext's hash.
 expect 0 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --file "$gcode" --dry-run
 expect 1 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot \
-    --file "$EXAMPLE/recipes/mk3s/bracket.gcode" --dry-run
-stderr_has "[file-mismatch]"
-pass "--file is compared with the sealed plaintext"
+    --file "$EXAMPLE/recipes/mk3s/bracket.gcode"
+stderr_is "dvi: error: print refused [file-mismatch]: the file '$EXAMPLE/recipes/mk3s/bracket.gcode' is not the sealed G-code of recipe mini-petg"
+"$DVI" --json show "$(git -C "$DVI_DIR" log -1 --format=%B refs/dvi/chains/bureau7/s5 | sed -n 's/^Dvi-Record: //p')" >"$T/refusal.json"
+grep -q '"file-mismatch"' "$T/refusal.json" || fail "the refusal is not the last record"
+grep -qF "$(sha256sum <"$EXAMPLE/recipes/mk3s/bracket.gcode" | cut -c1-12)" "$T/refusal.json" &&
+    fail "the refusal records the hash of the operator's file"
+pass "--file is compared with the plaintext; the refusal records no hash of it"
 
 # A licence whose writer left the keys out, or wrapped another key: refused, recorded.
 for k in bureau7desk; do "$DVI" -q key export $k.pem --out $k.ssh; done
@@ -163,9 +179,19 @@ stderr_is "dvi: error: print refused [no-content-key]: the licence carries no co
 [ ! -e "$T/x1" ] || fail "a refused print wrote --output"
 wrong=$(forged_alloc "$($CC rewrap bureau7desk.pem "$T/alloc-keys.json" bureau7.pem.pub bureau7/s5 --random)")
 expect 1 "$DVI" --key bureau7.pem print-verify --license "$wrong" --device S5-0412 --material-lot $lot --output "$T/x2"
-stderr_is "dvi: error: print refused [no-content-key]: the licence's content key does not decrypt the sealed G-code of recipe mini-petg to its sealed SHA-256"
+stderr_is "dvi: error: print refused [no-content-key]: the licence's content key does not decrypt the sealed G-code of recipe mini-petg to its sealed digest"
 [ ! -e "$T/x2" ] || fail "a refused print wrote --output"
-pass "no key, or another key, in the licence: refused with no-content-key, nothing handed over"
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$wrong" --device S5-0412 --material-lot $lot --dry-run
+stderr_has "[no-content-key]"
+lowb=$(python3 -c "
+import base64, json
+k = json.load(open('$T/alloc-keys.json'))[0]
+k['ephemeral'] = base64.b64encode(bytes(32)).decode()
+print(json.dumps([k]))")
+low=$(forged_alloc "$lowb")
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$low" --device S5-0412 --material-lot $lot
+stderr_has "dvi: error: print refused [no-content-key]: the licence carries a content key for the key $fp5 that does not open: "
+pass "no key, another key (dry run too), a low-order ephemeral key: refused with no-content-key, nothing handed over"
 
 # A key Python wrapped (the right one) opens in dvi: the format is the documented one.
 right=$(forged_alloc "$($CC rewrap bureau7.pem "$T/alloc-keys.json" bureau7.pem.pub bureau7/s5)")
@@ -175,6 +201,8 @@ pass "dvi opens a content key wrapped by an independent implementation"
 
 # The audit, without any key, warns of the allocation that carries no content key.
 expect 0 "$DVI" audit --json
+# (Only the licence without an entry for its agent's key: whether an entry opens, only
+# the agent can tell.)
 python3 - "$T/out" "$bare" <<'EOF' || fail "audit: license-without-content-key"
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -182,4 +210,4 @@ assert doc["summary"]["errors"] == 0, doc["summary"]
 found = [(f["code"], f["record"]) for f in doc["findings"] if f["severity"] != "info"]
 assert found == [("license-without-content-key", sys.argv[2])], found
 EOF
-pass "audit after encrypted prints: no error, one warning for the allocation without a key"
+pass "audit after encrypted prints: no error, a warning for the allocation without a key for its agent"

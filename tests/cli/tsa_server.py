@@ -34,7 +34,7 @@ def reply(query: bytes, path: str) -> bytes:
         time_file = os.path.join(DIR, "time")
         if os.path.exists(time_file):
             with open(time_file) as f:
-                cmd = ["faketime", f.read().strip()] + cmd
+                cmd = ["faketime", "-f", f.read().strip()] + cmd  # -f: a stopped clock
         subprocess.run(cmd, check=True, capture_output=True)
         with open(r, "rb") as f:
             return f.read()

@@ -54,8 +54,37 @@ private:
 // Overwrites a string that held a secret (a decrypted file) before it is freed.
 void wipe(std::string& secret);
 
+// Bytes that must not outlive their use (a decrypted file): wiped when destroyed.
+struct Secret {
+    std::string bytes;
+    Secret() = default;
+    explicit Secret(std::string b) : bytes(std::move(b)) {}
+    Secret(const Secret&) = delete;
+    Secret& operator=(const Secret&) = delete;
+    ~Secret() { wipe(bytes); }
+};
+
+// The keyed digest an encrypted artifact carries instead of its plaintext's SHA-256 (which
+// would let anyone confirm a guessed file): HMAC-SHA256 under HKDF-SHA256(key, info
+// "dvi/plaintext-mac@1"), streamed.
+class PlainMac {
+public:
+    explicit PlainMac(const ContentKey& key);
+    ~PlainMac();
+    PlainMac(const PlainMac&) = delete;
+    PlainMac& operator=(const PlainMac&) = delete;
+    void update(const void* data, std::size_t size);
+    Result<std::string> finish();  // lower-case hex
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+Result<std::string> plain_mac_hex(const ContentKey& key, std::string_view data);
+
 // Decrypts ciphertext||tag; Errc::bad_signature when the tag does not verify (a wrong key
-// or altered bytes), and nothing of the plaintext is returned then.
+// or altered bytes), and nothing of the plaintext is returned then (what was decrypted
+// is wiped).
 Result<std::string> gcm_open(const ContentKey& key, const Nonce& nonce, std::string_view sealed);
 
 // A content key wrapped for one recipient: who (partner/writer), its key's fingerprint,
@@ -76,8 +105,9 @@ Result<WrappedKey> wrap_content_key(const ContentKey& key, const PublicKey& reci
 Result<ContentKey> unwrap_content_key(const WrappedKey& wrapped, const PrivateKey& key);
 
 // The content key from a record's list of wrapped keys (`keys` of a licence, or
-// `encryption.keys` of a dossier): the entry for this private key's fingerprint.
-// Errc::not_found when the list has none for it; `where` names the record in messages.
+// `encryption.design_keys` / `recipe_keys` of a dossier): the entry for this private
+// key's fingerprint. Errc::not_found when the list has none for it, Errc::bad_signature
+// when that entry is malformed or does not open; `where` names the record in messages.
 Result<ContentKey> open_content_key(const Json& keys, const PrivateKey& key, const std::string& where);
 
 }  // namespace dvi::crypto

@@ -41,8 +41,9 @@ struct ArtifactRef {
     std::uint64_t size = 0;
     std::string media_type;
     std::string blob_oid;  // git's id of the blob (transport only)
-    // Of an encrypted artifact (sha256 and size above are the ciphertext's): the plaintext's.
-    std::string plain_sha256;
+    // Of an encrypted artifact (sha256 and size above are the ciphertext's): the plaintext's
+    // keyed digest (crypto::PlainMac) and size.
+    std::string plain_mac;
     std::uint64_t plain_size = 0;
 };
 

@@ -31,6 +31,8 @@ class Roster;
 // sorted: the `keys` of a licence and the `encryption.keys` of a dossier.
 // Errc::invalid_input names a holder that has no such writer.
 Result<Json> wrap_for_holders(const Roster& roster, const std::vector<Holder>& holders, const crypto::ContentKey& key);
+// The writers (partner/writer, sorted) wrap_for_holders would wrap for.
+Result<std::vector<std::string>> holder_writers(const Roster& roster, const std::vector<Holder>& holders);
 
 struct LicenseGrantRequest {
     std::string dossier;  // id, prefix or part@revision

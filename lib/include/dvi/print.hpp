@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,10 +68,10 @@ struct PrintOutcome {
     std::string recipe;
     std::string gcode_sha256;  // SHA-256 of the G-code to hand over (the plaintext, when encrypted)
     std::string gcode_blob;    // SHA-256 of the sealed artifact that holds it (read_artifact)
-    // An encrypted G-code: decrypted in memory only once every check passed and the print
-    // was recorded as allowed; the caller hands it over and wipes it (crypto::wipe).
+    // An encrypted G-code: decrypted in memory after the checks, kept only when the print
+    // was recorded as allowed, for the caller to hand over; wiped when the last copy goes.
     bool encrypted = false;
-    std::string plaintext;
+    std::shared_ptr<crypto::Secret> plaintext;
     std::string dossier;
     std::vector<std::string> notices;
 };
