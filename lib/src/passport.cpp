@@ -610,10 +610,21 @@ void Verifier::check_records() {
             continue;
         }
         std::string id = "sha256:" + hex.substr(0, 64);
+        if (auto c = m_commit_of.find(id); c != m_commit_of.end()) m_commits[c->second].used = true;
         std::string actual = record_id_of(bytes);
         if (actual != id) {
             problem(path, "its SHA-256 is " + hex_of(actual) + ", not the id its name says");
             m_broken.insert(id);
+            continue;
+        }
+        auto c = m_commit_of.find(id);
+        if (c == m_commit_of.end()) {
+            problem(path, "no commit of the passport appends it (no 'Dvi-Record: " + id + "' trailer)");
+            m_broken.insert(id);
+            continue;
+        }
+        if (!m_commits[c->second].key) {
+            m_broken.insert(id);  // its commit's problem is reported already
             continue;
         }
         auto json = canonical_parse(bytes);
@@ -625,18 +636,6 @@ void Verifier::check_records() {
         if (auto valid = validate_record(*json); !valid) {
             problem(path, "does not match its schema: " + valid.error().message);
             m_broken.insert(id);
-            continue;
-        }
-        auto c = m_commit_of.find(id);
-        if (c == m_commit_of.end()) {
-            problem(path, "no commit of the passport appends it (no 'Dvi-Record: " + id + "' trailer)");
-            m_broken.insert(id);
-            continue;
-        }
-        Commit& commit = m_commits[c->second];
-        commit.used = true;
-        if (!commit.key) {
-            m_broken.insert(id);  // its commit's problem is reported already
             continue;
         }
         m_records.emplace(id, std::move(*json));
@@ -949,7 +948,7 @@ void Verifier::check_anchors() {
         s.anchors.push_back(out);
     }
     for (auto& [name, c] : m_commits)
-        if (!c.used && c.key) problem(commit_file(name, "commit"), "appends no record of the passport and links no anchor to the print");
+        if (!c.used && c.key && !m_missing.count(c.record) && !m_broken.count(c.record)) problem(commit_file(name, "commit"), "appends no record of the passport and links no anchor to the print");
 }
 
 Result<PassportVerifyOutcome> Verifier::run() {
