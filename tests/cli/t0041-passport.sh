@@ -62,7 +62,7 @@ expect 0 "$DVI" -q passport BRK-2026-00018
 cmp -s BRK-2026-00018.passport.tar BRK-2026-00017.tar && fail "two serials of one print gave one passport"
 [ "$(snapshot "$DVI_DIR")" = "$before" ] || fail "export wrote to the ledger"
 [ $(($(wc -c <BRK-2026-00017.tar) % 10240)) = 0 ] || fail "not padded to tar's record size"
-tar --numeric-owner -tvf BRK-2026-00017.tar >listing || fail "tar cannot list the passport"
+TZ=UTC tar --numeric-owner -tvf BRK-2026-00017.tar >listing || fail "tar cannot list the passport"
 [ "$(head -1 listing | awk '{print $1, $2, $4, $5, $6}')" = "-rw-r--r-- 0/0 2026-11-23 12:30 passport.json" ] ||
     fail "entry metadata: $(head -1 listing)"
 [ "$(awk '{print $1, $2}' listing | sort -u)" = "-rw-r--r-- 0/0" ] || fail "every entry is a 0644 file of 0/0"
@@ -263,6 +263,22 @@ expect 0 "$DVI" --json passport BRK-2026-00019 --print "${p19b:7:10}" --output 1
 [ "$(json_get '["print"]')" = "$p19b" ] || fail "--print chooses"
 expect 0 "$DVI" --json passport verify 19b.tar
 [ "$(json_get '["recorded_before"]')" = null ] || fail "a print after the last anchor has no upper bound: $(json_get '["recorded_before"]')"
+# Anchored later by acme (time-stamped 14:00) and co-signed by bureau7 at 13:30: the
+# co-signature, earlier, covers the print; the anchor it witnesses comes along.
+echo "2026-11-23 14:00:00" >"$TSA_DIR/time"
+export DVI_TEST_DATE=2026-11-23T13:30:00Z
+expect 0 "$DVI" --json --key "$T/acme.pem" anchor --tsa "$TSA_URL"
+a14=$(json_get '["record"]')
+expect 0 "$DVI" --json --key "$T/bureau7desk.pem" anchor --cosign "$a14"
+co=$(json_get '["record"]')
+expect 0 "$DVI" -q passport BRK-2026-00019 --print "$p19b" --output 19c.tar
+expect 0 "$DVI" --json passport verify 19c.tar
+[ "$(json_get '["recorded_before"]')" = 2026-11-23T13:30:00Z ] || fail "the co-signature bounds the print"
+[ "$(python3 -c 'import json,sys; print(" ".join(sorted(a["role"] + ":" + a["kind"] for a in json.load(open(sys.argv[1]))["anchors"])))' "$T/out")" = \
+    "covering:cosign covering:rfc3161 seen:rfc3161" ] || fail "anchors of a co-signed passport: $(json_get '["anchors"]')"
+tar -xf 19c.tar records/${co#sha256:}.json records/${a14#sha256:}.json || fail "the co-signature and what it witnesses"
+pass "a co-signed anchor covers a print"
+
 expect 2 "$DVI" passport BRK-2026-00017 --output BRK-2026-00017.tar
 stderr_is "dvi: error: 'BRK-2026-00017.tar' already exists
 dvi: hint: remove it or choose another file with --output <file>"
