@@ -34,8 +34,9 @@ std::string default_output(const std::string& serial) {
 int run_passport(Context& ctx, const PassportOptions& o) {
     bool to_stdout = o.output == "-";
     if (to_stdout && ctx.globals.json) {
-        std::fprintf(stderr, "dvi: error: --json and '--output -' both write to standard output\n"
-                             "dvi: hint: write the passport to a file with --output <file>\n");
+        std::fprintf(stderr,
+                     "dvi: error: --json and '--output -' both write to standard output\n"
+                     "dvi: hint: write the passport to a file with --output <file>\n");
         return k_exit_usage;
     }
     std::string path = o.output.empty() ? default_output(o.serial) : o.output;
@@ -48,7 +49,8 @@ int run_passport(Context& ctx, const PassportOptions& o) {
     auto out = passport_export(*ledger, req);
     if (!out) return report(out.error());
     if (to_stdout) {
-        if (std::fwrite(out->archive.data(), 1, out->archive.size(), stdout) != out->archive.size() || std::fflush(stdout))
+        if (std::fwrite(out->archive.data(), 1, out->archive.size(), stdout) != out->archive.size() ||
+            std::fflush(stdout))
             return report(make_error(Errc::io, "cannot write the passport to standard output"));
         return k_exit_ok;
     }
@@ -67,10 +69,11 @@ int run_passport(Context& ctx, const PassportOptions& o) {
                     {"commits", out->commits},
                     {"files", out->files.size()}});
     } else if (!ctx.globals.quiet) {
-        std::printf("passport of %s (%s) written to %s\n  %zu records, %zu signed commits, %zu files, %s\n"
-                    "  sha256 %s\n  genesis %s\n",
-                    out->serial.c_str(), out->part.c_str(), path.c_str(), out->records, out->commits, out->files.size(),
-                    human_size(out->archive.size()).c_str(), sha.c_str(), out->genesis.c_str());
+        std::printf(
+            "passport of %s (%s) written to %s\n  %zu records, %zu signed commits, %zu files, %s\n"
+            "  sha256 %s\n  genesis %s\n",
+            out->serial.c_str(), out->part.c_str(), path.c_str(), out->records, out->commits, out->files.size(),
+            human_size(out->archive.size()).c_str(), sha.c_str(), out->genesis.c_str());
     }
     return k_exit_ok;
 }
@@ -83,9 +86,13 @@ Json summary_json(const PassportVerifyOutcome& out) {
     const auto& s = out.summary;
     Json inspections = Json::array(), anchors = Json::array(), problems = Json::array();
     for (auto& i : s.inspections)
-        inspections.push_back({{"id", i.id}, {"chain", i.chain}, {"result", i.result}, {"inspector", i.inspector}, {"date", i.date}});
+        inspections.push_back(
+            {{"id", i.id}, {"chain", i.chain}, {"result", i.result}, {"inspector", i.inspector}, {"date", i.date}});
     for (auto& a : s.anchors)
-        anchors.push_back({{"id", a.id}, {"role", a.role}, {"chain", a.chain}, {"kind", a.kind},
+        anchors.push_back({{"id", a.id},
+                           {"role", a.role},
+                           {"chain", a.chain},
+                           {"kind", a.kind},
                            {"time", a.time ? Json(util::format_rfc3339(*a.time)) : Json(nullptr)},
                            {"tsa", a.tsa.empty() ? Json(nullptr) : Json(a.tsa)}});
     for (auto& p : out.problems) problems.push_back({{"file", p.file}, {"message", p.message}});
@@ -93,13 +100,21 @@ Json summary_json(const PassportVerifyOutcome& out) {
             {"serial", s.serial},
             {"part", s.part},
             {"title", s.title},
-            {"print", {{"id", s.print}, {"chain", s.printer_chain}, {"seq", s.print_seq}, {"created", s.created},
-                       {"device", {{"serial", s.device_serial}, {"model", s.device_model}}}, {"recipe", s.recipe}}},
+            {"print",
+             {{"id", s.print},
+              {"chain", s.printer_chain},
+              {"seq", s.print_seq},
+              {"created", s.created},
+              {"device", {{"serial", s.device_serial}, {"model", s.device_model}}},
+              {"recipe", s.recipe}}},
             {"dossier", s.dossier},
             {"license", {{"id", s.license}, {"grant", s.grant}, {"to", s.licensee}}},
-            {"material_lot", {{"id", s.material_lot}, {"lot", s.lot}, {"status", s.lot_status},
-                              {"certificate", {{"type", s.certificate_type}, {"number", s.certificate_number},
-                                               {"sha256", s.certificate_sha256}}}}},
+            {"material_lot",
+             {{"id", s.material_lot},
+              {"lot", s.lot},
+              {"status", s.lot_status},
+              {"certificate",
+               {{"type", s.certificate_type}, {"number", s.certificate_number}, {"sha256", s.certificate_sha256}}}}},
             {"inspections", inspections},
             {"anchors", anchors},
             {"printed_after", s.not_before ? Json(util::format_rfc3339(*s.not_before)) : Json(nullptr)},
@@ -114,10 +129,10 @@ Json summary_json(const PassportVerifyOutcome& out) {
 void print_summary(const PassportVerifyOutcome& out) {
     const auto& s = out.summary;
     std::printf("part      %s  %s\nserial    %s\n", s.part.c_str(), s.title.c_str(), s.serial.c_str());
-    std::printf("printed   %s (printer clock) on %s (%s) by %s, recipe %s\n", s.created.c_str(), s.device_serial.c_str(),
-                s.device_model.c_str(), s.printer_chain.c_str(), s.recipe.c_str());
-    std::printf("lot       %s (%s), certificate %s %s\n", s.lot.c_str(), s.lot_status.c_str(), s.certificate_type.c_str(),
-                s.certificate_number.c_str());
+    std::printf("printed   %s (printer clock) on %s (%s) by %s, recipe %s\n", s.created.c_str(),
+                s.device_serial.c_str(), s.device_model.c_str(), s.printer_chain.c_str(), s.recipe.c_str());
+    std::printf("lot       %s (%s), certificate %s %s\n", s.lot.c_str(), s.lot_status.c_str(),
+                s.certificate_type.c_str(), s.certificate_number.c_str());
     std::printf("licence   %.19s to %s, under grant %.19s\n", s.license.c_str(), s.licensee.c_str(), s.grant.c_str());
     if (s.inspections.empty()) std::printf("inspected no inspection recorded\n");
     for (auto& i : s.inspections)
@@ -131,8 +146,8 @@ void print_summary(const PassportVerifyOutcome& out) {
                     a.tsa.empty() ? "" : (" by '" + a.tsa + "'").c_str());
     std::printf("genesis   %s (%s)%s\n", s.genesis.c_str(), s.consortium.c_str(),
                 s.genesis_pinned ? ", trusted" : ", not pinned: compare it, or give --trust");
-    std::printf("checked   %zu files, %zu records, %zu signed commits, %zu time-stamps\n", s.files, s.records,
-                s.commits, s.tokens);
+    std::printf("checked   %zu files, %zu records, %zu signed commits, %zu time-stamp%s\n", s.files, s.records,
+                s.commits, s.tokens, s.tokens == 1 ? "" : "s");
     std::printf("passport: %s\n", out.problems.empty() ? "valid" : "INVALID");
 }
 
@@ -140,8 +155,10 @@ int run_passport_verify(Context& ctx, const PassportVerifyOptions& o) {
     PassportVerifyRequest req{o.file, o.trust.empty() ? std::nullopt : std::optional<std::string>(o.trust)};
     auto out = passport_verify(req);
     if (!out) return report(out.error());
-    if (ctx.globals.json) print_json(summary_json(*out));
-    else if (!ctx.globals.quiet) print_summary(*out);
+    if (ctx.globals.json)
+        print_json(summary_json(*out));
+    else if (!ctx.globals.quiet)
+        print_summary(*out);
     for (auto& p : out->problems) std::fprintf(stderr, "dvi: error: '%s': %s\n", p.file.c_str(), p.message.c_str());
     if (!out->problems.empty()) {
         std::fprintf(stderr, "dvi: hint: do not rely on this passport: %zu proof%s failed\n", out->problems.size(),
@@ -161,8 +178,9 @@ void register_passport(CLI::App& root, Registry& reg) {
         ->type_name("<file>");
     app->add_option("--print", o->print, "The print record, when several allowed prints name the serial")
         ->type_name("<id>");
-    app->footer("Examples:\n  dvi passport BRK-2026-00017 --output BRK-2026-00017.tar\n"
-                "  dvi passport verify BRK-2026-00017.tar --trust 7284ab5d");
+    app->footer(
+        "Examples:\n  dvi passport BRK-2026-00017 --output BRK-2026-00017.tar\n"
+        "  dvi passport verify BRK-2026-00017.tar --trust 7284ab5d");
 
     auto v = std::make_shared<PassportVerifyOptions>();
     auto* verify = app->add_subcommand("verify", "Verify a passport file, without a ledger");
@@ -173,7 +191,8 @@ void register_passport(CLI::App& root, Registry& reg) {
     reg.add(verify, [v](Context& ctx) { return run_passport_verify(ctx, *v); });
     reg.add(app, [o](Context& ctx) {
         if (o->serial.empty()) {
-            std::fprintf(stderr, "dvi: error: a serial or 'verify <file>' is required\ndvi: hint: see 'dvi passport -h'\n");
+            std::fprintf(stderr,
+                         "dvi: error: a serial or 'verify <file>' is required\ndvi: hint: see 'dvi passport -h'\n");
             return k_exit_usage;
         }
         return run_passport(ctx, *o);

@@ -28,12 +28,24 @@ constexpr std::string_view k_trailer = "Dvi-Record: ";
 const std::string k_index = "passport.json";
 const std::string k_sums = "SHA256SUMS";
 const std::string k_signers = "allowed_signers";
-std::string hex_of(const std::string& id) { return id.size() > 7 ? id.substr(7) : id; }
-std::string record_file(const std::string& id) { return "records/" + hex_of(id) + ".json"; }
-std::string commit_file(const std::string& c, const char* ext) { return "commits/" + c + "." + ext; }
-std::string artifact_file(const std::string& sha) { return "artifacts/" + sha; }
-std::string tsa_file(const std::string& sha) { return "tsa/" + sha + ".pem"; }
-std::string heads_file(const std::string& anchor) { return "anchors/" + hex_of(anchor) + ".heads"; }
+std::string hex_of(const std::string& id) {
+    return id.size() > 7 ? id.substr(7) : id;
+}
+std::string record_file(const std::string& id) {
+    return "records/" + hex_of(id) + ".json";
+}
+std::string commit_file(const std::string& c, const char* ext) {
+    return "commits/" + c + "." + ext;
+}
+std::string artifact_file(const std::string& sha) {
+    return "artifacts/" + sha;
+}
+std::string tsa_file(const std::string& sha) {
+    return "tsa/" + sha + ".pem";
+}
+std::string heads_file(const std::string& anchor) {
+    return "anchors/" + hex_of(anchor) + ".heads";
+}
 
 // A value at a path of nested objects, or nullptr: records from a passport are read
 // defensively even after their schema check.
@@ -56,7 +68,9 @@ std::int64_t int_at(const Json& j, std::initializer_list<const char*> path) {
     return v && v->is_number_integer() ? v->get<std::int64_t>() : 0;
 }
 
-WriterId issuer_of(const Json& rec) { return {str_at(rec, {"issuer", "partner"}), str_at(rec, {"issuer", "writer"})}; }
+WriterId issuer_of(const Json& rec) {
+    return {str_at(rec, {"issuer", "partner"}), str_at(rec, {"issuer", "writer"})};
+}
 
 // The lines of a commit's header, the gpgsig header taken out (the payload git signed).
 struct CommitFacts {
@@ -123,7 +137,7 @@ private:
     const Ledger& m_ledger;
     std::map<std::string, StoredRecord> m_records;
     std::map<std::string, std::vector<std::string>> m_roles;  // record id -> roles
-    std::map<WriterId, std::vector<std::string>> m_chains;     // head first
+    std::map<WriterId, std::vector<std::string>> m_chains;    // head first
     struct CommitEntry {
         std::string raw;
         WriterId chain;
@@ -131,7 +145,7 @@ private:
         std::string record;
     };
     std::map<std::string, CommitEntry> m_commits;
-    std::map<std::string, std::string> m_commit_of;  // record id -> commit
+    std::map<std::string, std::string> m_commit_of;                          // record id -> commit
     std::map<std::string, std::pair<std::string, std::string>> m_artifacts;  // sha256 -> (bytes, what)
     std::map<std::string, std::string> m_heads;                              // anchor id -> heads bytes
 };
@@ -183,8 +197,9 @@ Status Exporter::add_record(const StoredRecord& rec, const std::string& role) {
     const std::string& c = list[static_cast<std::size_t>(n - seq)];
     DVI_CHECK(add_commit(c, w, seq));
     if (m_commits[c].record != rec.id)
-        return make_error(Errc::bad_signature, "commit " + c + " at position " + std::to_string(seq) + " of chain '" +
-                                                   w.str() + "' does not append record " + rec.id,
+        return make_error(Errc::bad_signature,
+                          "commit " + c + " at position " + std::to_string(seq) + " of chain '" + w.str() +
+                              "' does not append record " + rec.id,
                           "run 'dvi audit'");
     m_commit_of[rec.id] = c;
     return {};
@@ -211,17 +226,18 @@ Status Exporter::add_artifact(const std::string& sha256, const std::string& what
 
 Status Exporter::add_anchor(const StoredRecord& a, const std::string& role) {
     DVI_CHECK(add_record(a, role));
-    DVI_TRY(heads, canonical_dump(a.json["heads"]));
+    DVI_TRY(heads, canonical_dump(a.json.value("heads", Json::array())));
     m_heads[a.id] = heads;
-    const Json& ev = a.json["evidence"];
+    const Json ev = a.json.value("evidence", Json::object());
     std::string kind = ev.value("kind", "");
-    if (kind == "rfc3161") DVI_CHECK(add_artifact(str_at(ev, {"token", "sha256"}), "the time-stamp token of anchor " + a.id));
+    if (kind == "rfc3161")
+        DVI_CHECK(add_artifact(str_at(ev, {"token", "sha256"}), "the time-stamp token of anchor " + a.id));
     if (kind == "cosign") {
         DVI_TRY(w, add_by_id(str_at(ev, {"anchor"}), "witnessed-anchor", "the anchor co-signed by " + a.id));
         if (w.type == "anchor") {
-            DVI_TRY(wheads, canonical_dump(w.json["heads"]));
+            DVI_TRY(wheads, canonical_dump(w.json.value("heads", Json::array())));
             m_heads[w.id] = wheads;
-            if (w.json["evidence"].value("kind", "") == "rfc3161")
+            if (str_at(w.json, {"evidence", "kind"}) == "rfc3161")
                 DVI_CHECK(add_artifact(str_at(w.json, {"evidence", "token", "sha256"}),
                                        "the time-stamp token of anchor " + w.id));
         }
@@ -236,10 +252,13 @@ Result<StoredRecord> Exporter::find_print(const PassportRequest& req) {
     for (auto& [w, id] : prints) {
         DVI_TRY(rec, m_ledger.find_record(id));
         const Json* serials = at(rec.json, {"serials"});
-        if (!serials || !serials->is_array() || std::find(serials->begin(), serials->end(), Json(req.serial)) == serials->end())
+        if (!serials || !serials->is_array() ||
+            std::find(serials->begin(), serials->end(), Json(req.serial)) == serials->end())
             continue;
-        if (rec.json.value("decision", "") == "allowed") allowed.push_back(std::move(rec));
-        else ++refused;
+        if (rec.json.value("decision", "") == "allowed")
+            allowed.push_back(std::move(rec));
+        else
+            ++refused;
     }
     std::sort(allowed.begin(), allowed.end(), [](auto& a, auto& b) { return a.id < b.id; });
     if (req.print) {
@@ -249,23 +268,25 @@ Result<StoredRecord> Exporter::find_print(const PassportRequest& req) {
             if (!want.empty() && hex_of(p.id).rfind(want, 0) == 0) match.push_back(p);
         if (match.size() == 1) return match.front();
         if (match.empty())
-            return make_error(Errc::not_found, "no allowed print of serial '" + req.serial + "' is '" + *req.print + "'");
+            return make_error(Errc::not_found,
+                              "no allowed print of serial '" + req.serial + "' is '" + *req.print + "'");
         allowed = std::move(match);
     }
     if (allowed.empty()) {
         if (refused)
             return make_error(Errc::not_found, "serial '" + req.serial + "' is named only by refused prints",
                               "a refused print made no part: there is no passport to give");
-        return make_error(Errc::not_found, "no print names serial '" + req.serial + "'",
-                          "serials are those given to 'dvi print-verify --serial'; 'dvi log --type print' lists the prints");
+        return make_error(
+            Errc::not_found, "no print names serial '" + req.serial + "'",
+            "serials are those given to 'dvi print-verify --serial'; 'dvi log --type print' lists the prints");
     }
     if (allowed.size() > 1) {
         std::string list;
         for (auto& p : allowed) list += (list.empty() ? "" : ", ") + p.id;
-        return make_error(Errc::invalid_input,
-                          "serial '" + req.serial + "' is named by " + std::to_string(allowed.size()) +
-                              " allowed prints: " + list,
-                          "choose one with --print <id>");
+        return make_error(
+            Errc::invalid_input,
+            "serial '" + req.serial + "' is named by " + std::to_string(allowed.size()) + " allowed prints: " + list,
+            "choose one with --print <id>");
     }
     return allowed.front();
 }
@@ -311,7 +332,8 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
     // The licence printed on, up to its grant.
     std::string lic = str_at(p, {"license"});
     for (std::size_t depth = 0; !lic.empty(); ++depth) {
-        if (depth > k_max_license_depth) return make_error(Errc::bad_signature, "licence " + lic + " has no grant above it");
+        if (depth > k_max_license_depth)
+            return make_error(Errc::bad_signature, "licence " + lic + " has no grant above it");
         DVI_TRY(l, add_by_id(lic, depth == 0 ? "license" : "parent-license", "the licence"));
         const Json* parent = at(l.json, {"parent"});
         lic = parent && parent->is_string() ? parent->get<std::string>() : "";
@@ -320,8 +342,7 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
     DVI_TRY(lot, add_by_id(str_at(p, {"material_lot"}), "material-lot", "the material lot"));
     DVI_CHECK(add_artifact(str_at(lot.json, {"certificate", "file", "sha256"}),
                            "the certificate file of lot " + str_at(lot.json, {"lot"})));
-    if (const Json* dev = at(p, {"deviation"}); dev && dev->is_string())
-    {
+    if (const Json* dev = at(p, {"deviation"}); dev && dev->is_string()) {
         DVI_TRY(deviation, add_by_id(dev->get<std::string>(), "deviation", "the deviation"));
     }
 
@@ -338,7 +359,9 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
     // Time: the anchor the print had seen (after), the first that covers it (before).
     if (const Json* seen = at(p, {"seen"}); seen && seen->is_string()) {
         auto a = m_ledger.find_record(seen->get<std::string>());
-        if (!a) return make_error(Errc::invalid_input, "the ledger lacks anchor " + seen->get<std::string>() + " the print has seen");
+        if (!a)
+            return make_error(Errc::invalid_input,
+                              "the ledger lacks anchor " + seen->get<std::string>() + " the print has seen");
         DVI_CHECK(add_anchor(*a, "seen-anchor"));
     }
     DVI_TRY(cover, covering_anchor(print));
@@ -349,7 +372,7 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
         std::int64_t pseq = int_at(p, {"seq"});
         DVI_TRY(list, commits_of(pw));
         auto n = static_cast<std::int64_t>(list.size());
-        for (auto& h : cover->json["heads"])
+        for (auto& h : cover->json.value("heads", Json::array()))
             if (h.value("chain", "") == pw.str())
                 for (std::int64_t s = pseq + 1; s <= h.value("seq", std::int64_t{0}) && s <= n; ++s)
                     DVI_CHECK(add_commit(list[static_cast<std::size_t>(n - s)], pw, s));
@@ -406,7 +429,7 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
     Json anchors = Json::array();
     for (auto& [id, bytes] : m_heads) {
         files[heads_file(id)] = {bytes, "anchor-heads"};
-        const Json& ev = m_records.at(id).json["evidence"];
+        const Json ev = m_records.at(id).json.value("evidence", Json::object());
         Json a{{"id", id}, {"roles", m_roles[id]}, {"kind", ev.value("kind", "")}, {"heads", heads_file(id)}};
         if (ev.value("kind", "") == "rfc3161") a["token"] = artifact_file(str_at(ev, {"token", "sha256"}));
         anchors.push_back(a);
@@ -461,7 +484,6 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
     return out;
 }
 
-
 // ---- verify --------------------------------------------------------------------------
 
 class Verifier {
@@ -504,8 +526,8 @@ private:
     std::map<std::string, Commit> m_commits;
     std::map<std::string, std::string> m_commit_of;  // record id -> commit
     std::map<std::string, Json> m_records;           // verified records by id
-    std::set<std::string> m_broken;                   // present but failed
-    std::set<std::string> m_missing;                  // reported missing
+    std::set<std::string> m_broken;                  // present but failed
+    std::set<std::string> m_missing;                 // reported missing
     Roster m_roster;
     bool m_roster_ok = false;
     std::string m_print;
@@ -552,8 +574,10 @@ void Verifier::check_sums() {
         std::string path = line.substr(66);
         listed.insert(path);
         const std::string* f = file(path);
-        if (!f) problem(path, "missing, though SHA256SUMS lists it");
-        else if (crypto::sha256_hex(*f) != line.substr(0, 64)) problem(path, "its SHA-256 does not match SHA256SUMS");
+        if (!f)
+            problem(path, "missing, though SHA256SUMS lists it");
+        else if (crypto::sha256_hex(*f) != line.substr(0, 64))
+            problem(path, "its SHA-256 does not match SHA256SUMS");
     }
     for (auto& [path, bytes] : m_files)
         if (path != k_sums && !listed.count(path)) problem(path, "not listed in SHA256SUMS");
@@ -579,20 +603,28 @@ void Verifier::check_commits() {
         auto split = split_commit(raw);
         const std::string* payload = file(commit_file(name, "payload"));
         const std::string* sig = file(commit_file(name, "sig"));
-        if (!payload) problem(commit_file(name, "payload"), "missing");
-        else if (*payload != split.payload) problem(commit_file(name, "payload"), "differs from " + path + " without its signature");
-        if (!sig) problem(commit_file(name, "sig"), "missing");
-        else if (*sig != split.signature) problem(commit_file(name, "sig"), "differs from the signature in " + path);
+        if (!payload)
+            problem(commit_file(name, "payload"), "missing");
+        else if (*payload != split.payload)
+            problem(commit_file(name, "payload"), "differs from " + path + " without its signature");
+        if (!sig)
+            problem(commit_file(name, "sig"), "missing");
+        else if (*sig != split.signature)
+            problem(commit_file(name, "sig"), "differs from the signature in " + path);
         if (payload && sig) {
             auto key = sshsig::verify(*sig, *payload, sshsig::k_git_namespace);
-            if (!key) problem(commit_file(name, "sig"), key.error().message + " (over " + commit_file(name, "payload") + ")");
-            else if (id == name && *payload == split.payload && *sig == split.signature) c.key = *key;
+            if (!key)
+                problem(commit_file(name, "sig"), key.error().message + " (over " + commit_file(name, "payload") + ")");
+            else if (id == name && *payload == split.payload && *sig == split.signature)
+                c.key = *key;
         }
         auto facts = parse_commit(raw);
         c.parents = facts.parents;
-        if (c.parents.size() > 1) problem(path, "has " + std::to_string(c.parents.size()) + " parents; a chain is linear");
+        if (c.parents.size() > 1)
+            problem(path, "has " + std::to_string(c.parents.size()) + " parents; a chain is linear");
         auto trailer = trailer_of(facts.message);
-        if (!trailer) problem(path, "has no 'Dvi-Record: sha256:<hex>' trailer");
+        if (!trailer)
+            problem(path, "has no 'Dvi-Record: sha256:<hex>' trailer");
         else {
             c.record = *trailer;
             m_commit_of.emplace(*trailer, name);
@@ -696,17 +728,21 @@ void Verifier::check_roster() {
     m_out.summary.genesis = m_roster.genesis();
     m_out.summary.consortium = m_roster.consortium();
     if (str_at(m_index, {"genesis"}) != m_roster.genesis())
-        problem(k_index, "names genesis " + str_at(m_index, {"genesis"}) + ", but its roster starts at " + m_roster.genesis());
+        problem(k_index,
+                "names genesis " + str_at(m_index, {"genesis"}) + ", but its roster starts at " + m_roster.genesis());
     if (m_trust) {
         std::string want = m_trust->rfind("sha256:", 0) == 0 ? m_trust->substr(7) : *m_trust;
-        if (hex_of(m_roster.genesis()).rfind(want, 0) == 0) m_out.summary.genesis_pinned = true;
+        if (hex_of(m_roster.genesis()).rfind(want, 0) == 0)
+            m_out.summary.genesis_pinned = true;
         else
             problem(record_file(m_roster.genesis()),
                     "the passport's genesis " + m_roster.genesis() + " is not the trusted " + *m_trust);
     }
     const std::string* signers = file(k_signers);
-    if (!signers) problem(k_signers, "missing");
-    else if (*signers != allowed_signers(m_roster)) problem(k_signers, "does not list exactly the keys of the roster");
+    if (!signers)
+        problem(k_signers, "missing");
+    else if (*signers != allowed_signers(m_roster))
+        problem(k_signers, "does not list exactly the keys of the roster");
     if (const Json* t = at(m_roster.state(), {"tsa"}); t && t->is_object())
         for (auto it = t->begin(); it != t->end(); ++it) {
             const std::string* pem = file(tsa_file(it.key()));
@@ -730,9 +766,11 @@ void Verifier::check_authority() {
         const Commit& c = m_commits[m_commit_of[id]];
         auto key = m_roster.key_of(who);
         std::string sig = commit_file(m_commit_of[id], "sig");
-        if (!key) problem(record_file(id), key.error().message);
+        if (!key)
+            problem(record_file(id), key.error().message);
         else if (!(*key == *c.key))
-            problem(sig, "signed by " + c.key->fingerprint() + ", not by " + who.str() + "'s key " + key->fingerprint());
+            problem(sig,
+                    "signed by " + c.key->fingerprint() + ", not by " + who.str() + "'s key " + key->fingerprint());
         else if (str_at(rec, {"issuer", "key"}) != key->fingerprint())
             problem(record_file(id), "names key " + str_at(rec, {"issuer", "key"}) + ", not its writer's");
         else if (auto may = m_roster.may_have_written(who, str_at(rec, {"type"}), int_at(rec, {"seq"})); !may)
@@ -742,10 +780,13 @@ void Verifier::check_authority() {
 
 void Verifier::check_artifact(const std::string& sha256, std::int64_t size, const std::string& what) {
     const std::string* bytes = file(artifact_file(sha256));
-    if (!bytes) problem(artifact_file(sha256), "missing: " + what);
-    else if (crypto::sha256_hex(*bytes) != sha256) problem(artifact_file(sha256), "its SHA-256 is not " + sha256 + " (" + what + ")");
+    if (!bytes)
+        problem(artifact_file(sha256), "missing: " + what);
+    else if (crypto::sha256_hex(*bytes) != sha256)
+        problem(artifact_file(sha256), "its SHA-256 is not " + sha256 + " (" + what + ")");
     else if (size >= 0 && static_cast<std::int64_t>(bytes->size()) != size)
-        problem(artifact_file(sha256), "has " + std::to_string(bytes->size()) + " bytes, not " + std::to_string(size) + " (" + what + ")");
+        problem(artifact_file(sha256),
+                "has " + std::to_string(bytes->size()) + " bytes, not " + std::to_string(size) + " (" + what + ")");
 }
 
 void Verifier::check_references() {
@@ -783,23 +824,28 @@ void Verifier::check_references() {
             break;
         }
         if (depth == 0) {
-            s.licensee = str_at(*l, {"to", "partner"}) + (at(*l, {"to", "writer"}) ? "/" + str_at(*l, {"to", "writer"}) : "");
+            s.licensee =
+                str_at(*l, {"to", "partner"}) + (at(*l, {"to", "writer"}) ? "/" + str_at(*l, {"to", "writer"}) : "");
             if (str_at(*l, {"to", "partner"}) != printer.partner || str_at(*l, {"to", "writer"}) != printer.writer)
-                problem(record_file(lic), "the licence is addressed to '" + s.licensee + "', not to the printer " + printer.str());
+                problem(record_file(lic),
+                        "the licence is addressed to '" + s.licensee + "', not to the printer " + printer.str());
         }
-        if (str_at(*l, {"dossier"}) != s.dossier) problem(record_file(lic), "the licence is for another dossier than the print");
+        if (str_at(*l, {"dossier"}) != s.dossier)
+            problem(record_file(lic), "the licence is for another dossier than the print");
         const Json* parent = at(*l, {"parent"});
         if (parent && parent->is_string()) {
             lic = parent->get<std::string>();
         } else {
-            if (lic != s.grant) problem(record_file(m_print), "the print names grant " + s.grant + ", but its licences lead to " + lic);
+            if (lic != s.grant)
+                problem(record_file(m_print), "the print names grant " + s.grant + ", but its licences lead to " + lic);
             lic.clear();
         }
     }
     if (const Json* d = need(s.dossier, "dossier", "the dossier")) {
         s.part = str_at(*d, {"part_number"}) + "@" + str_at(*d, {"revision"});
         s.title = str_at(*d, {"title"});
-        if (str_at(m_index, {"part"}) != s.part) problem(k_index, "names part " + str_at(m_index, {"part"}) + ", not the dossier's " + s.part);
+        if (str_at(m_index, {"part"}) != s.part)
+            problem(k_index, "names part " + str_at(m_index, {"part"}) + ", not the dossier's " + s.part);
     }
     if (const Json* lot = need(s.material_lot, "material-lot", "the material lot")) {
         s.lot = str_at(*lot, {"supplier"}) + "/" + str_at(*lot, {"lot"});
@@ -810,7 +856,8 @@ void Verifier::check_references() {
         check_artifact(s.certificate_sha256, int_at(*lot, {"certificate", "file", "size"}),
                        "the certificate file of lot " + s.lot);
     }
-    if (const Json* dev = at(p, {"deviation"}); dev && dev->is_string()) need(dev->get<std::string>(), "deviation", "the deviation");
+    if (const Json* dev = at(p, {"deviation"}); dev && dev->is_string())
+        need(dev->get<std::string>(), "deviation", "the deviation");
     for (auto& [id, rec] : m_records) {
         if (str_at(rec, {"type"}) != "inspection") continue;
         if (str_at(rec, {"print"}) != m_print || str_at(rec, {"serial"}) != s.serial) {
@@ -819,7 +866,8 @@ void Verifier::check_references() {
         }
         if (const Json* report = at(rec, {"report"}))
             check_artifact(str_at(*report, {"sha256"}), int_at(*report, {"size"}), "the report of inspection " + id);
-        s.inspections.push_back({id, issuer_of(rec).str(), str_at(rec, {"result"}), str_at(rec, {"inspector"}), str_at(rec, {"date"})});
+        s.inspections.push_back(
+            {id, issuer_of(rec).str(), str_at(rec, {"result"}), str_at(rec, {"inspector"}), str_at(rec, {"date"})});
     }
 }
 
@@ -837,8 +885,10 @@ std::optional<std::int64_t> Verifier::anchor_time_of(const std::string& id, cons
         return std::nullopt;
     }
     const std::string* hf = file(heads_file(id));
-    if (!hf) problem(heads_file(id), "missing: the heads of anchor " + id);
-    else if (*hf != *canonical) problem(heads_file(id), "differs from the heads of anchor " + id);
+    if (!hf)
+        problem(heads_file(id), "missing: the heads of anchor " + id);
+    else if (*hf != *canonical)
+        problem(heads_file(id), "differs from the heads of anchor " + id);
     const Json* ev = at(a, {"evidence"});
     std::string kind = ev ? str_at(*ev, {"kind"}) : "";
     if (kind == "rfc3161") {
@@ -912,7 +962,8 @@ void Verifier::check_anchors() {
         bool covers = false;
         if (print && !print_commit.empty() && heads && heads->is_array())
             for (auto& h : *heads) {
-                if (!h.is_object() || h.value("chain", "") != printer.str() || h.value("seq", std::int64_t{0}) < pseq) continue;
+                if (!h.is_object() || h.value("chain", "") != printer.str() || h.value("seq", std::int64_t{0}) < pseq)
+                    continue;
                 std::string cur = h.value("commit", "");
                 std::int64_t hops = h.value("seq", std::int64_t{0}) - pseq;
                 bool linked = true;
@@ -924,7 +975,8 @@ void Verifier::check_anchors() {
                         break;
                     }
                     if (!c->second.key || !printer_key || !(*printer_key == *c->second.key)) {
-                        problem(commit_file(cur, "sig"), "not signed by the printer " + printer.str() + " (it links anchor " + id + " to the print)");
+                        problem(commit_file(cur, "sig"), "not signed by the printer " + printer.str() +
+                                                             " (it links anchor " + id + " to the print)");
                         linked = false;
                         break;
                     }
@@ -937,7 +989,8 @@ void Verifier::check_anchors() {
                     cur = c->second.parents.front();
                 }
                 if (linked && cur != print_commit) {
-                    problem(record_file(id), "its head of chain " + printer.str() + " does not lead to the print's commit " + print_commit);
+                    problem(record_file(id), "its head of chain " + printer.str() +
+                                                 " does not lead to the print's commit " + print_commit);
                     linked = false;
                 }
                 covers = covers || linked;
@@ -948,7 +1001,8 @@ void Verifier::check_anchors() {
         s.anchors.push_back(out);
     }
     for (auto& [name, c] : m_commits)
-        if (!c.used && c.key && !m_missing.count(c.record) && !m_broken.count(c.record)) problem(commit_file(name, "commit"), "appends no record of the passport and links no anchor to the print");
+        if (!c.used && c.key && !m_missing.count(c.record) && !m_broken.count(c.record))
+            problem(commit_file(name, "commit"), "appends no record of the passport and links no anchor to the print");
 }
 
 Result<PassportVerifyOutcome> Verifier::run() {

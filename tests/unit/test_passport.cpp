@@ -22,7 +22,9 @@ using dvi_test::write_text;
 namespace {
 
 std::vector<util::TarEntry> sample() {
-    return {{"passport.json", "{}\n"}, {"records/ab.json", std::string(512, 'x')}, {"empty", ""},
+    return {{"passport.json", "{}\n"},
+            {"records/ab.json", std::string(512, 'x')},
+            {"empty", ""},
             {"artifacts/big", std::string(1500, '\x01')}};
 }
 
@@ -82,7 +84,8 @@ TEST_CASE("GNU tar lists and extracts what tar_write writes, and tar_read reads 
     CHECK(back->size() == 4);  // "./" prefixes and directory entries are dropped
     auto pax = run("cd " + shq(dir.path() / "x") + " && tar --format=pax -cf ../c.tar passport.json");
     REQUIRE(pax.status == 0);
-    CHECK(refusal(read_text(dir.path() / "c.tar")) == "'./PaxHeaders/passport.json': extension headers (pax or GNU) are not allowed");
+    CHECK(refusal(read_text(dir.path() / "c.tar")) ==
+          "'./PaxHeaders/passport.json': extension headers (pax or GNU) are not allowed");
 }
 
 TEST_CASE("tar names: plain relative paths only", "[passport]") {
@@ -112,7 +115,7 @@ TEST_CASE("tar_read refuses hostile archives", "[passport]") {
     SECTION("limits") {
         CHECK(refusal(good, {3, 1 << 20, 1 << 20}) == "more than 3 entries");
         CHECK(refusal(good, {10, 1000, 1 << 20}) == "'artifacts/big': 1500 bytes, over the limit of 1000");
-        CHECK(refusal(good, {10, 1 <<20, 2000}) == "more than 2000 bytes of entries");
+        CHECK(refusal(good, {10, 1 << 20, 2000}) == "more than 2000 bytes of entries");
         CHECK(refusal(good).empty());
     }
     SECTION("truncation") {

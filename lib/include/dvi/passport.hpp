@@ -77,9 +77,9 @@ struct PassportAnchor {
     std::string id;
     std::string role;  // "seen" (the print names it: a lower bound) or "covering" (an upper bound)
     std::string chain;
-    std::string kind;                 // evidence kind: rfc3161, cosign, none, rfc3161-request
+    std::string kind;                  // evidence kind: rfc3161, cosign, none, rfc3161-request
     std::optional<std::int64_t> time;  // verified time, when the evidence holds
-    std::string tsa;                  // the TSA certificate's subject, for rfc3161
+    std::string tsa;                   // the TSA certificate's subject, for rfc3161
 };
 
 // The part as the passport proves it.

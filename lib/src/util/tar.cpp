@@ -20,7 +20,9 @@ constexpr Field k_name{0, 100}, k_mode{100, 8}, k_uid{108, 8}, k_gid{116, 8}, k_
     k_chksum{148, 8}, k_type{156, 1}, k_magic{257, 6}, k_version{263, 2}, k_devmajor{329, 8}, k_devminor{337, 8},
     k_prefix{345, 155};
 
-void put(std::string& block, Field f, std::string_view s) { std::memcpy(&block[f.off], s.data(), std::min(s.size(), f.len)); }
+void put(std::string& block, Field f, std::string_view s) {
+    std::memcpy(&block[f.off], s.data(), std::min(s.size(), f.len));
+}
 
 // Octal, zero-padded to the field's width minus its terminating NUL.
 std::string octal(std::uint64_t v, std::size_t width) {
@@ -56,14 +58,18 @@ std::optional<std::uint64_t> parse_octal(std::string_view field) {
     return v;
 }
 
-std::string c_string(std::string_view field) { return std::string(field.substr(0, std::min(field.find('\0'), field.size()))); }
+std::string c_string(std::string_view field) {
+    return std::string(field.substr(0, std::min(field.find('\0'), field.size())));
+}
 
 bool name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-' || c == '+' || c == '@' || c == '=';
 }
 
-Error bad(const std::string& what) { return make_error(Errc::invalid_input, what); }
+Error bad(const std::string& what) {
+    return make_error(Errc::invalid_input, what);
+}
 
 }  // namespace
 
@@ -86,7 +92,8 @@ Result<std::string> tar_write(const std::vector<TarEntry>& entries, std::int64_t
     std::string out;
     std::set<std::string> seen;
     for (auto& e : entries) {
-        if (!tar_name_ok(e.name)) return bad("cannot archive '" + e.name + "': not a plain relative name of 1-100 bytes");
+        if (!tar_name_ok(e.name))
+            return bad("cannot archive '" + e.name + "': not a plain relative name of 1-100 bytes");
         if (!seen.insert(e.name).second) return bad("cannot archive '" + e.name + "' twice");
         std::string h(k_block, '\0');
         put(h, k_name, e.name);
@@ -128,7 +135,10 @@ Result<std::vector<TarEntry>> tar_read(std::string_view archive, const TarLimits
         if (!sum || *sum != checksum(h))
             return bad(pos == 0 ? "not a tar archive (bad header checksum)" : where + ": bad header checksum");
         std::string magic(h.substr(k_magic.off, 8));
-        if (magic != std::string("ustar\0" "00", 8) && magic != std::string("ustar  \0", 8))
+        if (magic != std::string("ustar\0"
+                                 "00",
+                                 8) &&
+            magic != std::string("ustar  \0", 8))
             return bad(where + ": not a ustar header");
         std::string name = c_string(h.substr(k_name.off, k_name.len));
         std::string prefix = c_string(h.substr(k_prefix.off, k_prefix.len));
@@ -149,9 +159,11 @@ Result<std::vector<TarEntry>> tar_read(std::string_view archive, const TarLimits
             pos += k_block;
             continue;
         }
-        if (!tar_name_ok(name)) return bad("'" + shown + "': unsafe path (absolute, '..', empty or unusual characters)");
+        if (!tar_name_ok(name))
+            return bad("'" + shown + "': unsafe path (absolute, '..', empty or unusual characters)");
         if (!names.insert(name).second) return bad("'" + shown + "': appears twice");
-        if (out.size() >= limits.max_entries) return bad("more than " + std::to_string(limits.max_entries) + " entries");
+        if (out.size() >= limits.max_entries)
+            return bad("more than " + std::to_string(limits.max_entries) + " entries");
         if (*size > limits.max_entry_size)
             return bad("'" + shown + "': " + std::to_string(*size) + " bytes, over the limit of " +
                        std::to_string(limits.max_entry_size));
