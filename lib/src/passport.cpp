@@ -1,11 +1,9 @@
 #include "dvi/passport.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
 
-#include "dvi/anchor.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 #include "dvi/sshsig.hpp"
@@ -552,7 +550,24 @@ const Json* Verifier::need(const std::string& id, const std::string& type, const
     return &it->second;
 }
 
+// Whether `path` is one of the files dvi-passport(5) defines.
+bool known_file(const std::string& path) {
+    auto hex_named = [&](const std::string& dir, std::size_t digits, const std::string& ext) {
+        if (path.size() != dir.size() + digits + ext.size() || path.rfind(dir, 0) != 0 ||
+            path.compare(path.size() - ext.size(), ext.size(), ext) != 0)
+            return false;
+        std::string hex = path.substr(dir.size(), digits);
+        return hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    return path == k_index || path == k_sums || path == k_signers || hex_named("records/", 64, ".json") ||
+           hex_named("commits/", 40, ".commit") || hex_named("commits/", 40, ".payload") ||
+           hex_named("commits/", 40, ".sig") || hex_named("artifacts/", 64, "") || hex_named("tsa/", 64, ".pem") ||
+           hex_named("anchors/", 64, ".heads");
+}
+
 void Verifier::check_sums() {
+    for (auto& [path, bytes] : m_files)
+        if (!known_file(path)) problem(path, "not a file of the passport format");
     const std::string* sums = file(k_sums);
     if (!sums) {
         problem(k_sums, "missing");
@@ -585,7 +600,7 @@ void Verifier::check_sums() {
 
 void Verifier::check_commits() {
     for (auto& [path, raw] : m_files) {
-        if (path.rfind("commits/", 0) != 0) continue;
+        if (path.rfind("commits/", 0) != 0 || !known_file(path)) continue;
         auto dot = path.rfind('.');
         std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
         std::string name = path.substr(8, dot == std::string::npos ? std::string::npos : dot - 8);
@@ -593,10 +608,7 @@ void Verifier::check_commits() {
             if (!file(commit_file(name, "commit"))) problem(path, "belongs to no commit of the passport");
             continue;
         }
-        if (ext != "commit" || name.size() != 40 || !util::hex_decode(name)) {
-            problem(path, "not a file of the passport format");
-            continue;
-        }
+        if (ext != "commit") continue;
         Commit c;
         std::string id = crypto::git_object_id("commit", raw);
         if (id != name) problem(path, "its git id is " + id + ", not the one its name says");
@@ -635,12 +647,8 @@ void Verifier::check_commits() {
 
 void Verifier::check_records() {
     for (auto& [path, bytes] : m_files) {
-        if (path.rfind("records/", 0) != 0) continue;
+        if (path.rfind("records/", 0) != 0 || !known_file(path)) continue;
         std::string hex = path.substr(8);
-        if (hex.size() != 64 + 5 || hex.substr(64) != ".json" || !util::hex_decode(hex.substr(0, 64))) {
-            problem(path, "not a file of the passport format");
-            continue;
-        }
         std::string id = "sha256:" + hex.substr(0, 64);
         if (auto c = m_commit_of.find(id); c != m_commit_of.end()) m_commits[c->second].used = true;
         std::string actual = record_id_of(bytes);
@@ -760,8 +768,15 @@ void Verifier::check_roster() {
 // records of its type at its position (revocations cut in at their cut-points).
 void Verifier::check_authority() {
     if (!m_roster_ok) return;
+    std::set<std::string> listed;
+    if (const Json* list = at(m_index, {"roster"}); list && list->is_array())
+        for (auto& id : *list)
+            if (id.is_string()) listed.insert(id.get<std::string>());
     for (auto& [id, rec] : m_records) {
-        if (str_at(rec, {"type"}) == "roster") continue;
+        if (str_at(rec, {"type"}) == "roster") {
+            if (!listed.count(id)) problem(record_file(id), "a roster record that passport.json does not list");
+            continue;
+        }
         WriterId who = issuer_of(rec);
         const Commit& c = m_commits[m_commit_of[id]];
         auto key = m_roster.key_of(who);

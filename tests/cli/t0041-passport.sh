@@ -201,6 +201,16 @@ stock "$T/stock3" t3.tar
 grep -q "artifacts/$cert: FAILED open or read" "$T/out" || fail "the page's sha256sum misses a dropped certificate: $(cat "$T/out")"
 pass "a dropped lot certificate is refused"
 
+# A file the format does not define, even with its checksum.
+unpack t4
+printf '#!/bin/sh\n' >t4/run-me.sh
+resum t4
+repack t4 t4.tar
+expect 1 "$DVI" passport verify t4.tar
+stderr_is "dvi: error: 'run-me.sh': not a file of the passport format
+dvi: hint: do not rely on this passport: 1 proof failed"
+pass "an extra file is refused"
+
 # Hostile archives: exit 2 before anything is trusted, nothing written.
 python3 - <<'EOF'
 import io, tarfile
