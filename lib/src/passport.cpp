@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "dvi/anchor.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
 #include "dvi/sshsig.hpp"
@@ -130,7 +131,7 @@ private:
     Status add_commit(const std::string& hex, const WriterId& chain, std::int64_t seq);
     Status add_artifact(const std::string& sha256, const std::string& what);
     Status add_anchor(const StoredRecord& anchor, const std::string& role);
-    Result<std::optional<StoredRecord>> covering_anchor(const StoredRecord& print);
+    Result<std::optional<StoredRecord>> covering_anchor(const StoredRecord& print, const Roster& roster);
 
     const Ledger& m_ledger;
     std::map<std::string, StoredRecord> m_records;
@@ -290,10 +291,10 @@ Result<StoredRecord> Exporter::find_print(const PassportRequest& req) {
 }
 
 // The anchor that first covers the print: among the anchors whose heads hold the
-// print's chain at or after it, the one with time evidence and the fewest commits from
-// the print to its head, then the earliest time, then the smallest id. One whose head is
-// not in the chain as this ledger holds it is skipped.
-Result<std::optional<StoredRecord>> Exporter::covering_anchor(const StoredRecord& print) {
+// print's chain at or after it, the one with time evidence that verifies and the fewest
+// commits from the print to its head, then the earliest time, then the smallest id. One
+// whose head is not in the chain as this ledger holds it is skipped.
+Result<std::optional<StoredRecord>> Exporter::covering_anchor(const StoredRecord& print, const Roster& roster) {
     WriterId pw = issuer_of(print.json);
     std::int64_t pseq = int_at(print.json, {"seq"});
     DVI_TRY(anchors, m_ledger.records_of_type("anchor"));
@@ -306,11 +307,11 @@ Result<std::optional<StoredRecord>> Exporter::covering_anchor(const StoredRecord
         const Json* heads = at(a.json, {"heads"});
         if (!heads || !heads->is_array()) continue;
         for (auto& h : *heads) {
-            if (h.value("chain", "") != pw.str()) continue;
+            if (!h.is_object() || h.value("chain", "") != pw.str()) continue;
             std::int64_t s = h.value("seq", std::int64_t{0});
             if (s < pseq || s > n || list[static_cast<std::size_t>(n - s)] != h.value("commit", "")) continue;
-            std::string kind = str_at(a.json, {"evidence", "kind"});
-            int untimed = kind == "rfc3161" || kind == "cosign" ? 0 : 1;
+            auto time = anchor_time(m_ledger, roster, a);
+            int untimed = time && *time ? 0 : 1;
             auto key = std::make_tuple(untimed, s, str_at(a.json, {"evidence", "time"}), a.id);
             if (!best || key < *best) {
                 best = key;
@@ -362,7 +363,7 @@ Result<PassportOutcome> Exporter::run(const PassportRequest& req) {
                               "the ledger lacks anchor " + seen->get<std::string>() + " the print has seen");
         DVI_CHECK(add_anchor(*a, "seen-anchor"));
     }
-    DVI_TRY(cover, covering_anchor(print));
+    DVI_TRY(cover, covering_anchor(print, roster));
     if (cover) {
         DVI_CHECK(add_anchor(*cover, "covering-anchor"));
         // The print's chain from the print to the anchored head, linked by parent ids.
