@@ -106,7 +106,8 @@ Json summary_json(const PassportVerifyOutcome& out) {
               {"seq", s.print_seq},
               {"created", s.created},
               {"device", {{"serial", s.device_serial}, {"model", s.device_model}}},
-              {"recipe", s.recipe}}},
+              {"recipe", s.recipe},
+              {"gcode_sha256", s.gcode_sha256}}},
             {"dossier", s.dossier},
             {"license", {{"id", s.license}, {"grant", s.grant}, {"to", s.licensee}}},
             {"material_lot",
@@ -129,8 +130,9 @@ Json summary_json(const PassportVerifyOutcome& out) {
 void print_summary(const PassportVerifyOutcome& out) {
     const auto& s = out.summary;
     std::printf("part      %s  %s\nserial    %s\n", s.part.c_str(), s.title.c_str(), s.serial.c_str());
-    std::printf("printed   %s (printer clock) on %s (%s) by %s, recipe %s\n", s.created.c_str(),
-                s.device_serial.c_str(), s.device_model.c_str(), s.printer_chain.c_str(), s.recipe.c_str());
+    std::printf("printed   %s (printer clock) on %s (%s) by %s\n", s.created.c_str(), s.device_serial.c_str(),
+                s.device_model.c_str(), s.printer_chain.c_str());
+    std::printf("recipe    %s, sealed G-code sha256:%s\n", s.recipe.c_str(), s.gcode_sha256.c_str());
     std::printf("lot       %s (%s), certificate %s %s\n", s.lot.c_str(), s.lot_status.c_str(),
                 s.certificate_type.c_str(), s.certificate_number.c_str());
     std::printf("licence   %.19s to %s, under grant %.19s\n", s.license.c_str(), s.licensee.c_str(), s.grant.c_str());

@@ -509,6 +509,8 @@ private:
     void check_references();
     void check_anchors();
     void check_artifact(const std::string& sha256, std::int64_t size, const std::string& what);
+    void check_print_facts(const Json& p, const Json* dossier, const Json* lot, const Json* licence,
+                           bool has_deviation);
     std::optional<std::int64_t> anchor_time_of(const std::string& id, const Json& a);
 
     std::map<std::string, std::string> m_files;
@@ -832,9 +834,11 @@ void Verifier::check_references() {
 
     // The licence printed on, addressed to the printing writer, up to its grant.
     std::string lic = s.license;
+    const Json* printed_on = nullptr;
     for (std::size_t depth = 0; !lic.empty(); ++depth) {
         const Json* l = need(lic, "license", depth == 0 ? "the licence printed on" : "the parent licence");
         if (!l) break;
+        if (depth == 0) printed_on = l;
         if (depth > k_max_license_depth) {
             problem(record_file(lic), "the licence chain has no grant");
             break;
@@ -857,13 +861,15 @@ void Verifier::check_references() {
             lic.clear();
         }
     }
-    if (const Json* d = need(s.dossier, "dossier", "the dossier")) {
+    const Json* dossier = need(s.dossier, "dossier", "the dossier");
+    if (const Json* d = dossier) {
         s.part = str_at(*d, {"part_number"}) + "@" + str_at(*d, {"revision"});
         s.title = str_at(*d, {"title"});
         if (str_at(m_index, {"part"}) != s.part)
             problem(k_index, "names part " + str_at(m_index, {"part"}) + ", not the dossier's " + s.part);
     }
-    if (const Json* lot = need(s.material_lot, "material-lot", "the material lot")) {
+    const Json* lot_rec = need(s.material_lot, "material-lot", "the material lot");
+    if (const Json* lot = lot_rec) {
         s.lot = str_at(*lot, {"supplier"}) + "/" + str_at(*lot, {"lot"});
         s.lot_status = str_at(*lot, {"status"});
         s.certificate_type = str_at(*lot, {"certificate", "type"});
@@ -872,8 +878,9 @@ void Verifier::check_references() {
         check_artifact(s.certificate_sha256, int_at(*lot, {"certificate", "file", "size"}),
                        "the certificate file of lot " + s.lot);
     }
-    if (const Json* dev = at(p, {"deviation"}); dev && dev->is_string())
-        need(dev->get<std::string>(), "deviation", "the deviation");
+    const Json* deviation = at(p, {"deviation"});
+    if (deviation && deviation->is_string()) need(deviation->get<std::string>(), "deviation", "the deviation");
+    check_print_facts(p, dossier, lot_rec, printed_on, deviation && deviation->is_string());
     for (auto& [id, rec] : m_records) {
         if (str_at(rec, {"type"}) != "inspection") continue;
         if (str_at(rec, {"print"}) != m_print || str_at(rec, {"serial"}) != s.serial) {
@@ -884,6 +891,60 @@ void Verifier::check_references() {
             check_artifact(str_at(*report, {"sha256"}), int_at(*report, {"size"}), "the report of inspection " + id);
         s.inspections.push_back(
             {id, issuer_of(rec).str(), str_at(rec, {"result"}), str_at(rec, {"inspector"}), str_at(rec, {"date"})});
+    }
+}
+
+// What print-verify checked when it allowed the print, checked again from the records:
+// the recipe and its sealed G-code, the printer and its model, the lot's material and
+// certificate against the dossier and the licence, and the lot's release.
+void Verifier::check_print_facts(const Json& p, const Json* dossier, const Json* lot, const Json* licence,
+                                 bool has_deviation) {
+    auto& s = m_out.summary;
+    auto contains = [](const Json* arr, const std::string& v) {
+        return arr && arr->is_array() && std::find(arr->begin(), arr->end(), Json(v)) != arr->end();
+    };
+    std::string pf = record_file(m_print);
+    s.gcode_sha256 = str_at(p, {"file", "sha256"});
+    if (dossier) {
+        const Json* recipe = nullptr;
+        if (const Json* rs = at(*dossier, {"recipes"}); rs && rs->is_array())
+            for (auto& r : *rs)
+                if (r.is_object() && str_at(r, {"name"}) == s.recipe) recipe = &r;
+        if (!recipe) {
+            problem(pf, "the print's recipe '" + s.recipe + "' is not a recipe of its dossier");
+        } else {
+            if (str_at(*recipe, {"printer_model"}) != s.device_model)
+                problem(pf, "recipe '" + s.recipe + "' is for printer model '" + str_at(*recipe, {"printer_model"}) +
+                                "', not the print's '" + s.device_model + "'");
+            if (str_at(*recipe, {"gcode", "sha256"}) != s.gcode_sha256 ||
+                int_at(*recipe, {"gcode", "size"}) != int_at(p, {"file", "size"}))
+                problem(pf, "the print's file is not the sealed G-code of recipe '" + s.recipe + "'");
+        }
+    }
+    std::string spec = lot ? str_at(*lot, {"material", "spec"}) : "";
+    if (dossier && lot) {
+        if (!contains(at(*dossier, {"materials", "specs"}), spec))
+            problem(record_file(s.material_lot),
+                    "lot " + s.lot + " is '" + spec + "', which the dossier does not accept");
+        if (!contains(at(*dossier, {"materials", "certificate_types"}), s.certificate_type))
+            problem(record_file(s.material_lot), "lot " + s.lot + " has a '" + s.certificate_type +
+                                                     "' certificate, which the dossier does not accept");
+    }
+    if (licence) {
+        const Json* devices = at(*licence, {"devices"});
+        if (devices && devices->is_array() && !devices->empty() && !contains(devices, s.device_serial))
+            problem(record_file(s.license), "the licence does not allow printer '" + s.device_serial + "'");
+        const Json* materials = at(*licence, {"materials"});
+        if (lot && materials && materials->is_array() && !materials->empty() && !contains(materials, spec))
+            problem(record_file(s.license), "the licence does not accept lot " + s.lot + " ('" + spec + "')");
+    }
+    if (lot && s.lot_status != "released" && !has_deviation)
+        problem(pf, "lot " + s.lot + " is not released and the print names no deviation");
+    if (m_roster_ok) {
+        const Json* partner = m_roster.partner(issuer_of(p).partner);
+        if (!partner || str_at(*partner, {"devices", s.device_serial.c_str(), "model"}) != s.device_model)
+            problem(pf, "printer '" + s.device_serial + "' is not registered to '" + issuer_of(p).partner + "' as a " +
+                            s.device_model + " in the roster");
     }
 }
 

@@ -83,6 +83,8 @@ expect 0 env -u DVI_DIR "$DVI" --json passport verify BRK-2026-00017.tar --trust
 [ "$(json_get '["print"]["chain"]')" = bureau7/s5 ] || fail "printer"
 [ "$(json_get '["print"]["created"]')" = 2026-11-23T12:30:00Z ] || fail "created"
 [ "$(json_get '["print"]["device"]["serial"]')" = S5-0412 ] || fail "device"
+gcode=$("$DVI" --json show BRK-2041@C | python3 -c 'import json,sys; print([r["gcode"]["sha256"] for r in json.load(sys.stdin)["record"]["recipes"] if r["name"] == "mini-petg"][0])')
+[ "$(json_get '["print"]["gcode_sha256"]')" = "$gcode" ] || fail "the print's G-code is the recipe's"
 [ "$(json_get '["license"]["id"]')" = "$a" ] || fail "licence"
 [ "$(json_get '["license"]["grant"]')" = "$g" ] || fail "grant"
 [ "$(json_get '["license"]["to"]')" = bureau7/s5 ] || fail "licensee"
@@ -103,7 +105,8 @@ expect 0 env -u DVI_DIR "$DVI" --json passport verify BRK-2026-00017.tar --trust
 [ "$(json_get '["counts"]["tokens"]')" = 2 ] || fail "2 tokens"
 expect 0 env -u DVI_DIR "$DVI" passport verify BRK-2026-00017.tar
 stdout_has "serial    BRK-2026-00017"
-stdout_has "printed   2026-11-23T12:30:00Z (printer clock) on S5-0412 (Original Prusa MINI) by bureau7/s5, recipe mini-petg"
+stdout_has "printed   2026-11-23T12:30:00Z (printer clock) on S5-0412 (Original Prusa MINI) by bureau7/s5"
+stdout_has "recipe    mini-petg, sealed G-code sha256:$gcode"
 stdout_has "inspected pass by M. Martin on 2026-11-26"
 stdout_has "time      after 2026-11-23T12:00:00Z, before 2026-11-23T13:00:00Z"
 stdout_has "genesis   $genesis (Bracket consortium), not pinned"
@@ -288,6 +291,27 @@ expect 0 "$DVI" --json passport verify 19c.tar
     "covering:cosign covering:rfc3161 seen:rfc3161" ] || fail "anchors of a co-signed passport: $(json_get '["anchors"]')"
 tar -xf 19c.tar records/${co#sha256:}.json records/${a14#sha256:}.json || fail "the co-signature and what it witnesses"
 pass "a co-signed anchor covers a print"
+
+# A print the agent never checked (a bypassed agent, signed with the printer's key): the
+# sealed recipe of another printer model, and another G-code. Export does not judge;
+# verify re-checks what print-verify would have.
+"$DVI" -q key export "$T/bureau7.pem" --out "$T/bureau7.ssh"
+fpr=$("$DVI" --json key show "$T/bureau7.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+body=$("$DVI" --json show "$p" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['record']
+for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
+r['serials'] = ['F-1']
+r['file']['sha256'] = 'ab' * 32
+r['device'] = {'serial': 'K3-0077', 'model': 'Original Prusa i3 MK3S'}
+print(json.dumps(r))")
+forged=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/s5 "$T/bureau7.ssh" "$fpr" 2026-11-23T13:40:00Z print "$body")
+expect 0 "$DVI" -q passport F-1 --output forged.tar
+expect 1 "$DVI" passport verify forged.tar
+stderr_is "dvi: error: 'records/${forged#sha256:}.json': recipe 'mini-petg' is for printer model 'Original Prusa MINI', not the print's 'Original Prusa i3 MK3S'
+dvi: error: 'records/${forged#sha256:}.json': the print's file is not the sealed G-code of recipe 'mini-petg'
+dvi: hint: do not rely on this passport: 2 proofs failed"
+pass "a signed print that print-verify would have refused is refused"
 
 expect 2 "$DVI" passport BRK-2026-00017 --output BRK-2026-00017.tar
 stderr_is "dvi: error: 'BRK-2026-00017.tar' already exists

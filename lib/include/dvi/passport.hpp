@@ -92,7 +92,8 @@ struct PassportSummary {
     std::int64_t print_seq = 0;
     std::string created;  // the printer's clock
     std::string device_serial, device_model, recipe;
-    std::string lot;  // supplier/lot
+    std::string gcode_sha256;  // the sealed G-code the print handed over
+    std::string lot;           // supplier/lot
     std::string lot_status, certificate_type, certificate_number, certificate_sha256;
     std::string licensee;  // partner[/writer] of the licence printed on
     std::vector<PassportInspection> inspections;
