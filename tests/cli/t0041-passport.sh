@@ -292,7 +292,7 @@ expect 0 "$DVI" --json passport verify 19c.tar
 tar -xf 19c.tar records/${co#sha256:}.json records/${a14#sha256:}.json || fail "the co-signature and what it witnesses"
 pass "a co-signed anchor covers a print"
 
-# A print the agent never checked (a bypassed agent, signed with the printer's key): the
+# A print print-verify never checked (written around dvi, signed with the printer's key): the
 # sealed recipe of another printer model, and another G-code. Export does not judge;
 # verify re-checks what print-verify would have.
 "$DVI" -q key export "$T/bureau7.pem" --out "$T/bureau7.ssh"
