@@ -90,6 +90,7 @@ void register_roster(CLI::App& root, Registry& reg);
 void register_seal(CLI::App& root, Registry& reg);
 void register_log(CLI::App& root, Registry& reg);
 void register_show(CLI::App& root, Registry& reg);
+void register_passport(CLI::App& root, Registry& reg);
 void register_license(CLI::App& root, Registry& reg);
 void register_print_verify(CLI::App& root, Registry& reg);
 void register_sync(CLI::App& root, Registry& reg);

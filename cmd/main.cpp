@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     register_audit(app, reg);
     register_log(app, reg);
     register_show(app, reg);
+    register_passport(app, reg);
     register_sync(app, reg);
 
     if (argc >= 2 && std::string(argv[1]) == "__complete")

@@ -63,6 +63,19 @@ Bytes sha512(std::string_view data) {
     return out;
 }
 
+std::string git_object_id(std::string_view type, std::string_view content) {
+    std::string header = std::string(type) + " " + std::to_string(content.size());
+    header.push_back('\0');
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::array<std::uint8_t, 20> out{};
+    unsigned int n = 0;
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+              EVP_DigestUpdate(ctx, header.data(), header.size()) == 1 &&
+              EVP_DigestUpdate(ctx, content.data(), content.size()) == 1 && EVP_DigestFinal_ex(ctx, out.data(), &n) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? util::hex_encode(out.data(), out.size()) : std::string();
+}
+
 Bytes hmac_sha1(const Bytes& key, std::string_view data) {
     Bytes out(20);
     std::size_t n = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bad-input corpus (tests/bad-input/cases): manifests, keys, bundles, tokens, ledger
+# The bad-input corpus (tests/bad-input/cases): manifests, keys, bundles, tokens, passports, ledger
 # states and command lines that dvi must refuse, each with its exact exit status and
 # first line of stderr, and nothing written to the ledger. The hostile files are made
 # here from the example and real keys, so that each differs from a good one in one way.
@@ -74,6 +74,8 @@ dvi -q -C other sync --bundle-out bad/other-consortium.bundle
 # Tokens and certificates.
 printf 'garbage' > bad/garbage.tsr
 : > bad/empty.tsr
+tar -cf bad/plain.tar -C bad garbage.tsr
+tar -cf bad/dotdot.tar --transform 's|^garbage.tsr$|../passport.json|' -C bad garbage.tsr
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bad/plain.key -out bad/plain-cert.pem \
     -subj /CN=plain -days 30 -addext basicConstraints=critical,CA:FALSE -addext keyUsage=digitalSignature 2>/dev/null
 printf 'x' > bad/request-exists.tsq

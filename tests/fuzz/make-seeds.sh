@@ -16,7 +16,7 @@ unset DVI_DIR DVI_KEY DVI_KEY_PASSPHRASE
 w=$(mktemp -d "${TMPDIR:-/tmp}/dvi-seeds.XXXXXX")
 trap 'rm -rf "$w"' EXIT
 cd "$w"
-for t in yaml_manifest canonical_json sshsig bundle tsp record; do
+for t in yaml_manifest canonical_json sshsig bundle tsp record passport; do
     rm -rf "${corpus:?}/$t"
     mkdir -p "$corpus/$t"
 done
@@ -273,6 +273,27 @@ openssl ts -reply -config tsa/tsa.cnf -queryfile q-cert.tsq -inkey tsa/tsa.key -
 for c in ca tsa rogue; do openssl x509 -in "tsa/$c.pem" -outform DER -out "$corpus/tsp/cert-$c.der"; done
 cp tsa/tsa.pem "$corpus/tsp/cert-tsa.pem"
 cp q-cert.tsq "$corpus/tsp/request.tsq"
+
+# --- passport: the passport of the printed part, and archives it must refuse ----------------
+"$dvi" -q passport P-00001 --output "$corpus/passport/P-00001.tar"
+mkdir pp && tar -xf "$corpus/passport/P-00001.tar" -C pp
+(cd pp && tar --format=pax -cf "$corpus/passport/pax.tar" passport.json SHA256SUMS)
+(cd pp && tar --format=gnu -cf "$corpus/passport/gnu.tar" passport.json)
+python3 - "$corpus/passport" <<'PY'
+import io, sys, tarfile
+def make(name, entries):
+    with tarfile.open(f"{sys.argv[1]}/{name}", "w", format=tarfile.USTAR_FORMAT) as t:
+        for n, kind in entries:
+            i = tarfile.TarInfo(n)
+            if kind == "sym":
+                i.type, i.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                t.addfile(i)
+            else:
+                i.size = 2
+                t.addfile(i, io.BytesIO(b"x\n"))
+make("dotdot.tar", [("passport.json", "f"), ("../x", "f")])
+make("symlink.tar", [("passport.json", "sym")])
+PY
 
 # The manifests of the example part, and YAML corner cases.
 cp "$here/../../examples/bracket/material-lot.yaml" "$corpus/yaml_manifest/example-material-lot.yaml"

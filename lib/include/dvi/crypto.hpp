@@ -36,6 +36,9 @@ private:
 Digest256 sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
 Bytes sha512(std::string_view data);
+// Git's SHA-1 object id of an object of `type` ("commit", "blob") with these bytes:
+// SHA-1 of "<type> <size>\0" + content, as hex. Transport identity only, never a claim.
+std::string git_object_id(std::string_view type, std::string_view content);
 // HMAC-SHA1, for matching the hashed host names of OpenSSH's known_hosts files.
 Bytes hmac_sha1(const Bytes& key, std::string_view data);
 
