@@ -75,6 +75,7 @@ cp -r "$here/bracket" part-d
 sed -i 's/^revision: C$/revision: D/' part-d/dossier.yaml
 printf '\nencryption:\n  files: [model, source]\n  recipes: true\n' >>part-d/dossier.yaml
 tail -3 part-d/dossier.yaml
+echo "(rev D holds rev C's files, sealed in clear above: a real OEM seals its files encrypted only)"
 run "$dvi" --key keys/acme.pem seal part-d/dossier.yaml
 grant_d=$("$dvi" --json --key keys/acme.pem license grant --dossier BRK-2041@D --to bureau7 --quota 5 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
@@ -104,6 +105,10 @@ run "$dvi" log
 
 step "The sealed dossier"
 run "$dvi" show BRK-2041@C
+
+step "Part BRK-2026-00002's passport: one file that proves it, checked without the ledger"
+run "$dvi" passport --output BRK-2026-00002.passport.tar BRK-2026-00002
+(unset DVI_DIR && cd / && run "$dvi" passport verify --trust "$genesis" "$work/BRK-2026-00002.passport.tar")
 
 step "Stock git verifies every signature with the roster's allowed-signers file"
 "$dvi" roster allowed-signers > allowed_signers
