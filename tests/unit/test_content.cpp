@@ -145,3 +145,31 @@ TEST_CASE("AES-256-GCM: the specification's test case 14, streamed, and tamper d
     auto other = fresh_content_key();
     CHECK(gcm_open(other, Nonce{}, sealed).error().code == Errc::bad_signature);
 }
+
+TEST_CASE("the keyed digest of a plaintext: Python's HMAC and HKDF give the same, streamed or not") {
+    ContentKey k;
+    for (std::size_t i = 0; i < k.bytes.size(); ++i) k.bytes[i] = static_cast<std::uint8_t>(i);
+    const std::string text = "G28 ; home all axes\n";
+    // hmac.new(HKDF(SHA256, 32, salt=None, info=b"dvi/plaintext-mac@1").derive(bytes(range(32))), text, sha256)
+    const std::string expected = "2021bdca3761ed366cd13b36032fca090a3d543de4fd8c6b614645198ffbbcef";
+    auto once = plain_mac_hex(k, text);
+    REQUIRE(once.ok());
+    CHECK(*once == expected);
+    PlainMac streamed(k);
+    streamed.update(text.data(), 5);
+    streamed.update(text.data() + 5, text.size() - 5);
+    auto mac = streamed.finish();
+    REQUIRE(mac.ok());
+    CHECK(*mac == expected);
+    ContentKey other = k;
+    other.bytes[0] ^= 1;
+    CHECK(*plain_mac_hex(other, text) != expected);
+    CHECK(*plain_mac_hex(k, text + " ") != expected);
+}
+
+TEST_CASE("a Secret is wiped and its copies are impossible") {
+    static_assert(!std::is_copy_constructible_v<Secret>);
+    std::string s = "plaintext";
+    wipe(s);
+    CHECK(s.empty());
+}
