@@ -96,7 +96,7 @@ Json summary_json(const PassportVerifyOutcome& out) {
                            {"time", a.time ? Json(util::format_rfc3339(*a.time)) : Json(nullptr)},
                            {"tsa", a.tsa.empty() ? Json(nullptr) : Json(a.tsa)}});
     for (auto& p : out.problems) problems.push_back({{"file", p.file}, {"message", p.message}});
-    return {{"valid", out.problems.empty()},
+    return {{"valid", out.problems.empty() && out.summary.genesis_pinned},
             {"serial", s.serial},
             {"part", s.part},
             {"title", s.title},
@@ -122,6 +122,8 @@ Json summary_json(const PassportVerifyOutcome& out) {
             {"recorded_before", s.not_after ? Json(util::format_rfc3339(*s.not_after)) : Json(nullptr)},
             {"genesis", s.genesis},
             {"genesis_pinned", s.genesis_pinned},
+            {"roster_head", s.roster_head},
+            {"roster_records", s.roster_records},
             {"consortium", s.consortium},
             {"counts", {{"files", s.files}, {"records", s.records}, {"commits", s.commits}, {"tokens", s.tokens}}},
             {"problems", problems}};
@@ -136,7 +138,7 @@ void print_summary(const PassportVerifyOutcome& out) {
     std::printf("lot       %s (%s), certificate %s %s\n", s.lot.c_str(), s.lot_status.c_str(),
                 s.certificate_type.c_str(), s.certificate_number.c_str());
     std::printf("licence   %.19s to %s, under grant %.19s\n", s.license.c_str(), s.licensee.c_str(), s.grant.c_str());
-    if (s.inspections.empty()) std::printf("inspected no inspection recorded\n");
+    if (s.inspections.empty()) std::printf("inspected none in this passport\n");
     for (auto& i : s.inspections)
         std::printf("inspected %s by %s on %s (%s, %.19s)\n", i.result.c_str(), i.inspector.c_str(), i.date.c_str(),
                     i.chain.c_str(), i.id.c_str());
@@ -147,10 +149,14 @@ void print_summary(const PassportVerifyOutcome& out) {
                     a.time ? (" " + util::format_rfc3339(*a.time)).c_str() : "",
                     a.tsa.empty() ? "" : (" by '" + a.tsa + "'").c_str());
     std::printf("genesis   %s (%s)%s\n", s.genesis.c_str(), s.consortium.c_str(),
-                s.genesis_pinned ? ", trusted" : ", not pinned: compare it, or give --trust");
+                s.genesis_pinned ? ", trusted" : ", NOT PINNED");
+    std::printf("roster    %zu records up to %.19s; a later revocation would not be here\n", s.roster_records,
+                s.roster_head.c_str());
     std::printf("checked   %zu files, %zu records, %zu signed commits, %zu time-stamp%s\n", s.files, s.records,
                 s.commits, s.tokens, s.tokens == 1 ? "" : "s");
-    std::printf("passport: %s\n", out.problems.empty() ? "valid" : "INVALID");
+    std::printf("passport: %s\n", !out.problems.empty()          ? "INVALID"
+                                   : out.summary.genesis_pinned ? "valid"
+                                                                : "consistent, but its genesis is not pinned");
 }
 
 int run_passport_verify(Context& ctx, const PassportVerifyOptions& o) {
@@ -167,6 +173,13 @@ int run_passport_verify(Context& ctx, const PassportVerifyOptions& o) {
                      out->problems.size() == 1 ? "" : "s");
         return k_exit_negative;
     }
+    // Anyone can make a consistent passport for a consortium of their own: without a
+    // trusted genesis nothing is proven.
+    if (!out->summary.genesis_pinned)
+        return report(make_error(Errc::denied,
+                                 util::quote(o.file) + ": consistent, but its genesis " + out->summary.genesis +
+                                     " is not pinned, so it proves nothing",
+                                 "compare that id with the consortium's genesis and give --trust <genesis id>"));
     return k_exit_ok;
 }
 
@@ -182,7 +195,7 @@ void register_passport(CLI::App& root, Registry& reg) {
         ->type_name("<id>");
     app->footer(
         "Examples:\n  dvi passport BRK-2026-00017 --output BRK-2026-00017.tar\n"
-        "  dvi passport verify BRK-2026-00017.tar --trust 7284ab5d");
+        "  dvi passport verify BRK-2026-00017.tar --trust sha256:<the genesis id, 64 hex digits>");
 
     auto v = std::make_shared<PassportVerifyOptions>();
     auto* verify = app->add_subcommand("verify", "Verify a passport file, without a ledger");

@@ -533,6 +533,7 @@ private:
     bool m_roster_ok = false;
     std::string m_print;
     std::map<std::string, std::string> m_tsa_subject;  // anchor id -> subject of its token's signer
+    std::map<std::string, std::int64_t> m_cosign_upper;  // co-signed anchor id -> the later of its clocks
 };
 
 const Json* Verifier::need(const std::string& id, const std::string& type, const std::string& what) {
@@ -738,12 +739,14 @@ void Verifier::check_roster() {
     m_roster_ok = true;
     m_out.summary.genesis = m_roster.genesis();
     m_out.summary.consortium = m_roster.consortium();
+    m_out.summary.roster_head = m_roster.head();
+    m_out.summary.roster_records = list->size();
     if (str_at(m_index, {"genesis"}) != m_roster.genesis())
         problem(k_index,
                 "names genesis " + str_at(m_index, {"genesis"}) + ", but its roster starts at " + m_roster.genesis());
     if (m_trust) {
         std::string want = m_trust->rfind("sha256:", 0) == 0 ? m_trust->substr(7) : *m_trust;
-        if (hex_of(m_roster.genesis()).rfind(want, 0) == 0)
+        if (hex_of(m_roster.genesis()) == want)
             m_out.summary.genesis_pinned = true;
         else
             problem(record_file(m_roster.genesis()),
@@ -852,10 +855,41 @@ void Verifier::check_references() {
         }
         if (str_at(*l, {"dossier"}) != s.dossier)
             problem(record_file(lic), "the licence is for another dossier than the print");
+        // Printed within the window of every licence of the chain (by the printer's clock,
+        // as print-verify checked it against the later of that clock and trusted time).
+        auto created = util::parse_time(s.created);
+        for (const char* bound : {"not_before", "not_after"}) {
+            const Json* b = at(*l, {bound});
+            auto t = b && b->is_string() ? util::parse_time(b->get<std::string>()) : std::nullopt;
+            if (t && created && (bound[4] == 'b' ? *created < *t : *created > *t))
+                problem(record_file(m_print), std::string("the print is dated ") + s.created + ", outside licence " +
+                                                  lic + "'s window (" + bound + " " + b->get<std::string>() + ")");
+        }
         const Json* parent = at(*l, {"parent"});
         if (parent && parent->is_string()) {
-            lic = parent->get<std::string>();
+            // An allocation: issued by the partner its parent is addressed to, one level
+            // deeper, within the parent's sub-licence depth (as dvi-audit(1) checks).
+            const std::string pid = parent->get<std::string>();
+            if (auto pit = m_records.find(pid); pit != m_records.end() && str_at(pit->second, {"type"}) == "license") {
+                const Json& pl = pit->second;
+                const std::string holder = str_at(pl, {"to", "partner"});
+                if (issuer_of(*l).partner != holder || at(pl, {"to", "writer"}))
+                    problem(record_file(lic), "the allocation is issued by '" + issuer_of(*l).partner +
+                                                  "', not by the partner its parent licence is addressed to ('" +
+                                                  holder + "')");
+                bool other = str_at(*l, {"to", "partner"}) != holder;
+                std::int64_t left = int_at(pl, {"sublicense_depth"});
+                if ((other && left < 1) || int_at(*l, {"sublicense_depth"}) != left - (other ? 1 : 0) ||
+                    int_at(*l, {"depth"}) != int_at(pl, {"depth"}) + 1)
+                    problem(record_file(lic), "the allocation goes deeper than its parent licence allows");
+            }
+            lic = pid;
         } else {
+            // The grant: issued by the dossier's OEM.
+            const Json* d = m_records.count(s.dossier) ? &m_records[s.dossier] : nullptr;
+            if (d && issuer_of(*l).partner != str_at(*d, {"oem"}))
+                problem(record_file(lic), "the grant is issued by '" + issuer_of(*l).partner +
+                                              "', not by the dossier's OEM '" + str_at(*d, {"oem"}) + "'");
             if (lic != s.grant)
                 problem(record_file(m_print), "the print names grant " + s.grant + ", but its licences lead to " + lic);
             lic.clear();
@@ -1005,6 +1039,13 @@ std::optional<std::int64_t> Verifier::anchor_time_of(const std::string& id, cons
             problem(f, "its time is not the earlier of the two anchors' times");
             return std::nullopt;
         }
+        if (str_at(*w, {"evidence", "kind"}) == "cosign") {
+            problem(f, "it co-signs a co-signature");
+            return std::nullopt;
+        }
+        // Its time is a floor for later prints (print-verify); as a bound on when the
+        // heads existed, only the later clock counts, since either partner could backdate.
+        m_cosign_upper[id] = std::max(*t1, *t2);
         return claimed;
     }
     return std::nullopt;
@@ -1074,7 +1115,10 @@ void Verifier::check_anchors() {
             }
         out.role = id == seen ? "seen" : covers ? "covering" : witnessed.count(id) ? "witnessed" : "other";
         if (out.role == "seen" && out.time) s.not_before = std::max(s.not_before.value_or(*out.time), *out.time);
-        if (out.role == "covering" && out.time) s.not_after = std::min(s.not_after.value_or(*out.time), *out.time);
+        if (out.role == "covering" && out.time) {
+            std::int64_t upper = m_cosign_upper.count(id) ? m_cosign_upper[id] : *out.time;
+            s.not_after = std::min(s.not_after.value_or(upper), upper);
+        }
         s.anchors.push_back(out);
     }
     for (auto& [name, c] : m_commits)
@@ -1144,9 +1188,10 @@ Result<PassportVerifyOutcome> passport_verify_bytes(std::string_view archive, co
                                                     const std::optional<std::string>& trust) {
     if (trust) {
         std::string hex = trust->rfind("sha256:", 0) == 0 ? trust->substr(7) : *trust;
-        if (hex.size() < 8 || hex.size() > 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        // The whole id: a short prefix could be matched by a made-up consortium.
+        if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
             return make_error(Errc::invalid_input, "not a genesis id: '" + *trust + "'",
-                              "give 'sha256:<hex>' or at least 8 of its hex digits");
+                              "give the whole id, 'sha256:' and 64 hex digits ('dvi -C <ledger> roster list' shows it)");
     }
     auto entries = util::tar_read(archive);
     if (!entries) return make_error(Errc::invalid_input, util::quote(name) + ": " + entries.error().message);

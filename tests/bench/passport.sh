@@ -63,7 +63,7 @@ commits=$(ls x/commits/*.commit | wc -l)
 : >export.ms; : >verify.ms; : >stock.ms; : >page.ms
 for i in $(seq $runs); do
     timed export.ms export_once
-    timed verify.ms "$dvi" passport verify p.tar
+    timed verify.ms "$dvi" passport verify --trust "$(git -C ledger config dvi.genesis)" p.tar
     timed stock.ms stock_min
     timed page.ms stock_page
 done

@@ -103,13 +103,22 @@ gcode=$("$DVI" --json show BRK-2041@C | python3 -c 'import json,sys; print([r["g
 [ "$(json_get '["counts"]["records"]')" = 13 ] || fail "13 records: $(json_get '["counts"]')"
 [ "$(json_get '["counts"]["commits"]')" = 15 ] || fail "15 commits (two link the anchor): $(json_get '["counts"]')"
 [ "$(json_get '["counts"]["tokens"]')" = 2 ] || fail "2 tokens"
-expect 0 env -u DVI_DIR "$DVI" passport verify BRK-2026-00017.tar
+expect 1 env -u DVI_DIR "$DVI" passport verify BRK-2026-00017.tar
+stdout_has "genesis   $genesis (Bracket consortium), NOT PINNED"
+stdout_has "passport: consistent, but its genesis is not pinned"
+stderr_is "dvi: error: 'BRK-2026-00017.tar': consistent, but its genesis $genesis is not pinned, so it proves nothing
+dvi: hint: compare that id with the consortium's genesis and give --trust <genesis id>"
+expect 1 "$DVI" --json passport verify BRK-2026-00017.tar
+[ "$(json_get '["valid"]')" = false ] || fail "valid without a pinned genesis"
+expect 2 "$DVI" passport verify BRK-2026-00017.tar --trust "${genesis:0:15}"
+stderr_has "not a genesis id: '${genesis:0:15}'"
+expect 0 env -u DVI_DIR "$DVI" passport verify BRK-2026-00017.tar --trust "$genesis"
 stdout_has "serial    BRK-2026-00017"
 stdout_has "printed   2026-11-23T12:30:00Z (printer clock) on S5-0412 (Original Prusa MINI) by bureau7/s5"
 stdout_has "recipe    mini-petg, sealed G-code sha256:$gcode"
 stdout_has "inspected pass by M. Martin on 2026-11-26"
 stdout_has "time      after 2026-11-23T12:00:00Z, before 2026-11-23T13:00:00Z"
-stdout_has "genesis   $genesis (Bracket consortium), not pinned"
+stdout_has "genesis   $genesis (Bracket consortium), trusted"
 stdout_has "passport: valid"
 [ "$(snapshot "$DVI_DIR")" = "$before" ] || fail "verify wrote to the ledger"
 expect 1 "$DVI" passport verify BRK-2026-00017.tar --trust "sha256:$(printf '%064d' 0)"
@@ -117,7 +126,7 @@ stderr_is "dvi: error: 'records/${genesis#sha256:}.json': the passport's genesis
 dvi: hint: do not rely on this passport: 1 proof failed"
 expect 2 "$DVI" passport verify BRK-2026-00017.tar --trust abc
 stderr_is "dvi: error: not a genesis id: 'abc'
-dvi: hint: give 'sha256:<hex>' or at least 8 of its hex digits"
+dvi: hint: give the whole id, 'sha256:' and 64 hex digits ('dvi -C <ledger> roster list' shows it)"
 pass "verify without a ledger: --json, summary, --trust"
 
 # --- stock tools only: the commands of dvi-passport(5), as written ------------------------
@@ -274,7 +283,7 @@ dvi: hint: choose one with --print <id>"
 [ ! -e BRK-2026-00019.passport.tar ] || fail "a refused export wrote a file"
 expect 0 "$DVI" --json passport BRK-2026-00019 --print "${p19b:7:10}" --output 19b.tar
 [ "$(json_get '["print"]')" = "$p19b" ] || fail "--print chooses"
-expect 0 "$DVI" --json passport verify 19b.tar
+expect 0 "$DVI" --json passport verify --trust "$genesis" 19b.tar
 [ "$(json_get '["recorded_before"]')" = null ] || fail "a print after the last anchor has no upper bound: $(json_get '["recorded_before"]')"
 # Anchored later by acme (time-stamped 14:00) and co-signed by bureau7 at 13:30: the
 # co-signature, earlier, covers the print; the anchor it witnesses comes along.
@@ -285,7 +294,7 @@ a14=$(json_get '["record"]')
 expect 0 "$DVI" --json --key "$T/bureau7desk.pem" anchor --cosign "$a14"
 co=$(json_get '["record"]')
 expect 0 "$DVI" -q passport BRK-2026-00019 --print "$p19b" --output 19c.tar
-expect 0 "$DVI" --json passport verify 19c.tar
+expect 0 "$DVI" --json passport verify --trust "$genesis" 19c.tar
 [ "$(json_get '["recorded_before"]')" = 2026-11-23T13:30:00Z ] || fail "the co-signature bounds the print"
 [ "$(python3 -c 'import json,sys; print(" ".join(sorted(a["role"] + ":" + a["kind"] for a in json.load(open(sys.argv[1]))["anchors"])))' "$T/out")" = \
     "covering:cosign covering:rfc3161 seen:rfc3161" ] || fail "anchors of a co-signed passport: $(json_get '["anchors"]')"
@@ -312,6 +321,32 @@ stderr_is "dvi: error: 'records/${forged#sha256:}.json': recipe 'mini-petg' is f
 dvi: error: 'records/${forged#sha256:}.json': the print's file is not the sealed G-code of recipe 'mini-petg'
 dvi: hint: do not rely on this passport: 2 proofs failed"
 pass "a signed print that print-verify would have refused is refused"
+
+# A licence the bureau grants itself for the OEM's dossier (properly signed by its desk,
+# whose role may write licences), and a print under it: the grant is not the OEM's.
+"$DVI" -q key export "$T/bureau7desk.pem" --out "$T/desk.ssh"
+fdesk=$("$DVI" --json key show "$T/bureau7desk.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+lbody=$("$DVI" --json show "$g" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['record']
+for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
+r['to'] = {'partner': 'bureau7', 'writer': 's5'}
+r['quota'] = 1000
+print(json.dumps(r))")
+self=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/desk "$T/desk.ssh" "$fdesk" 2026-11-23T13:40:00Z license "$lbody")
+pbody=$("$DVI" --json show "$p" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['record']
+for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
+r['serials'] = ['PIRATE-1']
+r['license'] = r['grant'] = '$self'
+print(json.dumps(r))")
+pirate=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/s5 "$T/bureau7.ssh" "$fpr" 2026-11-23T13:41:00Z print "$pbody")
+expect 0 "$DVI" -q passport PIRATE-1 --output pirate.tar
+expect 1 "$DVI" passport verify --trust "$genesis" pirate.tar
+stderr_is "dvi: error: 'records/${self#sha256:}.json': the grant is issued by 'bureau7', not by the dossier's OEM 'acme'
+dvi: hint: do not rely on this passport: 1 proof failed"
+pass "a licence granted by someone else than the dossier's OEM is refused"
 
 expect 2 "$DVI" passport BRK-2026-00017 --output BRK-2026-00017.tar
 stderr_is "dvi: error: 'BRK-2026-00017.tar' already exists

@@ -103,6 +103,9 @@ struct PassportSummary {
     std::string genesis;
     std::string consortium;
     bool genesis_pinned = false;  // --trust was given and matched
+    // The roster the passport carries ends here: a later revocation would not be in it.
+    std::string roster_head;
+    std::size_t roster_records = 0;
     std::size_t records = 0, commits = 0, files = 0, tokens = 0;
 };
 
