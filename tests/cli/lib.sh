@@ -43,6 +43,19 @@ snapshot() {
       (cd "$ledger" && find objects refs -type f | sort); } | sha256sum
 }
 
+# fingerprint <key.pem>: the key's "SHA256:..." fingerprint, as the roster records it.
+fingerprint() { "$DVI" --json key show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+# record_body <id> [python statements on r]: a record's fields without its header, as
+# JSON: the body tests/cli/forge.py signs into a record that bypassed dvi.
+record_body() {
+    "$DVI" --json show "$1" | python3 -c "
+import json, sys
+r = json.load(sys.stdin)['record']
+for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
+${2:-pass}
+print(json.dumps(r))"
+}
+
 # keys <name>...: Ed25519 keys name.pem (+ .pub) in the current directory.
 keys() { for k in "$@"; do "$DVI" -q key generate --out "$k.pem"; done; }
 

@@ -108,7 +108,7 @@ pass "audit of an encrypted dossier, without a key: no error"
 # A writer the dossier was not encrypted for cannot grant; a recipient can.
 "$DVI" -q roster add acme --writer late --pubkey acmelate.pem.pub
 expect 1 "$DVI" --key acmelate.pem license grant --dossier BRK-2041@C --to bureau7 --quota 5
-stderr_is "dvi: error: dossier BRK-2041@C carries no content key for the key $("$DVI" --json key show acmelate.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+stderr_is "dvi: error: dossier BRK-2041@C carries no content key for the key $(fingerprint acmelate.pem)
 dvi: hint: grant with a key the dossier's recipes were encrypted for (its 'encryption.recipe_keys')"
 g=$("$DVI" --json --key acmearchive.pem license grant --dossier BRK-2041@C --to bureau7 --quota 20 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
@@ -157,21 +157,16 @@ grep -qF "$(sha256sum <"$EXAMPLE/recipes/mk3s/bracket.gcode" | cut -c1-12)" "$T/
 pass "--file is compared with the plaintext; the refusal records no hash of it"
 
 # A licence whose writer left the keys out, or wrapped another key: refused, recorded.
-for k in bureau7desk; do "$DVI" -q key export $k.pem --out $k.ssh; done
-fpdesk=$("$DVI" --json key show bureau7desk.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
-forged_alloc() {  # forged_alloc <keys json | ''>: an allocation of $g to bureau7/s5, signed by the desk
-    local keys=$1 body
-    body=$(python3 -c "
-import json, sys
-r = json.load(open('$T/alloc.json'))['record']
-for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen', 'keys'): r.pop(k)
-r['quota'] = 1
-if sys.argv[1]: r['keys'] = json.loads(sys.argv[1])
-print(json.dumps(r))" "$keys")
+"$DVI" -q key export bureau7desk.pem --out bureau7desk.ssh
+fpdesk=$(fingerprint bureau7desk.pem)
+forged_alloc() {  # forged_alloc <keys json | ''>: an allocation like $a, of 1 print, signed by the desk
+    local body
+    body=$(KEYS=$1 record_body "$a" "import os; r.pop('keys'); r['quota'] = 1
+if os.environ['KEYS']: r['keys'] = json.loads(os.environ['KEYS'])")
     python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/desk "$T/bureau7desk.ssh" "$fpdesk" \
         2026-11-23T10:00:00Z license "$body"
 }
-fp5=$("$DVI" --json key show bureau7.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+fp5=$(fingerprint bureau7.pem)
 bare=$(forged_alloc '')
 expect 1 "$DVI" --json --key bureau7.pem print-verify --license "$bare" --device S5-0412 --material-lot $lot --output "$T/x1"
 [ "$(json_get '["code"]')" = no-content-key ] || fail "no keys: $(json_get '["code"]')"

@@ -305,15 +305,9 @@ pass "a co-signed anchor covers a print"
 # sealed recipe of another printer model, and another G-code. Export does not judge;
 # verify re-checks what print-verify would have.
 "$DVI" -q key export "$T/bureau7.pem" --out "$T/bureau7.ssh"
-fpr=$("$DVI" --json key show "$T/bureau7.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
-body=$("$DVI" --json show "$p" | python3 -c "
-import json, sys
-r = json.load(sys.stdin)['record']
-for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
-r['serials'] = ['F-1']
-r['file']['sha256'] = 'ab' * 32
-r['device'] = {'serial': 'K3-0077', 'model': 'Original Prusa i3 MK3S'}
-print(json.dumps(r))")
+fpr=$(fingerprint "$T/bureau7.pem")
+body=$(record_body "$p" "r['serials'] = ['F-1']; r['file']['sha256'] = 'ab' * 32
+r['device'] = {'serial': 'K3-0077', 'model': 'Original Prusa i3 MK3S'}")
 forged=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/s5 "$T/bureau7.ssh" "$fpr" 2026-11-23T13:40:00Z print "$body")
 expect 0 "$DVI" -q passport F-1 --output forged.tar
 expect 1 "$DVI" passport verify forged.tar
@@ -325,22 +319,10 @@ pass "a signed print that print-verify would have refused is refused"
 # A licence the bureau grants itself for the OEM's dossier (properly signed by its desk,
 # whose role may write licences), and a print under it: the grant is not the OEM's.
 "$DVI" -q key export "$T/bureau7desk.pem" --out "$T/desk.ssh"
-fdesk=$("$DVI" --json key show "$T/bureau7desk.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
-lbody=$("$DVI" --json show "$g" | python3 -c "
-import json, sys
-r = json.load(sys.stdin)['record']
-for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
-r['to'] = {'partner': 'bureau7', 'writer': 's5'}
-r['quota'] = 1000
-print(json.dumps(r))")
+fdesk=$(fingerprint "$T/bureau7desk.pem")
+lbody=$(record_body "$g" "r['to'] = {'partner': 'bureau7', 'writer': 's5'}; r['quota'] = 1000")
 self=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/desk "$T/desk.ssh" "$fdesk" 2026-11-23T13:40:00Z license "$lbody")
-pbody=$("$DVI" --json show "$p" | python3 -c "
-import json, sys
-r = json.load(sys.stdin)['record']
-for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
-r['serials'] = ['PIRATE-1']
-r['license'] = r['grant'] = '$self'
-print(json.dumps(r))")
+pbody=$(record_body "$p" "r['serials'] = ['PIRATE-1']; r['license'] = r['grant'] = '$self'")
 pirate=$(python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" bureau7/s5 "$T/bureau7.ssh" "$fpr" 2026-11-23T13:41:00Z print "$pbody")
 expect 0 "$DVI" -q passport PIRATE-1 --output pirate.tar
 expect 1 "$DVI" passport verify --trust "$genesis" pirate.tar

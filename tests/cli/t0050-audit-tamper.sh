@@ -15,7 +15,7 @@ a=$(allocate "$g" bureau7/s5 3)
 print=$("$DVI" --json --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial A-1 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
 for k in acme polyfil bureau7 bureau7desk s6 unit7; do "$DVI" -q key export $k.pem --out $k.ssh; done
-fp() { "$DVI" --json key show "$1.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])'; }
+fp() { fingerprint "$1.pem"; }
 
 expect 0 "$DVI" audit --json
 [ "$(json_get '["findings"].__len__()')" = 0 ] || fail "the clean ledger has findings: $(json_get '["findings"]')"
@@ -47,15 +47,6 @@ forge() {
     local k=$1 chain=$2 created=$3 type=$4 body=$5
     shift 5
     python3 "$DVI_SOURCE_DIR/tests/cli/forge.py" "$DVI_DIR" "$chain" "$T/$k.ssh" "$(fp "$k")" "$created" "$type" "$body" "$@"
-}
-# body <record id> [python statements on r]: a record's fields without the header.
-body() {
-    "$DVI" --json show "$1" | python3 -c "
-import json, sys
-r = json.load(sys.stdin)['record']
-for k in ('type', 'schema', 'issuer', 'created', 'seq', 'seen'): r.pop(k)
-${2:-pass}
-print(json.dumps(r))"
 }
 # lot_id <lot>: the id of polyfil's material-lot record for that lot.
 lot_id() {
@@ -119,15 +110,15 @@ git -C "$DVI_DIR" update-ref $ref5 "$new" "$head"
 finds not-linear
 
 scenario "a commit removed from the middle of a chain"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["serials"] = ["A-3"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["serials"] = ["A-3"]')" >/dev/null
 c=($(git -C "$DVI_DIR" rev-list $ref5))
 git -C "$DVI_DIR" cat-file commit "${c[0]}" | sed "s/^parent .*/parent ${c[2]}/" | git -C "$DVI_DIR" hash-object -t commit -w --stdin >new
 git -C "$DVI_DIR" update-ref $ref5 "$(cat new)"
 finds sequence-gap
 
 scenario "a record that does not match its schema"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["colour"] = "red"')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["colour"] = "red"')" >/dev/null
 finds schema-violation
 
 scenario "a record replayed from another chain"
@@ -155,7 +146,7 @@ EOF
 finds misplaced-record
 
 scenario "chain.json that does not describe its commit"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["serials"] = ["A-2"]')" --chain-seq 7 >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["serials"] = ["A-2"]')" --chain-seq 7 >/dev/null
 finds chain-state-mismatch
 
 scenario "a chain whose writer is not in the roster"
@@ -164,7 +155,7 @@ finds unknown-writer
 
 # --- authority -------------------------------------------------------------------------
 scenario "a key whose role may not write that record type"
-forge polyfil polyfil/lab $when dossier "$(body BRK-2041@C 'r["title"] = "Forged bracket"')" >/dev/null
+forge polyfil polyfil/lab $when dossier "$(record_body BRK-2041@C 'r["title"] = "Forged bracket"')" >/dev/null
 finds not-authorized
 
 scenario "a roster change by a non-authority"
@@ -173,58 +164,58 @@ finds not-authorized
 
 scenario "a commit signed by a revoked key"
 "$DVI" -q roster revoke bureau7/s5 --reason "printer stolen"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
 finds revoked-key-used
 
 # --- licences and quotas across chains ---------------------------------------------------
 scenario "an allocation above its licence's quota"
-forge bureau7desk bureau7/desk $when license "$(body "$a" 'r["quota"] = 8')" >/dev/null
+forge bureau7desk bureau7/desk $when license "$(record_body "$a" 'r["quota"] = 8')" >/dev/null
 finds allocation-over-quota
 
 scenario "a sub-licence deeper than allowed"
-forge bureau7desk bureau7/desk $when license "$(body "$a" 'r["to"] = {"partner": "unit7", "writer": "s9"}; r["quota"] = 1; r["devices"] = []')" >/dev/null
+forge bureau7desk bureau7/desk $when license "$(record_body "$a" 'r["to"] = {"partner": "unit7", "writer": "s9"}; r["quota"] = 1; r["devices"] = []')" >/dev/null
 finds sublicense-too-deep
 
 scenario "a licence granted by someone else than the dossier's OEM"
-forge bureau7desk bureau7/desk $when license "$(body "$g")" >/dev/null
+forge bureau7desk bureau7/desk $when license "$(record_body "$g")" >/dev/null
 finds license-not-by-oem
 
 scenario "prints above the allocation"
-for s in A-2 A-3 A-4; do forge bureau7 bureau7/s5 $when print "$(body "$print" "r['serials'] = ['$s']")" >/dev/null; done
+for s in A-2 A-3 A-4; do forge bureau7 bureau7/s5 $when print "$(record_body "$print" "r['serials'] = ['$s']")" >/dev/null; done
 finds prints-over-allocation
 
 scenario "the same allocation spent by two writers"
-forge s6 bureau7/s6 $when print "$(body "$print" 'r["serials"] = ["B-1"]')" >/dev/null
+forge s6 bureau7/s6 $when print "$(record_body "$print" 'r["serials"] = ["B-1"]')" >/dev/null
 finds allocation-spent-by-other
 
 scenario "a print after its licence was revoked, by an agent that had the revocation"
 "$DVI" -q --key bureau7desk.pem license revoke "$a" --reason "contract ended"
 "$DVI" -q --key acme.pem anchor
 anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
-forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$anchor" >/dev/null
+forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" --seen "$anchor" >/dev/null
 finds print-after-revocation
 
 scenario "a print after its licence was revoked, by the clocks only"
 DVI_TEST_DATE=2026-11-24T10:00:00Z "$DVI" -q --key bureau7desk.pem license revoke "$a" --reason "contract ended"
-forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 2026-11-25T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
 finds print-after-revocation-unseen 0
 
 scenario "a print outside the licence's window"
-forge bureau7 bureau7/s5 2027-01-05T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 2027-01-05T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
 finds print-outside-window
 
 scenario "a print outside the window by ledger time, its clock set back"
 coanchor=$(cosigned_anchor 2027-01-02)
-forge bureau7 bureau7/s5 2026-12-20T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
+forge bureau7 bureau7/s5 2026-12-20T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
 finds print-outside-window
 
 scenario "a backdated record"
 coanchor=$(cosigned_anchor 2026-11-30)
-forge bureau7 bureau7/s5 2026-11-24T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
+forge bureau7 bureau7/s5 2026-11-24T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" --seen "$coanchor" >/dev/null
 finds created-before-anchor
 
 scenario "a clock going backwards within a chain"
-forge bureau7 bureau7/s5 2026-11-20T10:00:00Z print "$(body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 2026-11-20T10:00:00Z print "$(record_body "$print" 'r["serials"] = ["A-2"]')" >/dev/null
 finds clock-regression 0
 expect 1 "$DVI" audit --strict
 pass "$SCENARIO: --strict fails on the warning"
@@ -232,11 +223,11 @@ pass "$SCENARIO: --strict fails on the warning"
 # --- material, recipe, deviations --------------------------------------------------------
 scenario "a print from an unreleased lot"
 qlot=$(lot_id PETG-2026-0131)
-forge bureau7 bureau7/s5 $when print "$(body "$print" "r['material_lot'] = '$qlot'; r['serials'] = ['A-2']")" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" "r['material_lot'] = '$qlot'; r['serials'] = ['A-2']")" >/dev/null
 finds lot-not-released
 
 scenario "a G-code that is not the sealed recipe"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["file"]["sha256"] = "ab" * 32; r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["file"]["sha256"] = "ab" * 32; r["serials"] = ["A-2"]')" >/dev/null
 finds recipe-mismatch
 
 scenario "a deviation used beyond its limit"
@@ -251,30 +242,30 @@ YAML
 "$DVI" -q --key acme.pem seal deviation.yaml
 "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot polyfil/PETG-2026-0131 --serial D-1
 dprint=$("$DVI" --json log bureau7/s5 --type print | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
-forge bureau7 bureau7/s5 $when print "$(body "$dprint" 'r["serials"] = ["D-2"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$dprint" 'r["serials"] = ["D-2"]')" >/dev/null
 finds deviation-overused
 
 # --- artifacts, references, anchors, forks -----------------------------------------------
 scenario "a missing artifact blob"
-gcode=$(body BRK-2041@C 'print(r["recipes"][0]["gcode"]["sha256"]); sys.exit()' | head -1)
+gcode=$(record_body BRK-2041@C 'print(r["recipes"][0]["gcode"]["sha256"]); sys.exit()' | head -1)
 blob=$(git -C "$DVI_DIR" rev-parse "refs/dvi/chains/acme/desk:artifacts/${gcode:0:2}/$gcode")
 rm -f "$DVI_DIR/objects/${blob:0:2}/${blob:2}"
 finds artifact-missing
 
 scenario "an artifact whose bytes do not match its hash"
 fake=$(printf 'ab%.0s' $(seq 32))
-forge polyfil polyfil/lab $when material-lot "$(body "$(lot_id PETG-2026-0117)" "r['lot'] = 'PETG-2026-0999'; r['certificate']['file']['sha256'] = '$fake'")" \
+forge polyfil polyfil/lab $when material-lot "$(record_body "$(lot_id PETG-2026-0117)" "r['lot'] = 'PETG-2026-0999'; r['certificate']['file']['sha256'] = '$fake'")" \
     --file "artifacts/ab/$fake=not the certificate" >/dev/null
 finds artifact-hash-mismatch
 
 scenario "a reference to a record that is not in the ledger"
-forge bureau7 bureau7/s5 $when print "$(body "$print" 'r["license"] = "sha256:" + "cd" * 32; r["serials"] = ["A-2"]')" >/dev/null
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["license"] = "sha256:" + "cd" * 32; r["serials"] = ["A-2"]')" >/dev/null
 finds reference-missing
 
 scenario "an anchor whose evidence does not hold"
 "$DVI" -q --key acme.pem anchor
 anchor=$("$DVI" --json log acme --type anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][0]["record"])')
-forge polyfil polyfil/lab $when anchor "$(body "$anchor" "r['evidence'] = {'kind': 'cosign', 'anchor': '$anchor', 'time': '2030-01-01T00:00:00Z'}")" >/dev/null
+forge polyfil polyfil/lab $when anchor "$(record_body "$anchor" "r['evidence'] = {'kind': 'cosign', 'anchor': '$anchor', 'time': '2030-01-01T00:00:00Z'}")" >/dev/null
 finds anchor-invalid
 
 # equivocate [<command in the other copy>...]: acme's chain goes on differently in another
