@@ -14,14 +14,8 @@ cd "$T"
 runs=30
 export DVI_TEST_DATE=2026-11-23T10:00:00Z DVI_DIR=$T/ledger
 
-# The test suite's TSA (tests/cli/lib.sh): a CA, a TSA certificate, openssl ts -reply
-# behind HTTP on 127.0.0.1, its clock at 09:00.
 fail() { echo "anchor.sh: $*" >&2; exit 1; }
-DVI=$dvi DVI_SOURCE_DIR=$src
-eval "$(sed -n '/^tsa_start() {/,/^}/p' "$src/tests/cli/lib.sh")"
-tsa_start
-trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
-echo "2026-11-23 09:00:00" >"$TSA_DIR/time"
+bench_tsa "$dvi" "$src"
 
 bench_ledger "$dvi" "$src" 100000
 alloc=$(bench_allocate "$dvi" 1000)

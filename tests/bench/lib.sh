@@ -16,6 +16,16 @@ bench_ledger() {
     bench_grant=$("$dvi" --json -C ledger --key acme.pem license grant --dossier BRK-2041@C --to bureau7 \
         --quota "$quota" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')
 }
+# bench_tsa <dvi> <source tree>: the test suite's TSA (tests/cli/lib.sh's tsa_start: a CA,
+# a TSA certificate, openssl ts -reply behind HTTP on 127.0.0.1), its clock at 09:00,
+# stopped when the script exits; needs $T and a fail function.
+bench_tsa() {
+    DVI=$1 DVI_SOURCE_DIR=$2
+    eval "$(sed -n '/^tsa_start() {/,/^}/p' "$2/tests/cli/lib.sh")"
+    tsa_start
+    trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
+    echo "2026-11-23 09:00:00" >"$TSA_DIR/time"
+}
 # bench_allocate <dvi> <quota>: an allocation of $bench_grant to the printer agent; prints its id.
 bench_allocate() {
     "$1" --json -C ledger --key desk.pem license allocate --from "$bench_grant" --to bureau7/s5 --quota "$2" |

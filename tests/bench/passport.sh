@@ -16,11 +16,7 @@ runs=20
 export DVI_TEST_DATE=2026-11-23T10:00:00Z DVI_DIR=$T/ledger
 
 fail() { echo "passport.sh: $*" >&2; exit 1; }
-DVI=$dvi DVI_SOURCE_DIR=$src
-eval "$(sed -n '/^tsa_start() {/,/^}/p' "$src/tests/cli/lib.sh")"
-tsa_start
-trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
-echo "2026-11-23 09:00:00" >"$TSA_DIR/time"
+bench_tsa "$dvi" "$src"
 
 bench_ledger "$dvi" "$src" 100000
 alloc=$(bench_allocate "$dvi" 1000)
