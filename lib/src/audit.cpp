@@ -738,8 +738,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<ChainIndex> indexes(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c)
         if (keys[c]) indexes[c] = index_chain(ledger, heads[c]);
-    auto work = [&](const Ledger& l) {
-        for (std::size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+    auto one = [&](const Ledger& l, std::size_t i) {
+        {
             if (!keys[jobs[i].chain]) {
                 // unknown writer: reported once below
             } else if (skip[i]) {
@@ -751,7 +751,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                     cc.record = std::move(*fast);
                     results[i] = std::move(cc);
                     continue_progress();
-                    continue;
+                    return;
                 }
                 auto rec = l.record_of_commit(jobs[i].commit);
                 if (!rec) {
@@ -786,6 +786,13 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             }
             continue_progress();
         }
+    };
+    // Each thread takes consecutive commits of a chain: each record is stored as a delta
+    // against the one before, which is then still in that thread's cache.
+    constexpr std::size_t k_batch = 128;
+    auto work = [&](const Ledger& l) {
+        for (std::size_t start; (start = next.fetch_add(k_batch)) < jobs.size();)
+            for (std::size_t i = start; i < std::min(start + k_batch, jobs.size()); ++i) one(l, i);
     };
     if (threads == 1) {
         work(ledger);

@@ -71,12 +71,25 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
         if (e) return make_error(Errc::io, "cannot create " + util::quote(to / name) + ": " + e.message());
         for (auto& o : fs::directory_iterator(dir.path(), e)) DVI_CHECK(move(o.path(), to / name / o.path().filename()));
     }
+    // Packs are linked, not moved: the private store's pack backend may still read them
+    // until the store is removed. The pack and its .keep before the index, which is what
+    // makes a pack visible.
+    auto link = [&](const fs::path& src, const fs::path& dst) -> Status {
+        if (::link(src.c_str(), dst.c_str()) == 0 || errno == EEXIST) return {};
+        if (errno == ENOSPC || errno == EDQUOT)
+            return make_error(Errc::io, "cannot link " + util::quote(src) + " into the ledger: " + std::strerror(errno), k_no_space_hint);
+        return move(src, dst);  // a file system without hard links
+    };
     std::vector<fs::path> indexes;
     for (auto& e : fs::directory_iterator(from / "pack", ec)) {
         if (e.path().extension() == ".idx") indexes.push_back(e.path());
-        else if (e.path().extension() == ".pack") DVI_CHECK(move(e.path(), to / "pack" / e.path().filename()));
+        else if (e.path().extension() == ".pack" || e.path().extension() == ".keep") {
+            std::error_code e2;
+            fs::create_directories(to / "pack", e2);
+            DVI_CHECK(link(e.path(), to / "pack" / e.path().filename()));
+        }
     }
-    for (auto& i : indexes) DVI_CHECK(move(i, to / "pack" / i.filename()));
+    for (auto& i : indexes) DVI_CHECK(link(i, to / "pack" / i.filename()));
     return {};
 }
 

@@ -55,9 +55,10 @@ inline constexpr const char* k_no_space_hint = "free space on the file system th
 Status check(int rc, const std::string& what);
 Error error(int rc, const std::string& what);
 
-// Moves the loose objects and packs of one objects folder into another on the same file
-// system (rename, so each object appears whole or not at all); objects the target already
-// has stay behind. A pack moves before its index, which is what makes it visible.
+// Moves the loose objects of one objects folder into another on the same file system
+// (rename, so each object appears whole or not at all) and links its packs there (the
+// source's pack backend may still read them); objects the target already has stay
+// behind. A pack and its .keep arrive before its index, which is what makes it visible.
 Status migrate_objects(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // Removes the folders under `base` (private object stores of dvi processes) whose owner

@@ -35,6 +35,8 @@ std::atomic<Durability> g_durability{Durability::fsync};
 constexpr off_t k_publish_reserve = 64 * 1024;
 // No record or state file that dvi writes comes near this; artifacts are not bound by it.
 constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
+// Artifacts from this size on are stored as a pack of their own (pack::BlobPack).
+constexpr std::uint64_t k_blob_pack_threshold = std::uint64_t{1} << 20;
 
 // Flushes everything written to the ledger's file system: one syncfs(2) instead of an
 // fsync per object, file and folder.
@@ -167,7 +169,7 @@ struct Ledger::Impl {
         git::remove_stale_stores(base);  // left by killed processes
         DVI_TRY(name, git::store_name());
         fs::path objects = base / name / "objects";
-        fs::create_directories(objects, ec);
+        fs::create_directories(objects / "pack", ec);  // libgit2's pack backend only looks if it exists
         stage = base / name;
         if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
         git_odb* raw = nullptr;
@@ -179,6 +181,13 @@ struct Ledger::Impl {
         // first writable backend and reads from all.
         if (int rc = git_odb_add_backend(odb.get(), loose, 100); rc != 0) {
             loose->free(loose);
+            return git::error(rc, "cannot prepare " + util::quote(objects));
+        }
+        // And the packs of large artifacts (pack::BlobPack) written there.
+        git_odb_backend* packs = nullptr;
+        DVI_CHECK(git::check(git_odb_backend_pack(&packs, objects.c_str()), "cannot prepare " + util::quote(objects)));
+        if (int rc = git_odb_add_backend(odb.get(), packs, 99); rc != 0) {
+            packs->free(packs);
             return git::error(rc, "cannot prepare " + util::quote(objects));
         }
         return {};
@@ -576,26 +585,44 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     DVI_CHECK(m_impl->begin_stage());
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
     struct stat st {};
     ::fstat(fd, &st);
     const auto file_size = static_cast<std::uint64_t>(st.st_size);
-    if (encryption && file_size > (std::uint64_t{1} << 36) - 32) {  // GCM: 2^32 - 2 blocks per nonce
-        ::close(fd);
+    if (encryption && file_size > (std::uint64_t{1} << 36) - 32)  // GCM: 2^32 - 2 blocks per nonce
         return make_error(Errc::invalid_input, util::quote(file) + " is larger than AES-256-GCM encrypts under one nonce (64 GiB)");
-    }
     const std::uint64_t blob_size = file_size + (encryption ? crypto::k_gcm_tag_size : 0);
-    git_odb* raw_odb = nullptr;
-    if (int rc = git_repository_odb(&raw_odb, m_impl->repo.get()); rc != 0) {
-        ::close(fd);
-        return git::error(rc, "cannot open object database");
-    }
-    git::Odb odb(raw_odb);
+    std::vector<char> buf(1 << 20);
+    auto read_some = [&]() -> Result<std::size_t> {
+        while (true) {
+            ssize_t n = ::read(fd, buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return make_error(Errc::io, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
+            return static_cast<std::size_t>(n);
+        }
+    };
+    DVI_TRY(first, read_some());
+
+    // A large blob becomes a pack of its own, compressed only if it compresses; a small one
+    // a loose object, through libgit2.
+    std::optional<pack::BlobPack> big;
+    git::Odb odb;
     git_odb_stream* stream = nullptr;
-    if (int rc = git_odb_open_wstream(&stream, odb.get(), static_cast<git_object_size_t>(blob_size), GIT_OBJECT_BLOB);
-        rc != 0) {
-        ::close(fd);
-        return git::error(rc, "cannot store " + util::quote(file));
+    if (blob_size >= k_blob_pack_threshold) {
+        int level = encryption ? 0 : pack::level_for(buf.data(), first);
+        DVI_TRY(bp, pack::BlobPack::create(*m_impl->stage / "objects" / "pack", blob_size, level));
+        big.emplace(std::move(bp));
+    } else {
+        git_odb* raw_odb = nullptr;
+        DVI_CHECK(git::check(git_repository_odb(&raw_odb, m_impl->repo.get()), "cannot open object database"));
+        odb.reset(raw_odb);
+        DVI_CHECK(git::check(git_odb_open_wstream(&stream, odb.get(), static_cast<git_object_size_t>(blob_size), GIT_OBJECT_BLOB),
+                             "cannot store " + util::quote(file)));
     }
+    std::unique_ptr<git_odb_stream, void (*)(git_odb_stream*)> stream_guard(stream, git_odb_stream_free);
     std::optional<crypto::GcmEncryptor> enc;
     std::optional<crypto::PlainMac> plain_mac;
     if (encryption) {
@@ -603,51 +630,41 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         plain_mac.emplace(*encryption->key);
     }
     crypto::Sha256 sha;
-    std::vector<char> buf(1 << 20);
     std::vector<std::uint8_t> cipher(encryption ? buf.size() : 0);
     std::uint64_t total = 0;
-    Status status;
     auto put = [&](const void* data, std::size_t n) -> Status {
         sha.update(data, n);
+        if (big) return big->write(data, n);
         if (int rc = git_odb_stream_write(stream, static_cast<const char*>(data), n); rc != 0)
             return git::error(rc, "cannot store " + util::quote(file));
         return {};
     };
-    while (true) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            status = make_error(Errc::io, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
-            break;
-        }
-        if (n == 0) break;
-        auto un = static_cast<std::size_t>(n);
-        total += un;
+    for (std::size_t n = first; n > 0;) {
+        total += n;
         if (total > file_size) break;
         if (enc) {
-            plain_mac->update(buf.data(), un);
-            status = enc->update(buf.data(), un, cipher.data());
-            if (status.ok()) status = put(cipher.data(), un);
+            plain_mac->update(buf.data(), n);
+            DVI_CHECK(enc->update(buf.data(), n, cipher.data()));
+            DVI_CHECK(put(cipher.data(), n));
         } else {
-            status = put(buf.data(), un);
+            DVI_CHECK(put(buf.data(), n));
         }
-        if (!status.ok()) break;
         if (progress) progress(total);
+        DVI_TRY(next, read_some());
+        n = next;
     }
-    ::close(fd);
-    if (status.ok() && total != file_size)
-        status = make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
-    if (status.ok() && enc) {
-        auto tag = enc->finish();
-        status = tag ? put(tag->data(), tag->size()) : Status(tag.error());
+    if (total != file_size) return make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
+    if (enc) {
+        DVI_TRY(tag, enc->finish());
+        DVI_CHECK(put(tag.data(), tag.size()));
     }
     git_oid oid;
-    if (status.ok()) {
-        if (int rc = git_odb_stream_finalize_write(&oid, stream); rc != 0)
-            status = git::error(rc, "cannot store " + util::quote(file));
+    if (big) {
+        DVI_TRY(o, big->finish());
+        oid = o;
+    } else {
+        DVI_CHECK(git::check(git_odb_stream_finalize_write(&oid, stream), "cannot store " + util::quote(file)));
     }
-    git_odb_stream_free(stream);
-    if (!status.ok()) return status.error();
     auto d = sha.finish();
     ArtifactRef out{util::hex_encode(d.data(), d.size()), blob_size, media_type, git::oid_hex(oid), {}, 0};
     if (enc) {
@@ -864,7 +881,7 @@ void Ledger::auto_pack(std::vector<std::string>& notices) {
     }
     if (!pack::due(m_impl->gitdir, *m_impl->autopack)) return;
     // The record is already acknowledged: a failure to pack is a notice, not an error.
-    if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir); !p)
+    if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir, g_durability.load() == Durability::fsync); !p)
         notices.push_back("cannot pack the ledger's loose objects: " + p.error().message);
 }
 

@@ -1,19 +1,27 @@
 #include "pack.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <functional>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "delta.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 #include "git.hpp"
 
@@ -23,13 +31,39 @@ namespace dvi::pack {
 
 namespace {
 
+constexpr int k_max_depth = 50;                               // git's pack.depth
+constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger objects are stored whole
+constexpr std::uint32_t k_max_objects = 1u << 28;
+
+struct OidHash {
+    std::size_t operator()(const git_oid& o) const {
+        std::size_t h;
+        std::memcpy(&h, o.id, sizeof h);
+        return h;
+    }
+};
+struct OidEq {
+    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b); }
+};
+template <class V>
+using OidMap = std::unordered_map<git_oid, V, OidHash, OidEq>;
+
+bool oid_less(const git_oid& a, const git_oid& b) { return git_oid_cmp(&a, &b) < 0; }
+
 bool is_hex(const std::string& s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+std::uint32_t be32(const unsigned char* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+void put_be32(std::string& out, std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
+}
+
 // Every loose object: objects/<2 hex>/<38 hex>.
-std::vector<std::pair<git_oid, fs::path>> loose_objects(const fs::path& gitdir) {
-    std::vector<std::pair<git_oid, fs::path>> out;
+OidMap<fs::path> loose_objects(const fs::path& gitdir) {
+    OidMap<fs::path> out;
     std::error_code ec;
     for (auto& dir : fs::directory_iterator(gitdir / "objects", ec)) {
         std::string d = dir.path().filename();
@@ -38,92 +72,105 @@ std::vector<std::pair<git_oid, fs::path>> loose_objects(const fs::path& gitdir) 
             std::string name = f.path().filename();
             if (name.size() != 38 || !is_hex(name)) continue;
             git_oid oid;
-            if (git_oid_fromstr(&oid, (d + name).c_str()) == 0) out.emplace_back(oid, f.path());
+            if (git_oid_fromstr(&oid, (d + name).c_str()) == 0) out.emplace(oid, f.path());
         }
     }
     return out;
 }
 
-struct PackFile {
-    fs::path idx;
-    std::vector<git_oid> objects;
+// A read-only mapping of a whole file.
+class Mapped {
+public:
+    static std::optional<Mapped> open(const fs::path& p) {
+        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return std::nullopt;
+        struct stat st{};
+        void* m = MAP_FAILED;
+        if (::fstat(fd, &st) == 0 && st.st_size > 0)
+            m = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+        ::close(fd);
+        if (m == MAP_FAILED) return std::nullopt;
+        return Mapped(static_cast<const unsigned char*>(m), static_cast<std::size_t>(st.st_size));
+    }
+    Mapped(Mapped&& o) noexcept : m_data(o.m_data), m_size(o.m_size) { o.m_data = nullptr; }
+    Mapped& operator=(Mapped&&) = delete;
+    ~Mapped() {
+        if (m_data) ::munmap(const_cast<unsigned char*>(m_data), m_size);
+    }
+    const unsigned char* data() const { return m_data; }
+    std::size_t size() const { return m_size; }
+
+private:
+    Mapped(const unsigned char* d, std::size_t n) : m_data(d), m_size(n) {}
+    const unsigned char* m_data;
+    std::size_t m_size;
 };
 
-// The object ids of a pack, from its version 2 index: magic, version, 256 fan-out counts,
-// then the sorted ids.
-std::optional<PackFile> read_index(const fs::path& idx) {
-    std::ifstream in(idx, std::ios::binary);
+struct IdxEntry {
+    git_oid oid;
+    std::uint64_t offset;
+    std::uint32_t crc;
+};
+
+// A pack of the ledger: its index file and how many objects it holds.
+struct PackInfo {
+    fs::path idx;
+    std::uint32_t count = 0;
+    bool keep = false;
+};
+
+// The object count of a version 2 index: the last of its 256 fan-out counts.
+std::optional<std::uint32_t> index_count(const fs::path& idx) {
     unsigned char head[8 + 256 * 4];
-    if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return std::nullopt;
-    if (std::memcmp(head, "\377tOc\0\0\0\2", 8) != 0) return std::nullopt;
-    const unsigned char* last = head + 8 + 255 * 4;
-    std::uint32_t n = (std::uint32_t{last[0]} << 24) | (std::uint32_t{last[1]} << 16) | (std::uint32_t{last[2]} << 8) | last[3];
-    if (n > (1u << 28)) return std::nullopt;
-    PackFile p{idx, std::vector<git_oid>(n)};
-    for (auto& oid : p.objects)
-        if (!in.read(reinterpret_cast<char*>(oid.id), GIT_OID_RAWSZ)) return std::nullopt;
-    return p;
+    int fd = ::open(idx.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    ssize_t n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+    if (n != static_cast<ssize_t>(sizeof head) || std::memcmp(head, "\377tOc\0\0\0\2", 8) != 0) return std::nullopt;
+    std::uint32_t count = be32(head + 8 + 255 * 4);
+    if (count > k_max_objects) return std::nullopt;
+    return count;
 }
 
-std::vector<PackFile> packs_of(const fs::path& gitdir) {
-    std::vector<PackFile> out;
+std::vector<PackInfo> packs_of(const fs::path& gitdir) {
+    std::vector<PackInfo> out;
     std::error_code ec;
-    for (auto& f : fs::directory_iterator(gitdir / "objects" / "pack", ec))
-        if (f.path().extension() == ".idx")
-            if (auto p = read_index(f.path())) out.push_back(std::move(*p));
+    for (auto& f : fs::directory_iterator(gitdir / "objects" / "pack", ec)) {
+        if (f.path().extension() != ".idx") continue;
+        auto n = index_count(f.path());
+        if (!n) continue;
+        fs::path keep = f.path();
+        keep.replace_extension(".keep");
+        out.push_back({f.path(), *n, fs::exists(keep, ec)});
+    }
     return out;
 }
 
-// Inserts what commit `c` adds to its parent's tree, each object with its path: the
-// packbuilder pairs objects of the same path for deltas (cumulative trees differ from
-// their parent's by a few entries, so they delta well), and the objects a commit
-// shares with its parent are left to the pack that already holds them.
-Status insert_commit_delta(git_repository* repo, const git_oid& c,
-                           const std::function<Status(const git_oid&, const std::string&)>& insert) {
-    git_commit* commit = nullptr;
-    if (git_commit_lookup(&commit, repo, &c) != 0) {
-        git_error_clear();
-        return {};  // not a commit: inserted with the rest
-    }
-    std::unique_ptr<git_commit, void (*)(git_commit*)> cp(commit, git_commit_free);
-    DVI_CHECK(insert(c, ""));
-    git_tree* tree = nullptr;
-    git_tree* parent_tree = nullptr;
-    DVI_CHECK(git::check(git_commit_tree(&tree, commit), "cannot read a commit's tree"));
-    std::unique_ptr<git_tree, void (*)(git_tree*)> tp(tree, git_tree_free), pp(nullptr, git_tree_free);
-    if (git_commit_parentcount(commit) > 0) {
-        git_commit* parent = nullptr;
-        if (git_commit_parent(&parent, commit, 0) == 0) {
-            if (git_commit_tree(&parent_tree, parent) == 0) pp.reset(parent_tree);
-            git_commit_free(parent);
+// Every entry of a version 2 index: ids, CRC-32s and offsets, the large ones included.
+Result<std::vector<IdxEntry>> read_index(const fs::path& idx) {
+    auto m = Mapped::open(idx);
+    auto bad = [&] { return make_error(Errc::repository, "cannot read the pack index " + util::quote(idx)); };
+    if (!m || m->size() < 8 + 1024 + 40 || std::memcmp(m->data(), "\377tOc\0\0\0\2", 8) != 0) return bad();
+    const unsigned char* p = m->data();
+    std::uint32_t n = be32(p + 8 + 255 * 4);
+    if (n > k_max_objects) return bad();
+    std::size_t ids = 8 + 1024, crcs = ids + std::size_t{n} * 20, offs = crcs + std::size_t{n} * 4, large = offs + std::size_t{n} * 4;
+    if (large + 40 > m->size()) return bad();
+    std::size_t n_large = (m->size() - 40 - large) / 8;
+    std::vector<IdxEntry> out(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::memcpy(out[i].oid.id, p + ids + std::size_t{i} * 20, 20);
+        out[i].crc = be32(p + crcs + std::size_t{i} * 4);
+        std::uint32_t o = be32(p + offs + std::size_t{i} * 4);
+        if (o & 0x80000000u) {
+            std::size_t k = o & 0x7fffffffu;
+            if (k >= n_large) return bad();
+            out[i].offset = (std::uint64_t{be32(p + large + k * 8)} << 32) | be32(p + large + k * 8 + 4);
+        } else {
+            out[i].offset = o;
         }
-        git_error_clear();
     }
-    std::function<Status(git_tree*, git_tree*, const std::string&)> walk = [&](git_tree* t, git_tree* old,
-                                                                             const std::string& path) -> Status {
-        DVI_CHECK(insert(*git_tree_id(t), path));
-        for (std::size_t i = 0; i < git_tree_entrycount(t); ++i) {
-            const git_tree_entry* e = git_tree_entry_byindex(t, i);
-            const git_tree_entry* before = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : nullptr;
-            if (before && git_oid_equal(git_tree_entry_id(e), git_tree_entry_id(before))) continue;
-            std::string sub = path.empty() ? git_tree_entry_name(e) : path + "/" + git_tree_entry_name(e);
-            if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-                git_tree* child = nullptr;
-                git_tree* old_child = nullptr;
-                DVI_CHECK(git::check(git_tree_lookup(&child, repo, git_tree_entry_id(e)), "cannot read a tree"));
-                std::unique_ptr<git_tree, void (*)(git_tree*)> cc(child, git_tree_free), oc(nullptr, git_tree_free);
-                if (before && git_tree_entry_type(before) == GIT_OBJECT_TREE &&
-                    git_tree_lookup(&old_child, repo, git_tree_entry_id(before)) == 0)
-                    oc.reset(old_child);
-                git_error_clear();
-                DVI_CHECK(walk(child, oc.get(), sub));
-            } else {
-                DVI_CHECK(insert(*git_tree_entry_id(e), sub));
-            }
-        }
-        return {};
-    };
-    return walk(tree, pp.get(), "");
+    return out;
 }
 
 Status sync_dir(const fs::path& dir) {
@@ -135,97 +182,690 @@ Status sync_dir(const fs::path& dir) {
     return {};
 }
 
+// A file written sequentially, with the SHA-1 of everything written so far (a pack's and
+// an index's trailer).
+class Sha1File {
+public:
+    static Result<Sha1File> create(const fs::path& path) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+        if (fd < 0)
+            return make_error(Errc::io, "cannot create " + util::quote(path) + ": " + std::strerror(errno),
+                              errno == ENOSPC ? git::k_no_space_hint : "");
+        Sha1File f(fd, path);
+        if (!f.m_ctx || EVP_DigestInit_ex(f.m_ctx.get(), EVP_sha1(), nullptr) != 1)
+            return make_error(Errc::crypto, "cannot start SHA-1");
+        return f;
+    }
+    Sha1File(Sha1File&& o) noexcept
+        : m_fd(o.m_fd), m_path(std::move(o.m_path)), m_ctx(std::move(o.m_ctx)), m_buf(std::move(o.m_buf)),
+          m_written(o.m_written) {
+        o.m_fd = -1;
+    }
+    Sha1File& operator=(Sha1File&&) = delete;
+    ~Sha1File() {
+        if (m_fd >= 0) ::close(m_fd);
+        std::error_code ec;
+        if (!m_path.empty()) fs::remove(m_path, ec);  // not installed: never leave a partial file
+    }
+    std::uint64_t offset() const { return m_written + m_buf.size(); }
+    Status write(const void* data, std::size_t n) {
+        EVP_DigestUpdate(m_ctx.get(), data, n);
+        m_buf.append(static_cast<const char*>(data), n);
+        return m_buf.size() >= (1u << 20) ? flush() : Status{};
+    }
+    Status write(std::string_view s) { return write(s.data(), s.size()); }
+    // Writes the SHA-1 trailer, flushes (and fsyncs when durable), closes; returns the
+    // trailer.
+    Result<std::array<unsigned char, 20>> finish(bool durable) {
+        std::array<unsigned char, 20> sum{};
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(m_ctx.get(), sum.data(), &len);
+        m_buf.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+        DVI_CHECK(flush());
+        if (durable && ::fsync(m_fd) != 0) return io_error();
+        if (::close(m_fd) != 0) {
+            m_fd = -1;
+            return io_error();
+        }
+        m_fd = -1;
+        return sum;
+    }
+    const fs::path& path() const { return m_path; }
+    void keep() { m_path.clear(); }
+
+private:
+    Sha1File(int fd, fs::path p) : m_fd(fd), m_path(std::move(p)), m_ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free) {}
+    Error io_error() const {
+        int err = errno;
+        return make_error(Errc::io, "cannot write " + util::quote(m_path) + ": " + std::strerror(err),
+                          err == ENOSPC || err == EDQUOT ? git::k_no_space_hint : "");
+    }
+    Status flush() {
+        std::size_t done = 0;
+        while (done < m_buf.size()) {
+            ssize_t n = ::write(m_fd, m_buf.data() + done, m_buf.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return io_error();
+            done += static_cast<std::size_t>(n);
+        }
+        m_written += m_buf.size();
+        m_buf.clear();
+        return {};
+    }
+    int m_fd;
+    fs::path m_path;
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> m_ctx;
+    std::string m_buf;
+    std::uint64_t m_written = 0;
+};
+
+// A pack entry's header: type and size in a little-endian base-128 number whose first
+// byte also holds the type.
+std::string entry_header(int type, std::uint64_t size) {
+    std::string h;
+    auto b = static_cast<unsigned char>((type << 4) | (size & 0x0f));
+    size >>= 4;
+    while (size) {
+        h.push_back(static_cast<char>(b | 0x80));
+        b = static_cast<unsigned char>(size & 0x7f);
+        size >>= 7;
+    }
+    h.push_back(static_cast<char>(b));
+    return h;
+}
+
+Result<std::string> deflate(std::string_view data) {
+    uLongf n = compressBound(static_cast<uLong>(data.size()));
+    std::string out(n, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(data.data()),
+                  static_cast<uLong>(data.size()), Z_DEFAULT_COMPRESSION) != Z_OK)
+        return make_error(Errc::internal, "cannot compress an object");
+    out.resize(n);
+    return out;
+}
+
+// A loose object, read once: its type and size, and its content unless it is larger
+// than a delta is worth (then it is read again when written).
+struct Loose {
+    fs::path path;
+    git_object_t type = GIT_OBJECT_INVALID;
+    std::size_t size = 0;
+    std::optional<std::string> data;
+};
+
+// Reads a loose object file: zlib of "<type> <size>\0<content>". Only the header is
+// inflated when the content is larger than `keep`.
+std::optional<Loose> read_loose(const fs::path& path, std::size_t keep) {
+    auto file = util::read_file(path, k_max_packed_object + 1024);
+    if (!file) return std::nullopt;
+    z_stream z{};
+    if (inflateInit(&z) != Z_OK) return std::nullopt;
+    std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, inflateEnd);
+    z.next_in = reinterpret_cast<Bytef*>(file->data());
+    z.avail_in = static_cast<uInt>(file->size());
+    char head[64];
+    z.next_out = reinterpret_cast<Bytef*>(head);
+    z.avail_out = sizeof head;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) return std::nullopt;
+    std::size_t got = sizeof head - z.avail_out;
+    auto nul = std::find(head, head + got, '\0');
+    if (nul == head + got) return std::nullopt;
+    std::string header(head, nul);
+    auto sp = header.find(' ');
+    if (sp == std::string::npos) return std::nullopt;
+    Loose out;
+    out.path = path;
+    out.type = git_object_string2type(header.substr(0, sp).c_str());
+    try {
+        out.size = std::stoull(header.substr(sp + 1));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (out.type == GIT_OBJECT_INVALID || out.size > k_max_packed_object) return out.type == GIT_OBJECT_INVALID ? std::nullopt : std::optional<Loose>(out);
+    if (out.size > keep) return out;
+    std::string data(nul + 1, head + got);
+    data.resize(out.size);
+    std::size_t have = static_cast<std::size_t>(head + got - (nul + 1));
+    if (have > out.size) return std::nullopt;
+    if (rc != Z_STREAM_END) {
+        z.next_out = reinterpret_cast<Bytef*>(data.data() + have);
+        z.avail_out = static_cast<uInt>(out.size - have);
+        rc = inflate(&z, Z_FINISH);
+        if (rc != Z_STREAM_END || z.avail_out != 0) return std::nullopt;
+    } else if (have != out.size) {
+        return std::nullopt;
+    }
+    out.data = std::move(data);
+    return out;
+}
+
+// The entries of a tree object: "<mode> <name>\0<20-byte id>" each.
+struct TreeEntry {
+    std::string_view name;
+    git_oid oid;
+    bool is_tree;
+};
+std::vector<TreeEntry> tree_entries(std::string_view t) {
+    std::vector<TreeEntry> out;
+    while (!t.empty()) {
+        auto sp = t.find(' ');
+        auto nul = t.find('\0');
+        if (sp == std::string_view::npos || nul == std::string_view::npos || sp > nul || nul + 21 > t.size()) break;
+        TreeEntry e{t.substr(sp + 1, nul - sp - 1), {}, t.substr(0, sp) == "40000"};
+        std::memcpy(e.oid.id, t.data() + nul + 1, 20);
+        out.push_back(e);
+        t.remove_prefix(nul + 21);
+    }
+    return out;
+}
+
+// A commit's tree and first parent, from its "tree <hex>" and "parent <hex>" lines.
+bool commit_links(std::string_view c, git_oid& tree, std::optional<git_oid>& parent) {
+    if (c.substr(0, 5) != "tree " || c.size() < 46 || git_oid_fromstrn(&tree, c.data() + 5, 40) != 0) return false;
+    c.remove_prefix(46);
+    if (c.substr(0, 7) == "parent " && c.size() >= 48) {
+        git_oid p;
+        if (git_oid_fromstrn(&p, c.data() + 7, 40) == 0) parent = p;
+    }
+    return true;
+}
+
+// What goes into the new pack from the loose objects, in order: each object with the
+// object it is a delta against, if any.
+struct Planned {
+    git_oid oid;
+    std::optional<git_oid> base;
+};
+
+struct Plan {
+    std::vector<Planned> order;
+    OidMap<int> depth;      // delta depth of each planned object
+    OidMap<int> base_uses;  // how many planned deltas name each base
+};
+
+// Plans the loose objects: the commits of each chain from the oldest, each followed by
+// what it adds to its parent's tree, with its delta base: for a commit, its parent; for
+// a tree or a file, the previous version at the same path; for a new record, the
+// chain's previous new record of that type. A base must itself be in this pack, and a
+// delta chain stays under git's depth of 50. The rest follows, whole.
+Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_oid&)>& in_merged) {
+    Plan plan;
+    auto add = [&](const git_oid& oid, const std::optional<git_oid>& base) {
+        auto it = loose.find(oid);
+        if (it == loose.end() || it->second.size > k_max_packed_object || plan.depth.count(oid) || in_merged(oid)) return;
+        std::optional<git_oid> b;
+        int depth = 0;
+        if (base && it->second.data) {
+            auto d = plan.depth.find(*base);
+            if (d != plan.depth.end() && d->second + 1 < k_max_depth && loose.at(*base).data) {
+                b = base;
+                depth = d->second + 1;
+                ++plan.base_uses[*base];
+            }
+        }
+        plan.depth.emplace(oid, depth);
+        plan.order.push_back({oid, b});
+    };
+    auto content = [&](const git_oid& oid, git_object_t type) -> const std::string* {
+        auto it = loose.find(oid);
+        return it != loose.end() && it->second.type == type && it->second.data ? &*it->second.data : nullptr;
+    };
+
+    // Parents before children.
+    struct Links {
+        git_oid tree;
+        std::optional<git_oid> parent;
+        bool placed = false;
+    };
+    OidMap<Links> commits;
+    for (auto& [oid, obj] : loose) {
+        Links l{};
+        if (obj.type == GIT_OBJECT_COMMIT && obj.data && commit_links(*obj.data, l.tree, l.parent)) commits.emplace(oid, l);
+    }
+    std::vector<git_oid> ordered;
+    for (auto& [oid, links] : commits) {
+        std::vector<git_oid> up;
+        for (git_oid at = oid;;) {
+            auto it = commits.find(at);
+            if (it == commits.end() || it->second.placed) break;
+            it->second.placed = true;
+            up.push_back(at);
+            if (!it->second.parent) break;
+            at = *it->second.parent;
+        }
+        ordered.insert(ordered.end(), up.rbegin(), up.rend());
+    }
+
+    OidMap<std::string> chain_of;                       // commit -> its chain's key (its oldest loose commit)
+    std::unordered_map<std::string, git_oid> last_new;  // chain key + type -> the last new record there
+    std::function<void(const git_oid&, const std::optional<git_oid>&, const std::string&, const std::string&)> walk =
+        [&](const git_oid& now, const std::optional<git_oid>& before, const std::string& dir, const std::string& chain) {
+            add(now, before);
+            const std::string* t = content(now, GIT_OBJECT_TREE);
+            if (!t) return;
+            const std::string* old = before ? content(*before, GIT_OBJECT_TREE) : nullptr;
+            std::vector<TreeEntry> old_entries = old ? tree_entries(*old) : std::vector<TreeEntry>{};
+            for (auto& e : tree_entries(*t)) {
+                auto prev = std::lower_bound(old_entries.begin(), old_entries.end(), e.name,
+                                             [](const TreeEntry& x, std::string_view n) { return x.name < n; });
+                // Git sorts a tree's entries by name, a folder's as if it ended in '/': close
+                // enough for a lookup that only has to find most previous versions.
+                const TreeEntry* was = prev != old_entries.end() && prev->name == e.name ? &*prev : nullptr;
+                if (!was)
+                    for (auto& o : old_entries)
+                        if (o.name == e.name) was = &o;
+                if (was && git_oid_equal(&was->oid, &e.oid)) continue;
+                std::string path = dir + std::string(e.name);
+                if (e.is_tree) {
+                    walk(e.oid, was && was->is_tree ? std::optional<git_oid>(was->oid) : std::nullopt, path + "/", chain);
+                } else if (was) {
+                    add(e.oid, was->oid);
+                } else if (dir.rfind("records/", 0) != 0) {
+                    add(e.oid, std::nullopt);  // an artifact: nothing like it before
+                } else {
+                    // A new record: like the chain's previous new record of its type.
+                    std::string key = chain + "\n" + dir.substr(0, dir.find('/', 8));
+                    auto p = last_new.find(key);
+                    add(e.oid, p != last_new.end() ? std::optional<git_oid>(p->second) : std::nullopt);
+                    last_new.insert_or_assign(key, e.oid);
+                }
+            }
+        };
+    for (auto& c : ordered) {
+        const Links& l = commits.at(c);
+        std::optional<git_oid> parent_tree;
+        std::string chain = git::oid_hex(c);
+        if (l.parent) {
+            if (auto p = commits.find(*l.parent); p != commits.end()) parent_tree = p->second.tree;
+            if (auto k = chain_of.find(*l.parent); k != chain_of.end()) chain = k->second;
+        }
+        chain_of.emplace(c, chain);
+        add(c, l.parent);
+        walk(l.tree, parent_tree, "", chain);
+    }
+    for (auto& [oid, obj] : loose) add(oid, std::nullopt);
+    return plan;
+}
+
+// The entries of one pack to merge, in the order they are in the file, each with where
+// it ends; an OFS_DELTA's base is found by its offset.
+struct SourceEntry {
+    std::uint64_t offset, end;
+    std::size_t index;  // into the index entries
+};
+
+// Copies the entries of `src` (not those `skip` says the new pack already has) into
+// `out`, each byte for byte but for an OFS_DELTA, which becomes a REF_DELTA naming its
+// base by id: offsets change in the new pack, ids do not.
+Status copy_pack(const fs::path& idx_path, const std::vector<IdxEntry>& entries, Sha1File& out,
+                 std::vector<IdxEntry>& written, const std::function<bool(const git_oid&)>& skip) {
+    fs::path pack_path = idx_path;
+    pack_path.replace_extension(".pack");
+    auto m = Mapped::open(pack_path);
+    auto bad = [&](const std::string& why) {
+        return make_error(Errc::repository, "cannot merge the pack " + util::quote(pack_path) + ": " + why);
+    };
+    if (!m || m->size() < 32 || std::memcmp(m->data(), "PACK", 4) != 0) return bad("not a pack");
+    if (be32(m->data() + 8) != entries.size()) return bad("its index does not match it");
+    std::vector<SourceEntry> order(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) order[i] = {entries[i].offset, 0, i};
+    std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
+    std::uint64_t body_end = m->size() - 20;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i].end = i + 1 < order.size() ? order[i + 1].offset : body_end;
+        if (order[i].offset < 12 || order[i].end <= order[i].offset || order[i].end > body_end)
+            return bad("an entry lies outside it");
+    }
+    auto by_offset = [&](std::uint64_t off) -> const IdxEntry* {
+        auto it = std::lower_bound(order.begin(), order.end(), off, [](auto& e, std::uint64_t o) { return e.offset < o; });
+        return it != order.end() && it->offset == off ? &entries[it->index] : nullptr;
+    };
+    for (auto& e : order) {
+        const IdxEntry& ie = entries[e.index];
+        if (skip(ie.oid)) continue;
+        const unsigned char* p = m->data() + e.offset;
+        const unsigned char* end = m->data() + e.end;
+        const unsigned char* q = p;
+        int type = (*q >> 4) & 7;
+        while ((*q & 0x80) && q + 1 < end) ++q;
+        ++q;  // past the type and size
+        IdxEntry w{ie.oid, out.offset(), ie.crc};
+        if (type == 6) {  // OFS_DELTA
+            std::uint64_t back = *q & 0x7f;
+            while ((*q & 0x80) && q + 1 < end) {
+                ++q;
+                back = ((back + 1) << 7) | (*q & 0x7f);
+            }
+            ++q;
+            if (back == 0 || back > e.offset) return bad("a delta's base lies outside it");
+            const IdxEntry* base = by_offset(e.offset - back);
+            if (!base) return bad("a delta's base is not an entry");
+            std::string head(reinterpret_cast<const char*>(p), static_cast<std::size_t>(q - p));
+            // The same type-and-size bytes with the type changed to REF_DELTA (7).
+            std::size_t size_bytes = 1;
+            while (size_bytes < head.size() && (static_cast<unsigned char>(head[size_bytes - 1]) & 0x80)) ++size_bytes;
+            std::string rewritten = head.substr(0, size_bytes);
+            rewritten[0] = static_cast<char>((static_cast<unsigned char>(rewritten[0]) & 0x8f) | (7 << 4));
+            rewritten.append(reinterpret_cast<const char*>(base->oid.id), 20);
+            uLong crc = crc32(0, reinterpret_cast<const Bytef*>(rewritten.data()), static_cast<uInt>(rewritten.size()));
+            std::size_t rest = static_cast<std::size_t>(end - q);
+            crc = crc32_z(crc, q, rest);
+            w.crc = static_cast<std::uint32_t>(crc);
+            DVI_CHECK(out.write(rewritten));
+            DVI_CHECK(out.write(q, rest));
+        } else {
+            DVI_CHECK(out.write(p, static_cast<std::size_t>(end - p)));
+        }
+        written.push_back(w);
+    }
+    return {};
+}
+
+// Version 2 index of `entries` (sorted by id here) for the pack whose trailer is `sum`.
+Status write_index(const fs::path& path, std::vector<IdxEntry>& entries, const std::array<unsigned char, 20>& sum,
+                   bool durable) {
+    std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return oid_less(a.oid, b.oid); });
+    DVI_TRY(f, Sha1File::create(path));
+    std::string head("\377tOc\0\0\0\2", 8);
+    std::array<std::uint32_t, 256> fan{};
+    for (auto& e : entries) ++fan[e.oid.id[0]];
+    std::uint32_t running = 0;
+    for (auto n : fan) put_be32(head, running += n);
+    DVI_CHECK(f.write(head));
+    for (auto& e : entries) DVI_CHECK(f.write(e.oid.id, 20));
+    std::string block;
+    for (auto& e : entries) put_be32(block, e.crc);
+    DVI_CHECK(f.write(block));
+    block.clear();
+    std::string large;
+    std::uint32_t n_large = 0;
+    for (auto& e : entries) {
+        if (e.offset < 0x80000000u) {
+            put_be32(block, static_cast<std::uint32_t>(e.offset));
+        } else {
+            put_be32(block, 0x80000000u | n_large++);
+            put_be32(large, static_cast<std::uint32_t>(e.offset >> 32));
+            put_be32(large, static_cast<std::uint32_t>(e.offset & 0xffffffffu));
+        }
+    }
+    DVI_CHECK(f.write(block));
+    DVI_CHECK(f.write(large));
+    DVI_CHECK(f.write(sum.data(), sum.size()));
+    DVI_CHECK(f.finish(durable));
+    f.keep();
+    return {};
+}
+
 }  // namespace
 
 bool due(const fs::path& gitdir, std::size_t threshold) {
     if (threshold == 0) return false;
-    std::error_code ec;
-    std::size_t n = 0;
-    for (const char* dir : {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "0a", "0b", "0c", "0d", "0e", "0f"})
-        n += static_cast<std::size_t>(std::distance(fs::directory_iterator(gitdir / "objects" / dir, ec),
-                                                    fs::directory_iterator()));
-    return n * 16 >= threshold;
+    // As git gc --auto estimates: the objects of a sample of the 256 fan-out folders,
+    // scaled up. Enough folders to expect about 32 objects at the threshold: one
+    // (objects/17, git's) at the default, all of them for a threshold under 256.
+    std::size_t folders = std::clamp<std::size_t>(256 * 32 / threshold, 1, 256), n = 0;
+    for (std::size_t i = 0; i < folders; ++i) {
+        char name[3];
+        std::snprintf(name, sizeof name, "%02zx", (0x17 + i) % 256);
+        if (DIR* d = ::opendir((gitdir / "objects" / name).c_str())) {
+            while (auto* e = ::readdir(d))
+                if (e->d_name[0] != '.') ++n;
+            ::closedir(d);
+        }
+    }
+    return n * 256 >= threshold * folders;
 }
 
-Result<Outcome> run(git_repository* repo, const fs::path& gitdir) {
+Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) {
     Outcome out;
     auto lock = util::FileLock::acquire(gitdir / "dvi" / "locks" / "pack.lock", std::chrono::milliseconds(0));
     if (!lock) return out;  // another process is packing
+    // What a packer killed mid-write left: its temporary files, an hour old (git names
+    // its own index-pack's files alike, so a young one may be a live git's).
+    {
+        std::error_code ec;
+        auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+        for (auto& f : fs::directory_iterator(gitdir / "objects" / "pack", ec)) {
+            std::string n = f.path().filename();
+            std::error_code e2;
+            if ((n.rfind("tmp_pack_", 0) == 0 || n.rfind("tmp_idx_", 0) == 0) && fs::last_write_time(f.path(), e2) < hour_ago && !e2)
+                fs::remove(f.path(), e2);
+        }
+    }
 
-    auto loose = loose_objects(gitdir);
+    // Each loose object is read once, here (an unreadable one is left for git fsck).
+    OidMap<Loose> loose;
+    for (auto& [oid, path] : loose_objects(gitdir))
+        if (auto l = read_loose(path, k_max_delta_object)) loose.emplace(oid, std::move(*l));
     auto packs = packs_of(gitdir);
     // Geometric merging: from the smallest pack up, merge while the next one is not
     // at least twice what is merged so far (the new pack of loose objects included).
-    std::sort(packs.begin(), packs.end(), [](auto& a, auto& b) { return a.objects.size() < b.objects.size(); });
+    packs.erase(std::remove_if(packs.begin(), packs.end(), [](auto& p) { return p.keep; }), packs.end());
+    std::sort(packs.begin(), packs.end(), [](auto& a, auto& b) { return a.count < b.count; });
     std::size_t merged_size = loose.size(), merge = 0;
-    while (merge < packs.size() && packs[merge].objects.size() < 2 * merged_size) merged_size += packs[merge++].objects.size();
+    while (merge < packs.size() && packs[merge].count < 2 * merged_size) merged_size += packs[merge++].count;
     if (loose.empty() && merge < 2) return out;
 
-    git_packbuilder* raw = nullptr;
-    DVI_CHECK(git::check(git_packbuilder_new(&raw, repo), "cannot start a pack"));
-    std::unique_ptr<git_packbuilder, void (*)(git_packbuilder*)> pb(raw, git_packbuilder_free);
-    git_packbuilder_set_threads(pb.get(), 0);
-    std::set<std::string> seen, snapshot;
-    for (auto& [oid, path] : loose) snapshot.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ));
-    // Only what the snapshot holds (loose) or what is merged: objects already in a kept
-    // pack stay there.
-    std::set<std::string> merging;
-    for (std::size_t i = 0; i < merge; ++i)
-        for (auto& oid : packs[i].objects) merging.insert(std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ));
-    auto insert_named = [&](const git_oid& oid, const std::string& name) -> Status {
-        std::string key(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
-        if ((!snapshot.count(key) && !merging.count(key)) || !seen.insert(key).second) return {};
-        return git::check(git_packbuilder_insert(pb.get(), &oid, name.empty() ? nullptr : name.c_str()),
-                          "cannot pack " + git::oid_hex(oid));
-    };
-    // Commits first, newest first within each chain is what the packbuilder likes; the
-    // objects each adds, with their paths; then whatever is left.
-    std::vector<git_oid> commits;
-    for (auto& [oid, path] : loose) {
-        git_odb* odb = nullptr;
-        git_object_t type = GIT_OBJECT_INVALID;
-        std::size_t len = 0;
-        if (git_repository_odb(&odb, repo) == 0) {
-            if (git_odb_read_header(&len, &type, odb, &oid) != 0) git_error_clear();
-            git_odb_free(odb);
-        }
-        if (type == GIT_OBJECT_COMMIT) commits.push_back(oid);
+    std::vector<std::vector<IdxEntry>> merged(merge);  // each sorted by id, as in its index
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < merge; ++i) {
+        DVI_TRY(entries, read_index(packs[i].idx));
+        merged[i] = std::move(entries);
+        total += merged[i].size();
     }
-    for (std::size_t i = 0; i < merge; ++i)
-        for (auto& oid : packs[i].objects) {
-            git_commit* c = nullptr;
-            if (git_commit_lookup(&c, repo, &oid) == 0) {
-                commits.push_back(oid);
-                git_commit_free(c);
-            }
-            git_error_clear();
-        }
-    for (auto it = commits.rbegin(); it != commits.rend(); ++it)
-        DVI_CHECK(insert_commit_delta(repo, *it, insert_named));
-    for (auto& [oid, path] : loose) DVI_CHECK(insert_named(oid, ""));
-    for (std::size_t i = 0; i < merge; ++i)
-        for (auto& oid : packs[i].objects) DVI_CHECK(insert_named(oid, ""));
-    DVI_CHECK(git::check(git_packbuilder_write(pb.get(), (gitdir / "objects" / "pack").c_str(), 0, nullptr, nullptr),
-                         "cannot write a pack"));
-    // The new pack is on disk before anything it holds is deleted.
-    DVI_CHECK(sync_dir(gitdir));
-    std::string written = git::oid_hex(*git_packbuilder_hash(pb.get()));
+    auto in_pack = [](const std::vector<IdxEntry>& entries, const git_oid& oid) {
+        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
+        return it != entries.end() && git_oid_equal(&it->oid, &oid);
+    };
+    auto in_merged = [&](const git_oid& oid) {
+        return std::any_of(merged.begin(), merged.end(), [&](auto& m) { return in_pack(m, oid); });
+    };
+    Plan plan = plan_loose(loose, in_merged);
+    // Objects two merged packs share are copied once, from the first.
+    std::size_t duplicates = 0;
+    for (std::size_t i = 1; i < merge; ++i)
+        for (auto& e : merged[i])
+            if (std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i), [&](auto& m) { return in_pack(m, e.oid); }))
+                ++duplicates;
+    const std::size_t count = total - duplicates + plan.order.size();
+    if (count == 0 || count > k_max_objects) return out;
+
+    fs::path dir = gitdir / "objects" / "pack";
     std::error_code ec;
-    for (auto& [oid, path] : loose) fs::remove(path, ec);
+    fs::create_directories(dir, ec);
+    DVI_TRY(name, git::store_name());
+    DVI_TRY(pack, Sha1File::create(dir / ("tmp_pack_" + name)));
+    std::string head("PACK\0\0\0\2", 8);
+    put_be32(head, static_cast<std::uint32_t>(count));
+    DVI_CHECK(pack.write(head));
+    std::vector<IdxEntry> written;
+    written.reserve(count);
+    for (std::size_t i = 0; i < merge; ++i) {
+        auto skip = [&](const git_oid& oid) {
+            return std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i), [&](auto& m) { return in_pack(m, oid); });
+        };
+        DVI_CHECK(copy_pack(packs[i].idx, merged[i], pack, written, skip));
+    }
+    // The loose objects, as planned; a base's content is kept until its last delta.
+    OidMap<std::string> bases;
+    for (auto& item : plan.order) {
+        const Loose& obj = loose.at(item.oid);
+        std::optional<Loose> large;  // read again: larger than a delta is worth
+        if (!obj.data && !(large = read_loose(obj.path, k_max_packed_object)))
+            return make_error(Errc::repository, "cannot read object " + git::oid_hex(item.oid));
+        std::string_view data = obj.data ? *obj.data : *large->data;
+        std::string entry;
+        std::optional<std::string> d;
+        if (item.base) {
+            auto b = bases.find(*item.base);
+            if (b != bases.end()) {
+                d = delta::encode(b->second, data, data.size() / 2);
+                if (--plan.base_uses[*item.base] == 0) bases.erase(b);
+            }
+        }
+        if (d) {
+            entry = entry_header(7, d->size());
+            entry.append(reinterpret_cast<const char*>(item.base->id), 20);
+            DVI_TRY(z, deflate(*d));
+            entry += z;
+            ++out.deltas;
+        } else {
+            entry = entry_header(static_cast<int>(obj.type), data.size());
+            DVI_TRY(z, deflate(data));
+            entry += z;
+        }
+        auto crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size()));
+        written.push_back({item.oid, pack.offset(), crc});
+        DVI_CHECK(pack.write(entry));
+        if (auto u = plan.base_uses.find(item.oid); u != plan.base_uses.end() && u->second > 0)
+            bases.emplace(item.oid, std::string(data));
+    }
+    if (written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
+    DVI_TRY(sum, pack.finish(durable));
+    std::string hex = util::hex_encode(sum.data(), sum.size());
+    fs::path final_pack = dir / ("pack-" + hex + ".pack"), final_idx = dir / ("pack-" + hex + ".idx");
+    fs::path tmp_idx = dir / ("tmp_idx_" + name);
+    DVI_CHECK(write_index(tmp_idx, written, sum, durable));
+    // The pack before its index, which is what makes it visible.
+    fs::rename(pack.path(), final_pack, ec);
+    if (!ec) fs::rename(tmp_idx, final_idx, ec);
+    if (ec) {
+        std::error_code ignored;
+        fs::remove(tmp_idx, ignored);
+        fs::remove(final_pack, ignored);
+        return make_error(Errc::io, "cannot install the new pack: " + ec.message());
+    }
+    pack.keep();
+    // The new pack is on disk before anything it holds is deleted.
+    if (durable) DVI_CHECK(sync_dir(gitdir));
+    // The fan-out folders stay, empty: the next appends would make them again, and a
+    // mkdir costs more than a file (git prune-packed removes them).
+    for (auto& [oid, obj] : loose)
+        if (plan.depth.count(oid) || in_merged(oid)) fs::remove(obj.path, ec);
     for (std::size_t i = 0; i < merge; ++i) {
         fs::path base = packs[i].idx;
-        if (base.stem().string().find(written) != std::string::npos) continue;  // the same set: already written
-        for (auto* ext : {".idx", ".pack", ".rev", ".keep"}) fs::remove(base.replace_extension(ext), ec);
+        if (base == final_idx) continue;  // the same set: already written
+        for (auto* ext : {".idx", ".pack", ".rev", ".bitmap", ".mtimes"}) fs::remove(base.replace_extension(ext), ec);
     }
     git_odb* odb = nullptr;
     if (git_repository_odb(&odb, repo) == 0) {
         git_odb_refresh(odb);
         git_odb_free(odb);
     }
-    out.packed = loose.size();
+    out.packed = plan.order.size();
     out.merged = merge;
-    out.packs = packs.size() - merge + 1;
+    out.packs = packs_of(gitdir).size();
     return out;
+}
+
+int level_for(const void* sample, std::size_t n) {
+    if (n == 0) return 1;
+    uLongf out = compressBound(static_cast<uLong>(n));
+    std::vector<Bytef> buf(out);
+    if (compress2(buf.data(), &out, static_cast<const Bytef*>(sample), static_cast<uLong>(n), 1) != Z_OK) return 1;
+    return out * 10 >= n * 9 ? 0 : 1;
+}
+
+struct BlobPack::Impl {
+    fs::path dir;
+    std::string name;
+    std::optional<Sha1File> pack;
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> oid_ctx{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+    z_stream z{};
+    bool z_ready = false;
+    std::uint64_t size = 0, written = 0;
+    uLong crc = 0;
+    std::vector<Bytef> out = std::vector<Bytef>(1 << 20);
+    ~Impl() {
+        if (z_ready) deflateEnd(&z);
+    }
+    Status emit(std::size_t n) {
+        crc = crc32_z(crc, out.data(), n);
+        return pack->write(out.data(), n);
+    }
+    Status pump(int flush) {
+        int rc;
+        do {
+            z.next_out = out.data();
+            z.avail_out = static_cast<uInt>(out.size());
+            rc = deflate(&z, flush);
+            if (rc == Z_STREAM_ERROR) return make_error(Errc::internal, "cannot compress an artifact");
+            DVI_CHECK(emit(out.size() - z.avail_out));
+        } while (z.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+        return {};
+    }
+};
+
+BlobPack::BlobPack(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+BlobPack::BlobPack(BlobPack&&) noexcept = default;
+BlobPack::~BlobPack() = default;
+
+Result<BlobPack> BlobPack::create(const fs::path& pack_dir, std::uint64_t size, int level) {
+    auto impl = std::make_unique<Impl>();
+    std::error_code ec;
+    fs::create_directories(pack_dir, ec);
+    DVI_TRY(name, git::store_name());
+    impl->dir = pack_dir;
+    impl->name = name;
+    DVI_TRY(f, Sha1File::create(pack_dir / ("tmp_pack_" + name)));
+    impl->pack.emplace(std::move(f));
+    impl->size = size;
+    if (!impl->oid_ctx || EVP_DigestInit_ex(impl->oid_ctx.get(), EVP_sha1(), nullptr) != 1)
+        return make_error(Errc::crypto, "cannot start SHA-1");
+    std::string object_header = "blob " + std::to_string(size) + std::string(1, '\0');
+    EVP_DigestUpdate(impl->oid_ctx.get(), object_header.data(), object_header.size());
+    if (deflateInit(&impl->z, level) != Z_OK) return make_error(Errc::internal, "cannot start zlib");
+    impl->z_ready = true;
+    std::string head("PACK\0\0\0\2\0\0\0\1", 12);
+    DVI_CHECK(impl->pack->write(head));
+    std::string entry = entry_header(GIT_OBJECT_BLOB, size);
+    impl->crc = crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size());
+    DVI_CHECK(impl->pack->write(entry));
+    return BlobPack(std::move(impl));
+}
+
+Status BlobPack::write(const void* data, std::size_t n) {
+    Impl& m = *m_impl;
+    m.written += n;
+    if (m.written > m.size) return make_error(Errc::internal, "an artifact grew while it was stored");
+    EVP_DigestUpdate(m.oid_ctx.get(), data, n);
+    m.z.next_in = static_cast<Bytef*>(const_cast<void*>(data));
+    m.z.avail_in = static_cast<uInt>(n);
+    return m.pump(Z_NO_FLUSH);
+}
+
+Result<git_oid> BlobPack::finish() {
+    Impl& m = *m_impl;
+    if (m.written != m.size) return make_error(Errc::internal, "an artifact changed size while it was stored");
+    DVI_CHECK(m.pump(Z_FINISH));
+    git_oid oid;
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(m.oid_ctx.get(), oid.id, &len);
+    // Flushed to disk by the append that publishes it (one syncfs for everything).
+    DVI_TRY(sum, m.pack->finish(false));
+    std::string hex = util::hex_encode(sum.data(), sum.size());
+    fs::path base = m.dir / ("pack-" + hex);
+    std::vector<IdxEntry> entries{{oid, 12, static_cast<std::uint32_t>(m.crc)}};
+    fs::path tmp_idx = m.dir / ("tmp_idx_" + m.name);
+    DVI_CHECK(write_index(tmp_idx, entries, sum, false));
+    std::error_code ec;
+    fs::rename(m.pack->path(), base.string() + ".pack", ec);
+    m.pack->keep();
+    if (!ec) {
+        int fd = ::open((base.string() + ".keep").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+        if (fd >= 0) ::close(fd);
+        else ec = std::error_code(errno, std::generic_category());
+    }
+    if (!ec) fs::rename(tmp_idx, base.string() + ".idx", ec);
+    if (ec) {
+        std::error_code ignored;
+        for (auto* ext : {".pack", ".keep"}) fs::remove(base.string() + ext, ignored);
+        fs::remove(tmp_idx, ignored);
+        return make_error(Errc::io, "cannot store an artifact's pack: " + ec.message(),
+                          ec == std::errc::no_space_on_device ? git::k_no_space_hint : "");
+    }
+    return oid;
 }
 
 }  // namespace dvi::pack

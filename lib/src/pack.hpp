@@ -1,38 +1,78 @@
-// Automatic packing, in the spirit of `git gc --auto`, through libgit2's packbuilder: the
-// loose objects every append leaves become one pack, and small packs are merged
-// geometrically, so a ledger neither accumulates files nor packs without bound.
+// Automatic packing, in the spirit of `git gc --auto`: the loose objects every append
+// leaves become one pack, and small packs are merged geometrically, so a ledger neither
+// accumulates files nor packs without bound.
+//
+// dvi writes the pack and its index itself (pack format version 2, index version 2),
+// not through libgit2's packbuilder, whose delta search took 20 s and 443 MB for 110k
+// objects. It needs no search: each object is stored as a delta against the object that
+// held its place in the parent commit (the same path, or the chain's previous record of
+// that type), which is where a ledger's similarity is. Packs it merges are copied entry
+// by entry, their deltas kept. Stock `git verify-pack` and `git fsck` check the result.
 #pragma once
 
 #include <git2.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 
 #include "dvi/result.hpp"
 
 namespace dvi::pack {
 
-// Loose objects before packing is due when the ledger's config does not say (dvi.autoPack;
-// 0: never). Off by default for now: libgit2's packbuilder takes seconds for a few
-// thousand objects (20 s and 443 MB for 110k), which would land on a printer agent's
-// append; a ledger opts in with e.g. `git config dvi.autoPack 6700` (git's gc.auto).
-constexpr std::size_t k_default_threshold = 0;
+// Loose objects before packing is due when the ledger's config does not say
+// (dvi.autoPack; 0: never). git's gc.auto default: about 600 appends.
+constexpr std::size_t k_default_threshold = 6700;
+
+// Loose objects larger than this are left as they are: an artifact of a gigabyte would
+// have to be inflated and compressed again, on some printer agent's append.
+constexpr std::size_t k_max_packed_object = std::size_t{16} << 20;
 
 // Whether about `threshold` loose objects have accumulated, estimated as git does from a
-// sample of the fan-out folders (here 16 of the 256, times 16: a few syscalls).
+// sample of the fan-out folders (one of the 256 at the default threshold).
 bool due(const std::filesystem::path& gitdir, std::size_t threshold);
 
 struct Outcome {
     std::size_t packed = 0;  // loose objects moved into the new pack
+    std::size_t deltas = 0;  // of which stored as deltas
     std::size_t merged = 0;  // small packs merged into it
     std::size_t packs = 0;   // packs afterwards
 };
 
 // Packs every loose object into a new pack, merges the packs whose sizes no longer grow
-// geometrically (each at least twice the next smaller one), flushes it all to disk, and
-// only then deletes what it packed. Concurrent appends are safe: their new loose
-// objects are not in the snapshot packed, and nothing is deleted before it is in a
-// pack on disk. A second packer at the same time returns at once.
-Result<Outcome> run(git_repository* repo, const std::filesystem::path& gitdir);
+// geometrically (each at least twice the next smaller one; a pack with a .keep file is
+// never merged), flushes it all to disk when `durable`, and only then deletes what it
+// packed. Concurrent appends are safe: their new loose objects are not in the snapshot
+// packed, and nothing is deleted before it is in a pack on disk. A second packer at the
+// same time returns at once.
+Result<Outcome> run(git_repository* repo, const std::filesystem::path& gitdir, bool durable = true);
+
+// One large blob written as a pack of its own, streamed, into `pack_dir`: the pack, its
+// index and a .keep file (such a pack is never merged: rewriting a gigabyte on some later
+// append would cost more than one pack file more). `level` is zlib's: 0 stores
+// incompressible data (a zipped 3MF, ciphertext) at the speed of the hashes, where git
+// hash-object spends most of its time deflating it in vain.
+class BlobPack {
+public:
+    static Result<BlobPack> create(const std::filesystem::path& pack_dir, std::uint64_t size, int level);
+    BlobPack(BlobPack&&) noexcept;
+    BlobPack& operator=(BlobPack&&) = delete;
+    ~BlobPack();
+    Status write(const void* data, std::size_t n);
+    // Installs pack, .keep and index (in that order); returns the blob's id. Exactly
+    // `size` bytes must have been written.
+    Result<git_oid> finish();
+
+private:
+    struct Impl;
+    explicit BlobPack(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// The zlib level for a large artifact whose first bytes are `sample`: 0 when they do not
+// compress (below 90%), else 1 (fast: an artifact is sealed once, but on a printer
+// agent's or a CI runner's time).
+int level_for(const void* sample, std::size_t n);
 
 }  // namespace dvi::pack

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <unordered_map>
 
 #include "schemas_embedded.hpp"
 
@@ -78,9 +79,91 @@ std::string short_value(const Json& v) {
     return "'" + s + "'";
 }
 
+// The keywords of one schema object, found once per thread: a record's validation asks
+// each of them at every node, and a map lookup by name each time cost more than the
+// checks themselves. The schemas are compiled in, so their addresses are stable.
+struct Keywords {
+    const Json* ref = nullptr;
+    const Json* type = nullptr;
+    const Json* const_ = nullptr;
+    const Json* enum_ = nullptr;
+    const Json* minimum = nullptr;
+    const Json* maximum = nullptr;
+    const Json* all_of = nullptr;
+    const Json* any_of = nullptr;
+    const Json* one_of = nullptr;
+    const Json* not_ = nullptr;
+    const Json* if_ = nullptr;
+    const Json* then_ = nullptr;
+    const Json* else_ = nullptr;
+    const Json* min_length = nullptr;
+    const Json* max_length = nullptr;
+    const Json* pattern = nullptr;
+    const Json* description = nullptr;
+    const Json* properties = nullptr;
+    const Json* required = nullptr;
+    const Json* min_properties = nullptr;
+    const Json* max_properties = nullptr;
+    const Json* property_names = nullptr;
+    const Json* additional_properties = nullptr;
+    const Json* min_items = nullptr;
+    const Json* max_items = nullptr;
+    const Json* unique_items = nullptr;
+    const Json* items = nullptr;
+    std::string unsupported;  // the first keyword this validator does not know
+};
+
+Keywords scan_keywords(const Json& schema) {
+    Keywords k;
+    for (auto e = schema.begin(); e != schema.end(); ++e) {
+        const std::string& key = e.key();
+        if (!supported_keywords().count(key)) {
+            if (k.unsupported.empty()) k.unsupported = key;
+            continue;
+        }
+        if (key == "$ref") k.ref = &e.value();
+        if (key == "type") k.type = &e.value();
+        if (key == "const") k.const_ = &e.value();
+        if (key == "enum") k.enum_ = &e.value();
+        if (key == "minimum") k.minimum = &e.value();
+        if (key == "maximum") k.maximum = &e.value();
+        if (key == "allOf") k.all_of = &e.value();
+        if (key == "anyOf") k.any_of = &e.value();
+        if (key == "oneOf") k.one_of = &e.value();
+        if (key == "not") k.not_ = &e.value();
+        if (key == "if") k.if_ = &e.value();
+        if (key == "then") k.then_ = &e.value();
+        if (key == "else") k.else_ = &e.value();
+        if (key == "minLength") k.min_length = &e.value();
+        if (key == "maxLength") k.max_length = &e.value();
+        if (key == "pattern") k.pattern = &e.value();
+        if (key == "description") k.description = &e.value();
+        if (key == "properties") k.properties = &e.value();
+        if (key == "required") k.required = &e.value();
+        if (key == "minProperties") k.min_properties = &e.value();
+        if (key == "maxProperties") k.max_properties = &e.value();
+        if (key == "propertyNames") k.property_names = &e.value();
+        if (key == "additionalProperties") k.additional_properties = &e.value();
+        if (key == "minItems") k.min_items = &e.value();
+        if (key == "maxItems") k.max_items = &e.value();
+        if (key == "uniqueItems") k.unique_items = &e.value();
+        if (key == "items") k.items = &e.value();
+    }
+    return k;
+}
+
+const Keywords& cached_keywords(const Json& schema) {
+    thread_local std::unordered_map<const Json*, Keywords> cache;
+    auto it = cache.find(&schema);
+    if (it == cache.end()) it = cache.emplace(&schema, scan_keywords(schema)).first;
+    return it->second;
+}
+
 class Validator {
 public:
-    explicit Validator(const Json& root) : m_root(&root) {}
+    // `compiled_in`: the schema is one of the embedded ones, whose nodes live as long as
+    // the process, so what is found in them can be kept by address.
+    Validator(const Json& root, bool compiled_in) : m_root(&root), m_compiled_in(compiled_in) {}
 
     Status run(const Json& schema, const Json& doc, const std::string& ptr, std::vector<SchemaViolation>& out,
                int depth = 0) {
@@ -90,19 +173,20 @@ public:
             return {};
         }
         if (!schema.is_object()) return make_error(Errc::internal, "schema is not an object at " + ptr);
-        for (auto it = schema.begin(); it != schema.end(); ++it)
-            if (!supported_keywords().count(it.key()))
-                return make_error(Errc::internal, "unsupported schema keyword '" + it.key() + "'");
+        Keywords scanned;
+        if (!m_compiled_in) scanned = scan_keywords(schema);
+        const Keywords& kw = m_compiled_in ? cached_keywords(schema) : scanned;
+        if (!kw.unsupported.empty()) return make_error(Errc::internal, "unsupported schema keyword '" + kw.unsupported + "'");
 
-        if (auto r = schema.find("$ref"); r != schema.end()) {
-            DVI_TRY(target, resolve(r->get<std::string>()));
+        if (auto r = kw.ref; r) {
+            DVI_TRY(target, resolve(*r));
             const Json* saved = m_root;
             m_root = target.first;  // refs inside another file are relative to that file
             auto st = run(*target.second, doc, ptr, out, depth + 1);
             m_root = saved;
             DVI_CHECK(st);
         }
-        if (auto t = schema.find("type"); t != schema.end()) {
+        if (auto t = kw.type; t) {
             std::vector<std::string> types;
             if (t->is_string()) types.push_back(*t);
             else for (auto& x : *t) types.push_back(x);
@@ -117,9 +201,9 @@ public:
                 return {};  // further checks would only repeat the same fault
             }
         }
-        if (auto c = schema.find("const"); c != schema.end() && doc != *c)
+        if (auto c = kw.const_; c && doc != *c)
             add(out, ptr, "must be " + short_value(*c) + ", found " + short_value(doc));
-        if (auto e = schema.find("enum"); e != schema.end()) {
+        if (auto e = kw.enum_; e) {
             if (std::find(e->begin(), e->end(), doc) == e->end()) {
                 std::string list;
                 for (std::size_t i = 0; i < e->size(); ++i)
@@ -127,19 +211,19 @@ public:
                 add(out, ptr, short_value(doc) + " is not one of: " + list);
             }
         }
-        if (doc.is_string()) DVI_CHECK(string_checks(schema, doc.get<std::string>(), ptr, out));
+        if (doc.is_string()) DVI_CHECK(string_checks(kw, doc.get_ref<const std::string&>(), ptr, out));
         if (doc.is_number()) {
-            if (auto m = schema.find("minimum"); m != schema.end() && doc < *m)
+            if (auto m = kw.minimum; m && doc < *m)
                 add(out, ptr, "must be at least " + m->dump());
-            if (auto m = schema.find("maximum"); m != schema.end() && doc > *m)
+            if (auto m = kw.maximum; m && doc > *m)
                 add(out, ptr, "must be at most " + m->dump());
         }
-        if (doc.is_object()) DVI_CHECK(object_checks(schema, doc, ptr, out, depth));
-        if (doc.is_array()) DVI_CHECK(array_checks(schema, doc, ptr, out, depth));
+        if (doc.is_object()) DVI_CHECK(object_checks(kw, doc, ptr, out, depth));
+        if (doc.is_array()) DVI_CHECK(array_checks(kw, doc, ptr, out, depth));
 
-        if (auto a = schema.find("allOf"); a != schema.end())
+        if (auto a = kw.all_of; a)
             for (auto& s : *a) DVI_CHECK(run(s, doc, ptr, out, depth + 1));
-        if (auto a = schema.find("anyOf"); a != schema.end()) {
+        if (auto a = kw.any_of; a) {
             bool any = false;
             for (auto& s : *a) {
                 DVI_TRY(n, count(s, doc, ptr, depth));
@@ -147,7 +231,7 @@ public:
             }
             if (!any) add(out, ptr, "matches none of the allowed forms");
         }
-        if (auto a = schema.find("oneOf"); a != schema.end()) {
+        if (auto a = kw.one_of; a) {
             int matches = 0;
             for (auto& s : *a) {
                 DVI_TRY(n, count(s, doc, ptr, depth));
@@ -155,15 +239,15 @@ public:
             }
             if (matches != 1) add(out, ptr, matches == 0 ? "matches none of the allowed forms" : "is ambiguous");
         }
-        if (auto n = schema.find("not"); n != schema.end()) {
+        if (auto n = kw.not_; n) {
             DVI_TRY(c, count(*n, doc, ptr, depth));
             if (c == 0) add(out, ptr, "is not allowed here");
         }
-        if (auto i = schema.find("if"); i != schema.end()) {
+        if (auto i = kw.if_; i) {
             DVI_TRY(c, count(*i, doc, ptr, depth));
             if (c == 0) {
-                if (auto t = schema.find("then"); t != schema.end()) DVI_CHECK(run(*t, doc, ptr, out, depth + 1));
-            } else if (auto e = schema.find("else"); e != schema.end()) {
+                if (auto t = kw.then_; t) DVI_CHECK(run(*t, doc, ptr, out, depth + 1));
+            } else if (auto e = kw.else_; e) {
                 DVI_CHECK(run(*e, doc, ptr, out, depth + 1));
             }
         }
@@ -172,6 +256,7 @@ public:
 
 private:
     const Json* m_root;
+    bool m_compiled_in;
 
     static void add(std::vector<SchemaViolation>& out, const std::string& ptr, std::string msg) {
         out.push_back({ptr, pointer_to_field(ptr), std::move(msg)});
@@ -185,7 +270,18 @@ private:
 
     // "#/$defs/x" in the current file, or "<name>.schema.json#/$defs/x" in another
     // compiled-in schema.
-    Result<std::pair<const Json*, const Json*>> resolve(const std::string& ref) {
+    // Resolved once per thread and file.
+    Result<std::pair<const Json*, const Json*>> resolve(const Json& ref_value) {
+        if (!m_compiled_in) return resolve_now(ref_value.get<std::string>());
+        thread_local std::map<std::pair<const Json*, const Json*>, std::pair<const Json*, const Json*>> resolved;
+        auto key = std::make_pair(m_root, &ref_value);
+        if (auto it = resolved.find(key); it != resolved.end()) return it->second;
+        DVI_TRY(target, resolve_now(ref_value.get<std::string>()));
+        resolved.emplace(key, target);
+        return target;
+    }
+
+    Result<std::pair<const Json*, const Json*>> resolve_now(const std::string& ref) {
         auto hash = ref.find('#');
         if (hash == std::string::npos) return make_error(Errc::internal, "unsupported $ref '" + ref + "'");
         const Json* root = m_root;
@@ -206,57 +302,58 @@ private:
 
     static constexpr std::size_t k_max_pattern_subject = 4096;
 
-    Status string_checks(const Json& schema, const std::string& s, const std::string& ptr,
+    Status string_checks(const Keywords& kw, const std::string& s, const std::string& ptr,
                          std::vector<SchemaViolation>& out) {
         auto len = utf8_length(s);
-        if (auto m = schema.find("minLength"); m != schema.end() && len < m->get<std::size_t>())
+        if (auto m = kw.min_length; m && len < m->get<std::size_t>())
             add(out, ptr, len == 0 ? "must not be empty" : "is too short (at least " + m->dump() + " characters)");
-        if (auto m = schema.find("maxLength"); m != schema.end() && len > m->get<std::size_t>())
+        if (auto m = kw.max_length; m && len > m->get<std::size_t>())
             add(out, ptr, "is too long (at most " + m->dump() + " characters)");
-        if (auto p = schema.find("pattern"); p != schema.end() && s.size() > k_max_pattern_subject) {
+        if (auto p = kw.pattern; p && s.size() > k_max_pattern_subject) {
             // libstdc++'s std::regex recurses per character: a long enough string would
             // overflow the stack. Every field with a pattern is short by nature.
             add(out, ptr, "is too long (at most " + std::to_string(k_max_pattern_subject) + " bytes for this field)");
-        } else if (p != schema.end()) {
-            const std::string pat = *p;
-            // Compiled once per thread: std::regex construction costs more than matching.
-            thread_local std::map<std::string, std::regex> compiled;
+        } else if (p) {
+            // Compiled once per thread and pattern: std::regex construction costs more
+            // than matching.
+            thread_local std::map<std::string, std::regex, std::less<>> compiled;
+            const std::string& pat = p->get_ref<const std::string&>();
             auto it = compiled.find(pat);
             if (it == compiled.end()) {
                 try {
                     it = compiled.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
                 } catch (const std::regex_error&) {
-                    return make_error(Errc::internal, "bad pattern in schema: " + pat);
+                    return make_error(Errc::internal, "bad pattern in schema: " + p->get<std::string>());
                 }
             }
             if (!std::regex_search(s, it->second)) {
                 // A description says what the pattern means ("a date as YYYY-MM-DD").
-                add(out, ptr, short_value(Json(s)) + (schema.contains("description")
-                                                          ? " is not " + schema["description"].get<std::string>()
-                                                          : " does not match the pattern " + pat));
+                add(out, ptr, short_value(Json(s)) + (kw.description ? " is not " + kw.description->get<std::string>()
+                                                                     : " does not match the pattern " + p->get<std::string>()));
             }
         }
         return {};
     }
 
-    Status object_checks(const Json& schema, const Json& doc, const std::string& ptr,
+    Status object_checks(const Keywords& kw, const Json& doc, const std::string& ptr,
                          std::vector<SchemaViolation>& out, int depth) {
-        const Json* props = schema.contains("properties") ? &schema["properties"] : nullptr;
-        if (auto r = schema.find("required"); r != schema.end())
+        const Json* props = kw.properties;
+        if (auto r = kw.required; r)
             for (auto& name : *r)
                 if (!doc.contains(name.get<std::string>()))
                     add(out, ptr + "/" + escape_pointer_token(name), "is missing");
-        if (auto m = schema.find("minProperties"); m != schema.end() && doc.size() < m->get<std::size_t>())
+        if (auto m = kw.min_properties; m && doc.size() < m->get<std::size_t>())
             add(out, ptr, "must have at least " + m->dump() + " entries");
-        if (auto m = schema.find("maxProperties"); m != schema.end() && doc.size() > m->get<std::size_t>())
+        if (auto m = kw.max_properties; m && doc.size() > m->get<std::size_t>())
             add(out, ptr, "must have at most " + m->dump() + " entries");
         for (auto it = doc.begin(); it != doc.end(); ++it) {
             std::string child = ptr + "/" + escape_pointer_token(it.key());
-            if (auto pn = schema.find("propertyNames"); pn != schema.end())
+            if (auto pn = kw.property_names; pn)
                 DVI_CHECK(run(*pn, Json(it.key()), child, out, depth + 1));
-            if (props && props->contains(it.key())) {
-                DVI_CHECK(run((*props)[it.key()], it.value(), child, out, depth + 1));
-            } else if (auto ap = schema.find("additionalProperties"); ap != schema.end()) {
+            auto prop = props ? props->find(it.key()) : Json::const_iterator();
+            if (props && prop != props->end()) {
+                DVI_CHECK(run(*prop, it.value(), child, out, depth + 1));
+            } else if (auto ap = kw.additional_properties; ap) {
                 if (ap->is_boolean() && !ap->get<bool>())
                     add(out, child, "is not a known field");
                 else
@@ -266,13 +363,13 @@ private:
         return {};
     }
 
-    Status array_checks(const Json& schema, const Json& doc, const std::string& ptr,
+    Status array_checks(const Keywords& kw, const Json& doc, const std::string& ptr,
                         std::vector<SchemaViolation>& out, int depth) {
-        if (auto m = schema.find("minItems"); m != schema.end() && doc.size() < m->get<std::size_t>())
+        if (auto m = kw.min_items; m && doc.size() < m->get<std::size_t>())
             add(out, ptr, doc.empty() ? "must not be empty" : "needs at least " + m->dump() + " entries");
-        if (auto m = schema.find("maxItems"); m != schema.end() && doc.size() > m->get<std::size_t>())
+        if (auto m = kw.max_items; m && doc.size() > m->get<std::size_t>())
             add(out, ptr, "has too many entries (at most " + m->dump() + ")");
-        if (auto u = schema.find("uniqueItems"); u != schema.end() && u->get<bool>()) {
+        if (auto u = kw.unique_items; u && u->get<bool>()) {
             for (std::size_t i = 0; i < doc.size(); ++i)
                 for (std::size_t j = 0; j < i; ++j)
                     if (doc[i] == doc[j]) {
@@ -280,7 +377,7 @@ private:
                         break;
                     }
         }
-        if (auto items = schema.find("items"); items != schema.end())
+        if (auto items = kw.items; items)
             for (std::size_t i = 0; i < doc.size(); ++i)
                 DVI_CHECK(run(*items, doc[i], ptr + "/" + std::to_string(i), out, depth + 1));
         return {};
@@ -314,11 +411,21 @@ std::string pointer_to_field(std::string_view pointer) {
     return out;
 }
 
+namespace {
+std::mutex g_schemas_mutex;
+std::map<std::string, Json, std::less<>> g_schemas;  // parsed embedded schemas, by name
+
+bool compiled_in(const Json& schema) {
+    std::lock_guard lock(g_schemas_mutex);
+    return std::any_of(g_schemas.begin(), g_schemas.end(), [&](auto& kv) { return &kv.second == &schema; });
+}
+}  // namespace
+
 Result<const Json*> schema_by_name(std::string_view name) {
     // Parsed on first use, one at a time: a record write needs two of the embedded
     // schemas, not all of them. Map nodes never move, so the pointers stay valid.
-    static std::mutex mutex;
-    static std::map<std::string, Json, std::less<>> parsed;
+    auto& mutex = g_schemas_mutex;
+    auto& parsed = g_schemas;
     std::lock_guard lock(mutex);
     if (auto it = parsed.find(name); it != parsed.end()) return &it->second;
     for (const auto& s : embedded_schemas())
@@ -335,7 +442,7 @@ std::vector<std::string> schema_names() {
 
 Result<std::vector<SchemaViolation>> schema_validate(const Json& schema, const Json& doc) {
     std::vector<SchemaViolation> out;
-    Validator v(schema);
+    Validator v(schema, compiled_in(schema));
     DVI_CHECK(v.run(schema, doc, "", out));
     return out;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Seal throughput, side by side with the tools a user would otherwise reach for, on the
-# same files in the same run (machines are noisy: read the ratios, not the seconds).
+# same files in the same run (machines are noisy: read the ratios, not the seconds):
+# sha256sum, git hash-object -w, and in-toto-run (scripts/install-deps --bench), which
+# hashes every file of the dossier and signs the list, but stores nothing.
 #   tests/bench/seal.sh [build/cmd/dvi] [MiB per file, default 256]
 # Not run by CTest.
 set -euo pipefail
@@ -21,6 +23,13 @@ truncate -s "$((mib * 1024 * 1024))" text.gcode
 "$dvi" -q key generate --out acme.pem
 "$dvi" -q --key acme.pem init --consortium bench --partner acme --role oem ledger
 git init -q --bare gitrepo
+intoto=""
+if command -v in-toto-run >/dev/null; then
+    in-toto-keygen -t ed25519 itk >/dev/null 2>&1
+    intoto=yes
+else
+    echo "seal.sh: in-toto-run not found (scripts/install-deps --bench): its rows are left out" >&2
+fi
 
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN { print b - a }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -45,10 +54,18 @@ for f in random.bin text.gcode; do
     t_git=$(secs git -C gitrepo hash-object -w "$T/$f")
     t_dvi=$(seal_time "$T/$f" "${f%%.*}")
     t_enc=$(seal_time "$T/$f" "${f%%.*}e" encrypted)
-    for row in "sha256sum:$t_sha" "git hash-object -w:$t_git" "dvi seal:$t_dvi" "dvi seal, encrypted:$t_enc"; do
+    rows=("sha256sum:$t_sha" "git hash-object -w:$t_git")
+    if [ -n "$intoto" ]; then  # the same dossier's files as products of one signed step
+        (cd "m-${f%%.*}" && find . -type f ! -name dossier.yaml | sort >../products.txt)
+        t_toto=$(cd "m-${f%%.*}" && secs in-toto-run -n seal -k ../itk -t ed25519 -x -p $(cat ../products.txt))
+        rows+=("in-toto-run:$t_toto")
+    fi
+    rows+=("dvi seal:$t_dvi" "dvi seal, encrypted:$t_enc")
+    for row in "${rows[@]}"; do
         printf '%-14s %-22s %10.2f %10.0f\n' "$f" "${row%%:*}" "${row##*:}" "$(div "$size_mb" "${row##*:}")"
     done
     printf '%-14s %-22s %9sx %10s\n' "" "dvi vs sha256sum" "$(div "$t_sha" "$t_dvi")" "speed"
     printf '%-14s %-22s %9sx %10s\n' "" "dvi vs git hash-object" "$(div "$t_git" "$t_dvi")" "speed"
+    [ -z "$intoto" ] || printf '%-14s %-22s %9sx %10s\n' "" "dvi vs in-toto-run" "$(div "$t_toto" "$t_dvi")" "speed"
     printf '%-14s %-22s %9sx %10s\n' "" "encrypted vs clear" "$(div "$t_dvi" "$t_enc")" "speed"
 done

@@ -249,7 +249,12 @@ finds deviation-overused
 scenario "a missing artifact blob"
 gcode=$(record_body BRK-2041@C 'print(r["recipes"][0]["gcode"]["sha256"]); sys.exit()' | head -1)
 blob=$(git -C "$DVI_DIR" rev-parse "refs/dvi/chains/acme/desk:artifacts/${gcode:0:2}/$gcode")
+# Loose, or (1 MiB and more) a pack of its own: either way, gone.
 rm -f "$DVI_DIR/objects/${blob:0:2}/${blob:2}"
+for idx in "$DVI_DIR"/objects/pack/*.idx; do
+    [ -e "${idx%.idx}.keep" ] && git verify-pack -v "$idx" >objects.txt && grep -q "^$blob " objects.txt && rm -f "${idx%.idx}".*
+done
+git -C "$DVI_DIR" cat-file -e "$blob" 2>/dev/null && fail "the G-code blob is still there"
 finds artifact-missing
 
 scenario "an artifact whose bytes do not match its hash"

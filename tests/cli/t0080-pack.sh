@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Automatic packing (dvi.autoPack, as git gc --auto; off unless set): the loose objects of appends become
-# packs, small packs merge, stock git fsck finds the ledger whole, audit stays clean, and
-# concurrent appends lose nothing while a pack is written.
+# Automatic packing (dvi.autoPack, as git gc --auto: on by default, 0 turns it off): the
+# loose objects of appends become packs of deltas, small packs merge, stock git fsck and
+# verify-pack find the ledger whole, audit stays clean, and concurrent appends lose nothing
+# while a pack is written.
 . "$(dirname "$0")/lib.sh"
 export DVI_DIR=$T/ledger
 licensed "$DVI_DIR"
@@ -9,15 +10,31 @@ lot=polyfil/PETG-2026-0117
 g=$(grant --to bureau7 --quota 500 --not-before 2026-11-01 --not-after 2026-12-31)
 a=$(allocate "$g" bureau7/s5 400)
 loose() { git -C "$DVI_DIR" count-objects -v | awk '/^count:/ { print $2 }'; }
-packs() { find "$DVI_DIR/objects/pack" -name '*.pack' | wc -l; }
+# Packs of loose objects; the sealed dossier's large files are packs of their own, kept.
+packs() {
+    local n=0 p
+    for p in "$DVI_DIR"/objects/pack/*.pack; do [ -e "$p" ] && [ ! -e "${p%.pack}.keep" ] && n=$((n + 1)); done
+    echo $n
+}
+kept=$(find "$DVI_DIR/objects/pack" -name '*.keep' | wc -l)
+[ "$kept" -ge 1 ] || fail "the dossier's large files are not packs of their own"
+for k in "$DVI_DIR"/objects/pack/*.keep; do
+    git verify-pack -v "${k%.keep}.idx" >one.txt || fail "git verify-pack ${k%.keep}.idx: $(cat one.txt)"
+    [ "$(grep -c ' blob ' one.txt)" = 1 ] || fail "a large file's pack holds: $(cat one.txt)"
+done
+pass "the dossier's large files: $kept packs of one blob each, kept, that git verify-pack reads"
 pv() { "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial "$1"; }
 
-# Off by default (unset): loose objects accumulate.
-for i in $(seq 10); do pv "off-$i"; done
-[ "$(packs)" = 0 ] || fail "packed without dvi.autoPack"
+# Unset: git's gc.auto threshold (6700 loose objects), far from reached by 10 prints.
+for i in $(seq 5); do pv "default-$i"; done
+[ "$(packs)" = 0 ] || fail "packed below the default threshold"
+# 0: off; loose objects accumulate.
+git -C "$DVI_DIR" config dvi.autoPack 0
+for i in $(seq 5); do pv "off-$i"; done
+[ "$(packs)" = 0 ] || fail "packed with dvi.autoPack 0"
 off=$(loose)
 [ "$off" -gt 60 ] || fail "only $off loose objects after 10 prints"
-pass "dvi.autoPack unset: no packing ($off loose objects)"
+pass "dvi.autoPack unset or 0: no packing below the threshold ($off loose objects)"
 
 # On, with a small threshold: packed as they come, packs merged geometrically.
 git -C "$DVI_DIR" config dvi.autoPack 64
@@ -25,10 +42,14 @@ for i in $(seq 60); do pv "on-$i"; done
 [ "$(loose)" -lt 200 ] || fail "$(loose) loose objects after packing"
 [ "$(packs)" -ge 1 ] && [ "$(packs)" -le 6 ] || fail "$(packs) packs"
 git -C "$DVI_DIR" fsck --no-dangling --strict >fsck.txt 2>&1 || fail "git fsck: $(cat fsck.txt)"
+git verify-pack -v "$DVI_DIR"/objects/pack/*.idx >verify.txt || fail "git verify-pack: $(cat verify.txt)"
+# The record trees change by an entry a print: stored as deltas (lines with a base).
+deltas=$(awk 'NF == 7 && $2 == "tree"' verify.txt | wc -l)
+[ "$deltas" -ge 40 ] || fail "only $deltas trees stored as deltas"
 expect 0 "$DVI" audit --full --json
 [ "$(json_get '["summary"]["errors"]')" = 0 ] || fail "audit after packing"
 [ "$(chain_length bureau7/s5)" = 70 ] || fail "chain length $(chain_length bureau7/s5)"
-pass "packed: $(loose) loose objects, $(packs) packs, git fsck and audit clean"
+pass "packed: $(loose) loose objects, $(packs) packs, $deltas trees as deltas, git fsck, verify-pack and audit clean"
 
 # Concurrent appends while packs are written: nothing lost.
 git -C "$DVI_DIR" config dvi.autoPack 16

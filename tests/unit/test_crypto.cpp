@@ -2,6 +2,8 @@
 // checked against the real openssl and ssh-keygen binaries.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "dvi/crypto.hpp"
 #include "dvi/util/encoding.hpp"
 #include "helpers.hpp"
@@ -304,6 +306,35 @@ TEST_CASE("to_openssh writes a key that ssh-keygen reads back to the same public
 }
 
 // ---- signatures ----
+
+TEST_CASE("verify keeps a context per key: no verdict leaks into the next one") {
+    // 20 keys, more than the contexts a thread keeps, each verified in turn with good
+    // and bad signatures interleaved: each verdict is its own, whatever came before.
+    std::vector<PrivateKey> keys;
+    for (int i = 0; i < 20; ++i) keys.push_back(fresh_key());
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            std::string msg = "record " + std::to_string(round) + "/" + std::to_string(i);
+            auto sig = keys[i].sign(msg).value();
+            auto bad = sig;
+            bad[10] ^= 0x40;
+            INFO("round " << round << " key " << i);
+            CHECK_FALSE(verify(keys[i].public_key(), msg, bad));
+            CHECK(verify(keys[i].public_key(), msg, sig));
+            CHECK_FALSE(verify(keys[(i + 1) % keys.size()].public_key(), msg, sig));
+            CHECK(verify(keys[i].public_key(), msg, sig));
+        }
+    // And on another thread, with its own contexts.
+    auto sig = keys[0].sign("m").value();
+    bool other = false, other_bad = true;
+    std::thread t([&] {
+        other = verify(keys[0].public_key(), "m", sig);
+        other_bad = verify(keys[1].public_key(), "m", sig);
+    });
+    t.join();
+    CHECK(other);
+    CHECK_FALSE(other_bad);
+}
 
 TEST_CASE("verify rejects tampered messages and signatures") {
     auto key = fresh_key();

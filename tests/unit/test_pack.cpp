@@ -1,0 +1,267 @@
+// Deltas and packs as dvi writes them, checked by stock git: `git verify-pack`, `git fsck`
+// and `git cat-file` read every object back, byte for byte, from repositories that
+// `git fast-import` built with the shape of a ledger's chains.
+#include <catch2/catch.hpp>
+
+#include <git2.h>
+
+#include <random>
+#include <string>
+
+#include "delta.hpp"
+#include "git.hpp"
+#include "helpers.hpp"
+#include "pack.hpp"
+
+using namespace dvi;
+using dvi_test::run;
+using dvi_test::shq;
+using dvi_test::TempDir;
+using dvi_test::trim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string random_bytes(std::mt19937& rng, std::size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+    return s;
+}
+
+std::string random_hex(std::mt19937& rng, std::size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string s(n, '0');
+    for (auto& c : s) c = digits[rng() & 15];
+    return s;
+}
+
+void round_trip(std::string_view base, std::string_view target) {
+    auto d = delta::encode(base, target, target.size() + 64);
+    REQUIRE(d);
+    auto back = delta::apply(base, *d);
+    REQUIRE(back);
+    CHECK(*back == target);
+}
+
+// `count` commits on refs/heads/main in the shape of a chain: each adds a record under a
+// fanned-out path and rewrites chain.json; the first names `from` as its parent when set.
+std::string chain_stream(std::mt19937& rng, int first, int count, bool from) {
+    std::string s;
+    for (int i = first; i < first + count; ++i) {
+        std::string id = random_hex(rng, 64);
+        std::string record = R"({"created":"2026-11-23T10:00:00Z","id":")" + id + R"(","license":"sha256:9c0d04","seq":)" +
+                             std::to_string(i) + R"(,"type":"print"})";
+        std::string chain = R"({"partner":"bureau7","record":"sha256:)" + id + R"(","seq":)" + std::to_string(i) + "}";
+        std::string message = "print " + std::to_string(i) + "\n\nDvi-Record: sha256:" + id + "\n";
+        s += "commit refs/heads/main\ncommitter bureau7/s5 <s5@bureau7> " + std::to_string(1795000000 + i) + " +0000\n";
+        s += "data " + std::to_string(message.size()) + "\n" + message;
+        if (from && i == first) s += "from refs/heads/main^0\n";
+        s += "M 100644 inline records/print/" + id.substr(0, 2) + "/" + id.substr(2, 2) + "/" + id + ".json\n";
+        s += "data " + std::to_string(record.size()) + "\n" + record + "\n";
+        s += "M 100644 inline chain.json\ndata " + std::to_string(chain.size()) + "\n" + chain + "\n";
+    }
+    return s;
+}
+
+// Imports the commits, then turns what git packed into loose objects, as appends leave them.
+void import_loose(const fs::path& repo, const std::string& stream, const fs::path& scratch) {
+    dvi_test::write_text(scratch / "stream", stream);
+    auto r = run("cd " + shq(repo) + " && before=$(ls objects/pack) && git fast-import --quiet < " + shq(scratch / "stream") +
+                 " && for p in objects/pack/pack-*.pack; do case \"$before\" in *\"${p#objects/pack/}\"*) continue;; esac;"
+                 " mv \"$p\" " + shq(scratch / "in.pack") + " && rm -f \"${p%.pack}\".* && git unpack-objects -q < " +
+                 shq(scratch / "in.pack") + " || exit 1; done");
+    REQUIRE(r.status == 0);
+}
+
+std::size_t loose_count(const fs::path& repo) {
+    auto r = run("git -C " + shq(repo) + " count-objects -v | sed -n 's/^count: //p'");
+    return std::stoul(trim(r.output));
+}
+std::size_t pack_count(const fs::path& repo) {
+    auto r = run("ls " + shq(repo / "objects/pack") + " | grep -c '\\.pack$'");
+    return std::stoul(trim(r.output));
+}
+// Every object's id, type and content, through stock git.
+std::string all_objects(const fs::path& repo) {
+    auto r = run("git -C " + shq(repo) + " cat-file --batch-all-objects --batch | sha256sum", false);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+void check_with_git(const fs::path& repo) {
+    auto fsck = run("git -C " + shq(repo) + " fsck --full --strict --no-dangling");
+    INFO(fsck.output);
+    CHECK(fsck.status == 0);
+    auto verify = run("git verify-pack " + shq(repo) + "/objects/pack/pack-*.idx");
+    INFO(verify.output);
+    CHECK(verify.status == 0);
+}
+
+struct Repo {
+    git_repository* raw = nullptr;
+    explicit Repo(const fs::path& p) {
+        git::ensure_init();
+        REQUIRE(git_repository_open(&raw, p.c_str()) == 0);
+    }
+    ~Repo() { git_repository_free(raw); }
+};
+
+}  // namespace
+
+TEST_CASE("delta: rebuilds the target from the base", "[pack]") {
+    std::mt19937 rng(7);
+    std::string tree;
+    for (int i = 0; i < 256; ++i) tree += "40000 " + random_hex(rng, 2) + '\0' + random_bytes(rng, 20);
+    std::string entry = "100644 " + random_hex(rng, 64) + ".json" + '\0' + random_bytes(rng, 20);
+
+    SECTION("an entry inserted into a tree costs about its own size") {
+        std::string grown = tree.substr(0, 3000) + entry + tree.substr(3000);
+        auto d = delta::encode(tree, grown, grown.size());
+        REQUIRE(d);
+        CHECK(d->size() < entry.size() + 20);
+        CHECK(*delta::apply(tree, *d) == grown);
+    }
+    SECTION("edits in the middle, at both ends, and none") {
+        round_trip(tree, tree);
+        round_trip(tree, entry + tree);
+        round_trip(tree, tree + entry);
+        std::string edited = tree;
+        for (int i = 0; i < 20; ++i) edited[rng() % edited.size()] ^= 0x5a;
+        round_trip(tree, edited);
+        round_trip(tree, tree.substr(100, 4000));
+        round_trip("", entry);
+        round_trip(entry, "");
+    }
+    SECTION("copies longer than one instruction holds are split") {
+        std::string big = random_bytes(rng, 200000);
+        std::string target = big.substr(0, 150000) + "x" + big.substr(150000);
+        auto d = delta::encode(big, target, 100);
+        REQUIRE(d);
+        CHECK(*delta::apply(big, *d) == target);
+        round_trip(big, big.substr(70000) + big.substr(0, 70000));
+    }
+    SECTION("unrelated data gives no delta under the limit") {
+        std::string other = random_bytes(rng, tree.size());
+        CHECK_FALSE(delta::encode(tree, other, other.size() / 2));
+    }
+    SECTION("malformed deltas are refused") {
+        auto d = *delta::encode(tree, tree + entry, 1 << 20);
+        CHECK_FALSE(delta::apply(tree + "x", d));                     // another base
+        CHECK_FALSE(delta::apply(tree, d.substr(0, d.size() - 1)));  // truncated
+        std::string outside = d.substr(0, 4) + std::string("\x91\xff\xff\x10", 4);
+        CHECK_FALSE(delta::apply(tree, outside));
+    }
+}
+
+TEST_CASE("pack: loose objects of chains become one pack that stock git reads", "[pack]") {
+    TempDir dir("dvi-pack");
+    fs::path repo = dir / "ledger.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    std::mt19937 rng(11);
+    import_loose(repo, chain_stream(rng, 1, 300, false), dir.path());
+    std::size_t before = loose_count(repo);
+    REQUIRE(before >= 300 * 5);
+    std::string objects = all_objects(repo);
+    auto du = [&] { return std::stoul(trim(run("du -sb " + shq(repo / "objects/pack") + " | cut -f1").output)); };
+
+    Repo r(repo);
+    auto out = pack::run(r.raw, repo);
+    REQUIRE(out);
+    CHECK(out->packed == before);
+    // At least the tree of records/print of every commit after the first: the small
+    // objects (a commit without signature, chain.json) are not worth a delta.
+    CHECK(out->deltas >= 299);  // every commit after the first, and the tree of records/print
+    CHECK(loose_count(repo) == 0);
+    CHECK(pack_count(repo) == 1);
+    check_with_git(repo);
+    CHECK(all_objects(repo) == objects);
+    // No larger than what git's own delta search makes of the same objects, within 25%.
+    auto ours = du();
+    REQUIRE(run("cp -r " + shq(repo) + " " + shq(dir / "gc.git") + " && git -C " + shq(dir / "gc.git") + " gc -q").status == 0);
+    auto theirs = std::stoul(trim(run("du -sb " + shq(dir / "gc.git/objects/pack") + " | cut -f1").output));
+    INFO("dvi " << ours << " bytes, git gc " << theirs);
+    CHECK(ours < theirs * 5 / 4);
+
+    SECTION("nothing to do: nothing written") {
+        auto again = pack::run(r.raw, repo);
+        REQUIRE(again);
+        CHECK(again->packed == 0);
+        CHECK(pack_count(repo) == 1);
+    }
+    SECTION("later appends: a second pack, then the small ones merge, git's own included") {
+        import_loose(repo, chain_stream(rng, 301, 40, true), dir.path());
+        auto second = pack::run(r.raw, repo);
+        REQUIRE(second);
+        CHECK(second->merged == 0);  // 300 commits' pack is more than twice 40 commits' objects
+        CHECK(pack_count(repo) == 2);
+        // A pack git wrote, with offset deltas, beside them: git repack of the new objects.
+        import_loose(repo, chain_stream(rng, 341, 400, true), dir.path());
+        REQUIRE(run("git -C " + shq(repo) + " repack -q").status == 0);  // loose -> one git pack
+        CHECK(pack_count(repo) == 3);
+        import_loose(repo, chain_stream(rng, 741, 200, true), dir.path());
+        std::string all = all_objects(repo);
+        auto third = pack::run(r.raw, repo);
+        REQUIRE(third);
+        CHECK(third->merged == 3);
+        CHECK(pack_count(repo) == 1);
+        CHECK(loose_count(repo) == 0);
+        check_with_git(repo);
+        CHECK(all_objects(repo) == all);
+        REQUIRE(run("git -C " + shq(repo) + " rev-list --count main").output == "940\n");
+    }
+    SECTION("a pack with a .keep file is never merged") {
+        auto idx = trim(run("ls " + shq(repo / "objects/pack") + "/*.idx").output);
+        fs::path keep = fs::path(idx).replace_extension(".keep");
+        dvi_test::write_text(keep, "");
+        import_loose(repo, chain_stream(rng, 301, 1000, true), dir.path());
+        auto next = pack::run(r.raw, repo);
+        REQUIRE(next);
+        CHECK(next->merged == 0);
+        CHECK(fs::exists(fs::path(idx)));
+        CHECK(pack_count(repo) == 2);
+        check_with_git(repo);
+    }
+}
+
+TEST_CASE("pack: a large blob streamed as a pack of its own, stored or deflated", "[pack]") {
+    TempDir dir("dvi-blobpack");
+    fs::path repo = dir / "r.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    std::mt19937 rng(5);
+    std::string random = random_bytes(rng, 3 << 20);
+    std::string text;
+    while (text.size() < (3u << 20)) text += "G1 X10.5 Y20.25 E0.0412 F1800 ; move " + std::to_string(text.size() % 977) + "\n";
+    CHECK(pack::level_for(random.data(), 1 << 20) == 0);
+    CHECK(pack::level_for(text.data(), 1 << 20) == 1);
+    for (auto* data : {&random, &text}) {
+        int level = pack::level_for(data->data(), 1 << 20);
+        auto bp = pack::BlobPack::create(repo / "objects/pack", data->size(), level);
+        REQUIRE(bp);
+        for (std::size_t at = 0; at < data->size(); at += 100000)
+            REQUIRE(bp->write(data->data() + at, std::min<std::size_t>(100000, data->size() - at)));
+        auto oid = bp->finish();
+        REQUIRE(oid);
+        dvi_test::write_text(dir / "blob", *data);
+        // The id git gives the same bytes, and the bytes git reads back from the pack.
+        CHECK(trim(run("git hash-object " + shq(dir / "blob")).output) == git::oid_hex(*oid));
+        CHECK(run("git -C " + shq(repo) + " cat-file blob " + git::oid_hex(*oid) + " | cmp - " + shq(dir / "blob")).status == 0);
+        auto base = trim(run("ls " + shq(repo / "objects/pack") + "/pack-*.idx | xargs -n1 | while read -r i; do "
+                             "git verify-pack -v \"$i\" | grep -q " + git::oid_hex(*oid) + " && echo \"${i%.idx}\"; done").output);
+        REQUIRE_FALSE(base.empty());
+        CHECK(fs::exists(base + ".keep"));
+        auto size = fs::file_size(base + ".pack");
+        INFO("level " << level << ": " << size << " bytes for " << data->size());
+        if (level == 0) CHECK(size < data->size() + data->size() / 100);  // stored: a few bytes a block
+        else CHECK(size < data->size() / 4);
+    }
+    check_with_git(repo);
+    SECTION("a short or long write is refused, and nothing is left") {
+        auto bp = pack::BlobPack::create(repo / "objects/pack", 10, 0);
+        REQUIRE(bp);
+        REQUIRE(bp->write("12345", 5));
+        CHECK_FALSE(bp->finish());
+        auto over = pack::BlobPack::create(repo / "objects/pack", 3, 0);
+        REQUIRE(over);
+        CHECK_FALSE(over->write("12345", 5));
+    }
+    CHECK(run("ls " + shq(repo / "objects/pack") + " | grep -c tmp_").output == "0\n");
+}
