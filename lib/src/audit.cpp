@@ -789,7 +789,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     };
     // Each thread takes consecutive commits of a chain: each record is stored as a delta
     // against the one before, which is then still in that thread's cache.
-    constexpr std::size_t k_batch = 128;
+    const std::size_t k_batch = std::clamp<std::size_t>(jobs.size() / (4 * threads), 1, 128);
     auto work = [&](const Ledger& l) {
         for (std::size_t start; (start = next.fetch_add(k_batch)) < jobs.size();)
             for (std::size_t i = start; i < std::min(start + k_batch, jobs.size()); ++i) one(l, i);

@@ -342,16 +342,16 @@ Result<Bytes> PrivateKey::x25519_agree(const std::array<std::uint8_t, 32>& peer)
 namespace {
 // A verification context per key, kept by each thread: OpenSSL 3 fetches the algorithm
 // and builds the key on every EVP_DigestVerifyInit, which costs about a third of an
-// Ed25519 verification; an initialised context verifies any number of messages (as
-// `openssl speed` measures it). A handful of keys sign a ledger; the oldest context
-// makes room for a new one.
+// Ed25519 verification. Each verification runs on a copy of the initialised context:
+// from OpenSSL 3.2 on, a context that has verified once refuses to verify again. A
+// handful of keys sign a ledger; the oldest context makes room for a new one.
 struct VerifyContext {
     std::array<std::uint8_t, 32> raw{};
     PkeyPtr pkey;
     MdCtxPtr ctx;
 };
 
-EVP_MD_CTX* verify_context(const PublicKey& key) {
+const EVP_MD_CTX* verify_template(const PublicKey& key) {
     constexpr std::size_t k_keep = 16;
     thread_local std::vector<VerifyContext> contexts;
     for (auto it = contexts.begin(); it != contexts.end(); ++it)
@@ -373,9 +373,13 @@ EVP_MD_CTX* verify_context(const PublicKey& key) {
 
 bool verify(const PublicKey& key, std::string_view message, const Bytes& signature) {
     if (signature.size() != 64) return false;
-    EVP_MD_CTX* ctx = verify_context(key);
-    if (!ctx) return false;
-    int rc = EVP_DigestVerify(ctx, signature.data(), signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+    const EVP_MD_CTX* initialised = verify_template(key);
+    thread_local MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!initialised || !ctx || EVP_MD_CTX_copy_ex(ctx.get(), initialised) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                               message.size());
     ERR_clear_error();
     return rc == 1;

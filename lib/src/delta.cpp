@@ -148,7 +148,7 @@ Result<std::string> apply(std::string_view base, std::string_view delta) {
         return make_error(Errc::invalid_input, "delta: truncated header");
     if (base_size != base.size()) return make_error(Errc::invalid_input, "delta: base size does not match");
     std::string out;
-    out.reserve(target_size);
+    out.reserve(std::min<std::size_t>(target_size, std::size_t{1} << 20));  // a size from untrusted bytes
     while (!delta.empty()) {
         auto op = static_cast<unsigned char>(delta.front());
         delta.remove_prefix(1);

@@ -57,7 +57,10 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
     namespace fs = std::filesystem;
     auto move = [](const fs::path& src, const fs::path& dst) -> Status {
         std::error_code e;
-        if (fs::exists(dst, e)) return {};
+        if (fs::exists(dst, e)) {
+            fs::remove(src, e);  // the same object, already there
+            return {};
+        }
         fs::rename(src, dst, e);
         if (e) return make_error(Errc::io, "cannot move " + util::quote(src) + " into the ledger: " + e.message());
         return {};
@@ -70,6 +73,9 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
         fs::create_directories(to / name, e);
         if (e) return make_error(Errc::io, "cannot create " + util::quote(to / name) + ": " + e.message());
         for (auto& o : fs::directory_iterator(dir.path(), e)) DVI_CHECK(move(o.path(), to / name / o.path().filename()));
+        // Emptied: a store that lives for many appends (a sync, a bulk load) would list
+        // every folder it ever used on each of them.
+        ::rmdir(dir.path().c_str());
     }
     // Packs are linked, not moved: the private store's pack backend may still read them
     // until the store is removed. The pack and its .keep before the index, which is what

@@ -35,8 +35,9 @@ std::atomic<Durability> g_durability{Durability::fsync};
 constexpr off_t k_publish_reserve = 64 * 1024;
 // No record or state file that dvi writes comes near this; artifacts are not bound by it.
 constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
-// Artifacts from this size on are stored as a pack of their own (pack::BlobPack).
-constexpr std::uint64_t k_blob_pack_threshold = std::uint64_t{1} << 20;
+// Artifacts from this size on are stored as a pack of their own (pack::BlobPack); the
+// smaller ones are packed with the rest.
+constexpr std::uint64_t k_blob_pack_threshold = pack::k_max_packed_object;
 
 // Flushes everything written to the ledger's file system: one syncfs(2) instead of an
 // fsync per object, file and folder.
@@ -881,8 +882,13 @@ void Ledger::auto_pack(std::vector<std::string>& notices) {
     }
     if (!pack::due(m_impl->gitdir, *m_impl->autopack)) return;
     // The record is already acknowledged: a failure to pack is a notice, not an error.
-    if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir, g_durability.load() == Durability::fsync); !p)
-        notices.push_back("cannot pack the ledger's loose objects: " + p.error().message);
+    // The record is acknowledged already: nothing here may fail the append.
+    try {
+        if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir, g_durability.load() == Durability::fsync); !p)
+            notices.push_back("cannot pack the ledger's loose objects: " + p.error().message);
+    } catch (const std::exception& e) {
+        notices.push_back(std::string("cannot pack the ledger's loose objects: ") + e.what());
+    }
 }
 
 Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) const {

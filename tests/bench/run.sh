@@ -116,6 +116,7 @@ for n in "${sizes[@]}"; do
     s=$(now_ns)
     grow "$n"
     fill_s=$(awk -v a="$s" -v b="$(now_ns)" 'BEGIN { printf "%.0f", (b - a) / 1e9 }')
+    sync  # the bulk load's unflushed pages are not a printer agent's to flush
     total=$(records)
 
     # print-verify: the whole command (new process, every check, signed append, fsync).

@@ -29,3 +29,20 @@ sha=$(sha256sum b/model/big.3mf | cut -d' ' -f1)
 got=$(git -C ledger cat-file blob "refs/dvi/chains/acme/desk:artifacts/${sha:0:2}/$sha" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$sha" ] || fail "stored blob hashes to $got"
 pass "1 GiB sealed with peak RSS $((peak_kib / 1024)) MiB"
+
+# Stored as a pack of its own (16 MiB and more), kept out of repacking, that stock git
+# reads: one blob, no loose copy, stored rather than deflated (its first MiB, random,
+# does not compress), so a few bytes more than the file.
+blob=$(git -C ledger rev-parse "refs/dvi/chains/acme/desk:artifacts/${sha:0:2}/$sha")
+[ ! -e "ledger/objects/${blob:0:2}/${blob:2}" ] || fail "the 1 GiB blob is also loose"
+own=""
+for idx in ledger/objects/pack/*.idx; do
+    git show-index <"$idx" | grep -q " $blob " && own=${idx%.idx}
+done
+[ -n "$own" ] || fail "no pack holds the 1 GiB blob"
+[ -e "$own.keep" ] || fail "the 1 GiB blob's pack is not kept"
+[ "$(git show-index <"$own.idx" | wc -l)" = 1 ] || fail "the 1 GiB blob's pack holds more"
+packed=$(stat -c %s "$own.pack")
+[ "$packed" -gt "$size" ] && [ "$packed" -lt $((size + 1024 * 1024)) ] || fail "the pack of the 1 GiB blob is $packed bytes"
+git verify-pack "$own.idx" >verify.txt 2>&1 || fail "git verify-pack: $(cat verify.txt)"
+pass "the 1 GiB blob: a kept pack of its own, stored ($packed bytes), git verify-pack clean"

@@ -208,6 +208,19 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         CHECK(all_objects(repo) == all);
         REQUIRE(run("git -C " + shq(repo) + " rev-list --count main").output == "940\n");
     }
+    SECTION("a folder that becomes a file: no delta across types") {
+        std::string note = "a file where a folder was\n";
+        std::string message = "replace\n";
+        std::string stream = "commit refs/heads/main\ncommitter x <x@y> 1795000999 +0000\ndata " +
+                             std::to_string(message.size()) + "\n" + message + "from refs/heads/main^0\nD records\n" +
+                             "M 100644 inline records\ndata " + std::to_string(note.size()) + "\n" + note + "\n";
+        import_loose(repo, chain_stream(rng, 301, 5, true) + stream + chain_stream(rng, 307, 5, false), dir.path());
+        std::string all = all_objects(repo);
+        auto next = pack::run(r.raw, repo);
+        REQUIRE(next);
+        check_with_git(repo);
+        CHECK(all_objects(repo) == all);
+    }
     SECTION("a pack with a .keep file is never merged") {
         auto idx = trim(run("ls " + shq(repo / "objects/pack") + "/*.idx").output);
         fs::path keep = fs::path(idx).replace_extension(".keep");
