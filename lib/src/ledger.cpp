@@ -151,6 +151,7 @@ struct Ledger::Impl {
     // until an append publishes them just before its ref moves. So a command that fails,
     // runs out of space or is killed leaves the ledger's object store as it was.
     std::optional<fs::path> stage;
+    bool stage_packs_ready = false;
 
     Impl() = default;
     Impl(const Impl&) = delete;
@@ -170,7 +171,7 @@ struct Ledger::Impl {
         git::remove_stale_stores(base);  // left by killed processes
         DVI_TRY(name, git::store_name());
         fs::path objects = base / name / "objects";
-        fs::create_directories(objects / "pack", ec);  // libgit2's pack backend only looks if it exists
+        fs::create_directories(objects, ec);
         stage = base / name;
         if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
         git_odb* raw = nullptr;
@@ -184,13 +185,28 @@ struct Ledger::Impl {
             loose->free(loose);
             return git::error(rc, "cannot prepare " + util::quote(objects));
         }
-        // And the packs of large artifacts (pack::BlobPack) written there.
+        return {};
+    }
+
+    // The packs of large artifacts (pack::BlobPack) in the private store, made readable
+    // when the first is written: a command that writes none (print-verify) pays nothing.
+    Status stage_packs() {
+        DVI_CHECK(begin_stage());
+        if (stage_packs_ready) return {};
+        fs::path objects = *stage / "objects";
+        std::error_code ec;
+        fs::create_directories(objects / "pack", ec);  // libgit2's pack backend only looks if it exists
+        if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects / "pack") + ": " + ec.message(), io_hint(ec));
+        git_odb* raw = nullptr;
+        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
+        git::Odb odb(raw);
         git_odb_backend* packs = nullptr;
         DVI_CHECK(git::check(git_odb_backend_pack(&packs, objects.c_str()), "cannot prepare " + util::quote(objects)));
         if (int rc = git_odb_add_backend(odb.get(), packs, 99); rc != 0) {
             packs->free(packs);
             return git::error(rc, "cannot prepare " + util::quote(objects));
         }
+        stage_packs_ready = true;
         return {};
     }
 
@@ -613,6 +629,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
     git::Odb odb;
     git_odb_stream* stream = nullptr;
     if (blob_size >= k_blob_pack_threshold) {
+        DVI_CHECK(m_impl->stage_packs());
         int level = encryption ? 0 : pack::level_for(buf.data(), first);
         DVI_TRY(bp, pack::BlobPack::create(*m_impl->stage / "objects" / "pack", blob_size, level));
         big.emplace(std::move(bp));

@@ -38,7 +38,7 @@ namespace {
 constexpr int k_max_depth = 50;                               // git's pack.depth
 constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger objects are stored whole
 constexpr std::uint32_t k_max_objects = 1u << 28;
-constexpr std::size_t k_max_batch = 100000;  // loose objects read by one run
+constexpr std::size_t k_max_batch = 200000;  // loose objects read by one run
 
 struct OidHash {
     std::size_t operator()(const git_oid& o) const {
@@ -398,15 +398,16 @@ struct Planned {
 
 struct Plan {
     std::vector<Planned> order;
-    OidMap<int> depth;      // delta depth of each planned object
-    OidMap<int> base_uses;  // how many planned deltas name each base
+    OidMap<int> depth;         // delta depth of each planned object
+    OidMap<std::size_t> at;    // its place in order
 };
 
 // Plans the loose objects: the commits of each chain from the oldest, each followed by
-// what it adds to its parent's tree, with its delta base: for a commit, its parent; for
-// a tree or a file, the previous version at the same path; for a new record, the
-// chain's previous new record of that type. A base must itself be in this pack, and a
-// delta chain stays under git's depth of 50. The rest follows, whole.
+// what it adds to its parent's tree, with its delta base: for a commit or a tree, the
+// next newer version (the child commit, the same folder in it); for a file, the
+// previous version at the same path; for a new record, the chain's previous new record
+// of that type. A base is of the same type and in this pack, and a delta chain stays
+// under git's depth of 50. The rest follows, whole.
 Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_oid&)>& in_merged) {
     Plan plan;
     auto add = [&](const git_oid& oid, const std::optional<git_oid>& base) {
@@ -422,10 +423,10 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
                 b_obj->second.type == it->second.type) {
                 b = base;
                 depth = d->second + 1;
-                ++plan.base_uses[*base];
             }
         }
         plan.depth.emplace(oid, depth);
+        plan.at.emplace(oid, plan.order.size());
         plan.order.push_back({oid, b});
     };
     auto content = [&](const git_oid& oid, git_object_t type) -> const std::string* {
@@ -458,11 +459,13 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
         ordered.insert(ordered.end(), up.rbegin(), up.rend());
     }
 
+    std::unordered_map<std::string, std::vector<git_oid>> versions;  // chain (+ folder) -> its commits (trees), oldest first
     OidMap<std::string> chain_of;                       // commit -> its chain's key (its oldest loose commit)
     std::unordered_map<std::string, git_oid> last_new;  // chain key + type -> the last new record there
     std::function<void(const git_oid&, const std::optional<git_oid>&, const std::string&, const std::string&)> walk =
         [&](const git_oid& now, const std::optional<git_oid>& before, const std::string& dir, const std::string& chain) {
-            add(now, before);
+            add(now, std::nullopt);  // its base is chosen below, from newer versions
+            versions[chain + "\n" + dir].push_back(now);
             const std::string* t = content(now, GIT_OBJECT_TREE);
             if (!t) return;
             const std::string* old = before ? content(*before, GIT_OBJECT_TREE) : nullptr;
@@ -502,9 +505,30 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
             if (auto k = chain_of.find(*l.parent); k != chain_of.end()) chain = k->second;
         }
         chain_of.emplace(c, chain);
-        add(c, l.parent);
+        add(c, std::nullopt);
+        versions[chain].push_back(c);
         walk(l.tree, parent_tree, "", chain);
     }
+    // Commits and trees are deltas the other way, as git stores them: each version
+    // against the next newer one, the newest whole, for the newest is what a printer
+    // agent reads (its chain's head) and should cost one inflate; a replay reads them
+    // oldest first and finds the newer base in its cache. Each object is decided once,
+    // and a delta only names an object decided before it, so no chain loops.
+    OidMap<bool> decided;
+    for (auto& [key, seq] : versions)
+        for (std::size_t i = seq.size(); i-- > 0;) {
+            const git_oid& x = seq[i];
+            if (!decided.emplace(x, true).second || i + 1 == seq.size()) continue;
+            const git_oid& base = seq[i + 1];
+            auto xo = loose.find(x), bo = loose.find(base);
+            if (xo == loose.end() || bo == loose.end() || !xo->second.data || !bo->second.data ||
+                xo->second.type != bo->second.type || !plan.at.count(x) || !plan.at.count(base) || !decided.count(base))
+                continue;
+            int depth = plan.depth.at(base) + 1;
+            if (depth >= k_max_depth) continue;  // whole: the chain starts again
+            plan.depth[x] = depth;
+            plan.order[plan.at.at(x)].base = base;
+        }
     for (auto& [oid, obj] : loose) add(oid, std::nullopt);
     return plan;
 }
@@ -715,7 +739,6 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         DVI_CHECK(copy_pack(packs[i].idx, merged[i], pack, written, skip));
     }
     // The loose objects, as planned; a base's content is kept until its last delta.
-    OidMap<std::string> bases;
     for (auto& item : plan.order) {
         const Loose& obj = loose.at(item.oid);
         std::optional<Loose> large;  // read again: larger than a delta is worth
@@ -725,16 +748,13 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         std::string entry;
         std::optional<std::string> d;
         if (item.base) {
-            auto b = bases.find(*item.base);
-            if (b != bases.end()) {
-                d = delta::encode(b->second, data, data.size() / 2);
-                // Checked before anything loose is deleted: a delta that does not give
-                // back the object is not written.
-                if (d) {
-                    auto back = delta::apply(b->second, *d);
-                    if (!back || *back != data) d.reset();
-                }
-                if (--plan.base_uses[*item.base] == 0) bases.erase(b);
+            const std::string& base = *loose.at(*item.base).data;  // planned only with its content
+            d = delta::encode(base, data, data.size() / 2);
+            // Checked before anything loose is deleted: a delta that does not give back
+            // the object is not written.
+            if (d) {
+                auto back = delta::apply(base, *d);
+                if (!back || *back != data) d.reset();
             }
         }
         if (d) {
@@ -751,8 +771,6 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         auto crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size()));
         written.push_back({item.oid, pack.offset(), crc});
         DVI_CHECK(pack.write(entry));
-        if (auto u = plan.base_uses.find(item.oid); u != plan.base_uses.end() && u->second > 0)
-            bases.emplace(item.oid, std::string(data));
     }
     if (written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
     DVI_TRY(sum, pack.finish(durable));
