@@ -281,7 +281,7 @@ private:
 // byte also holds the type.
 std::string entry_header(int type, std::uint64_t size) {
     std::string h;
-    auto b = static_cast<unsigned char>((type << 4) | (size & 0x0f));
+    auto b = static_cast<unsigned char>((static_cast<unsigned>(type) << 4) | static_cast<unsigned>(size & 0x0f));
     size >>= 4;
     while (size) {
         h.push_back(static_cast<char>(b | 0x80));
@@ -933,6 +933,12 @@ Result<BlobPack> BlobPack::create(const fs::path& pack_dir, std::uint64_t size, 
 }
 
 Status BlobPack::write(const void* data, std::size_t n) {
+    constexpr std::size_t k_max_chunk = std::size_t{1} << 30;  // zlib counts a chunk in 32 bits
+    if (n > k_max_chunk) {
+        for (std::size_t at = 0; at < n; at += k_max_chunk)
+            DVI_CHECK(write(static_cast<const char*>(data) + at, std::min(k_max_chunk, n - at)));
+        return {};
+    }
     Impl& m = *m_impl;
     m.written += n;
     if (m.written > m.size) return make_error(Errc::internal, "an artifact grew while it was stored");
