@@ -31,6 +31,17 @@ bench_allocate() {
     "$1" --json -C ledger --key desk.pem license allocate --from "$bench_grant" --to bureau7/s5 --quota "$2" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'
 }
+# bench_args <source tree> <default sizes> [build] [sizes...]: the arguments of a script
+# that takes a build folder (default <source tree>/build) and ledger sizes; sets build and
+# the array sizes.
+bench_args() {
+    local src=$1 defaults=$2
+    shift 2
+    build=$(realpath "${1:-$src/build}")
+    shift || true
+    sizes=("$@")
+    [ ${#sizes[@]} -gt 0 ] || read -r -a sizes <<<"$defaults"
+}
 # bench_workdir <build>: sets dvi and fill (the bench target's filler, which must be
 # built), and moves into a fresh temporary directory $T, removed on exit.
 bench_workdir() {

@@ -8,10 +8,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/bench/lib.sh"
-build=$(realpath "${1:-$src/build}")
-shift || true
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+bench_args "$src" "1000 10000 100000" "$@"
 bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z
 runs=60

@@ -11,10 +11,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/bench/lib.sh"
-build=$(realpath "${1:-$src/build}")
-shift || true
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+bench_args "$src" "1000 10000 100000" "$@"
 seal_mib=${DVI_BENCH_SEAL_MIB:-1024}
 bench_workdir "$build"
 fail() { echo "run.sh: $*" >&2; exit 1; }

@@ -6,10 +6,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/bench/lib.sh"
-build=$(realpath "${1:-$src/build}")
-shift || true
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10000)
+bench_args "$src" "10000" "$@"
 bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
