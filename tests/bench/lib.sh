@@ -23,7 +23,7 @@ bench_tsa() {
     DVI=$1 DVI_SOURCE_DIR=$2
     eval "$(sed -n '/^tsa_start() {/,/^}/p' "$2/tests/cli/lib.sh")"
     tsa_start
-    trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
+    trap 'kill $TSA_PID 2>/dev/null; '"${bench_cleanup:-rm -rf \"$T\"}" EXIT
     echo "2026-11-23 09:00:00" >"$TSA_DIR/time"
 }
 # bench_allocate <dvi> <quota>: an allocation of $bench_grant to the printer agent; prints its id.
@@ -43,12 +43,15 @@ bench_args() {
     [ ${#sizes[@]} -gt 0 ] || read -r -a sizes <<<"$defaults"
 }
 # bench_workdir <build>: sets dvi and fill (the bench target's filler, which must be
-# built), and moves into a fresh temporary directory $T, removed on exit.
+# built), and moves into a fresh temporary directory $T, removed on exit unless
+# DVI_BENCH_KEEP=1 (then its path is printed on stderr, to profile its ledger later).
 bench_workdir() {
     dvi=$1/cmd/dvi
     fill=$1/tests/dvi_bench_fill
     [ -x "$fill" ] || { echo "build the bench target first: cmake --build build --target bench" >&2; exit 2; }
     T=$(mktemp -d "${TMPDIR:-/tmp}/dvi-bench.XXXXXX")
-    trap 'rm -rf "$T"' EXIT
+    bench_cleanup='rm -rf "$T"'
+    [ "${DVI_BENCH_KEEP:-0}" = 0 ] || bench_cleanup='echo "kept $T" >&2'
+    trap "$bench_cleanup" EXIT
     cd "$T"
 }
