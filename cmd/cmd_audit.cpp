@@ -168,6 +168,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     AuditRequest req;
     req.cache = o.full ? AuditCache::full : AuditCache::use;
     req.since = o.since;
+    req.events = o.format == "html" && !ctx.globals.json ? AuditEvents::collect : AuditEvents::skip;
     std::filesystem::path path = ledger->path();
     req.reopen = [path] { return Ledger::open(path); };
     bool tty = !ctx.globals.quiet && ::isatty(STDERR_FILENO);

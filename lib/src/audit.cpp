@@ -3,11 +3,14 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -36,7 +39,38 @@ std::size_t AuditReport::count(Severity s) const {
 
 namespace {
 
-// A record as the replay met it: where it sits and what it says.
+using Digest = std::array<std::uint8_t, 32>;
+
+int nibble(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;  // record ids are lower case, as every other reference to them
+}
+
+// "sha256:<64 hex digits>" as its 32 bytes; nullopt for anything else.
+std::optional<Digest> digest_of(std::string_view id) {
+    constexpr std::string_view prefix = "sha256:";
+    if (id.size() != prefix.size() + 64 || id.substr(0, prefix.size()) != prefix) return std::nullopt;
+    Digest d{};
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        int hi = nibble(id[prefix.size() + 2 * i]), lo = nibble(id[prefix.size() + 2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        d[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    return d;
+}
+
+std::string id_text(const Digest& d) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (auto b : d) {
+        out += k_hex[b >> 4];
+        out += k_hex[b & 15];
+    }
+    return out;
+}
+
+// A record as the replay meets it, whole: what one commit says about itself.
 struct Rec {
     WriterId chain;
     std::int64_t seq = 0;
@@ -47,10 +81,11 @@ struct Rec {
     std::int64_t created = 0;
 };
 
+// One commit of a chain to verify.
 struct Job {
-    std::size_t chain = 0;  // index into heads
+    std::uint32_t chain = 0;  // index into the heads
     std::int64_t seq = 0;
-    std::string commit;
+    git_oid commit{};
 };
 
 // A field of an object, or null: records are read, never changed, and a missing field
@@ -72,10 +107,70 @@ std::int64_t num(const Json& j, const char* k) {
 }
 std::string short_id(const std::string& id) { return id.substr(0, std::min<std::size_t>(id.size(), 19)); }
 
+// Interned strings: the values that a million prints repeat (licence, dossier, lot,
+// recipe, file, device model, anchor) are kept once. A Sym is an index; 0 is "".
+using Sym = std::uint32_t;
+class Strings {
+public:
+    Strings() { intern(""); }
+    Sym intern(std::string_view s) {
+        if (auto it = m_index.find(s); it != m_index.end()) return it->second;
+        m_all.emplace_back(s);  // a deque: the views the index holds stay valid
+        auto sym = static_cast<Sym>(m_all.size() - 1);
+        m_index.emplace(std::string_view(m_all.back()), sym);
+        return sym;
+    }
+    std::optional<Sym> find(std::string_view s) const {
+        auto it = m_index.find(s);
+        return it == m_index.end() ? std::nullopt : std::optional<Sym>(it->second);
+    }
+    const std::string& operator[](Sym s) const { return m_all[s]; }
+
+private:
+    std::deque<std::string> m_all;
+    std::unordered_map<std::string_view, Sym> m_index;
+};
+
+// A record once its own checks are done, as the cross-record checks need it. Prints and
+// inspections, which a ledger holds by the million, keep only the fields those checks
+// read (about 150 bytes, where their parsed JSON takes 5 to 10 KB); every other record,
+// a few per dossier and licence, keeps its JSON.
+enum class Kind : std::uint8_t { full, print, inspection };
+struct Entry {
+    git_oid commit{};
+    std::uint32_t chain = 0;
+    Digest id{};
+    std::int64_t seq = 0;
+    std::int64_t created = 0;
+    Sym type = 0;
+    Sym seen = 0;
+    Sym created_text = 0;  // `created` as written, when format_rfc3339(created) does not give it back
+    Kind kind = Kind::full;
+    std::uint32_t payload = 0;  // index into the JSON, print or inspection facts
+};
+struct PrintFacts {
+    Sym decision = 0, reason = 0, license = 0, dossier = 0, lot = 0, deviation = 0, recipe = 0, file = 0, model = 0;
+    bool has_deviation = false;
+    std::uint32_t serials = 0;
+    std::int64_t units = 0;
+};
+struct InspectionFacts {
+    Digest print{};
+    bool print_is_id = false;
+    Sym print_text = 0;  // the reference as written, when it is not a record id
+    Sym dossier = 0, result = 0;
+    Sym serial = 0;  // kept for a failed inspection only, the one a finding names
+};
+
 class Auditor {
 public:
-    Auditor(const Ledger& ledger, const Roster& roster, AuditReport& rep) : m_ledger(ledger), m_roster(roster), m_rep(rep) {}
+    Auditor(const Ledger& ledger, const Roster& roster, AuditReport& rep, std::vector<WriterId> chains, AuditEvents events)
+        : m_ledger(ledger), m_roster(roster), m_rep(rep), m_chains(std::move(chains)), m_events(events),
+          m_by_chain(m_chains.size()) {
+        for (std::uint32_t c = 0; c < m_chains.size(); ++c) m_chain_index.emplace(m_chains[c].str(), c);
+    }
 
+    // A finding about a record being checked, or about none.
     void add(const char* code, Severity sev, const Rec* r, std::string message) {
         Finding f;
         f.code = code;
@@ -95,24 +190,44 @@ public:
         m_rep.findings.push_back(std::move(f));
     }
 
+    // A finding about a kept record.
+    void add(const char* code, Severity sev, const Entry* e, std::string message) {
+        Finding f;
+        f.code = code;
+        f.severity = sev;
+        f.message = std::move(message);
+        if (e) {
+            f.chain = m_chains[e->chain].str();
+            f.seq = e->seq;
+            f.record = id_text(e->id);
+            f.commit = git::oid_hex(e->commit);
+            const std::string& type = m_strings[e->type];
+            f.dossier = type == "dossier" ? f.record : field_of(*e, "dossier");
+            f.license = type == "license" ? f.record : field_of(*e, "license");
+        }
+        m_rep.findings.push_back(std::move(f));
+    }
+
     // Phase 1: what one commit says about itself, its chain and its writer.
-    // Takes the record out of `r`: the Auditor keeps it.
+    // Takes the record out of `r`: the Auditor keeps what it needs of it.
     // `schema_error`, `state_error`: what the verifying thread found wrong with the
     // record's schema and the commit's chain.json (never for a commit an earlier audit
     // verified: that depends only on its immutable content).
-    void check_commit(const Job& job, const WriterId& w, Result<CommitCheck>& r, std::int64_t& last_created,
+    void check_commit(const Job& job, Result<CommitCheck>& r, std::int64_t& last_created,
                       const std::optional<std::string>& schema_error, const std::optional<std::string>& state_error) {
-        Rec placeholder{w, job.seq, job.commit, "", "", Json(), 0};
+        const WriterId& w = m_chains[job.chain];
+        const std::string commit = git::oid_hex(job.commit);
+        Rec placeholder{w, job.seq, commit, "", "", Json(), 0};
         if (!r) {
             add("commit-unreadable", Severity::error, &placeholder, r.error().message);
             return;
         }
         for (std::size_t i = 0; i < r->problems.size(); ++i)
             add(i < r->codes.size() ? r->codes[i].c_str() : "bad-signature", Severity::error, &placeholder,
-                "commit " + job.commit + ": " + r->problems[i]);
+                "commit " + commit + ": " + r->problems[i]);
         if (!r->record) return;
         StoredRecord& sr = *r->record;
-        Rec rec{w, job.seq, job.commit, sr.id, sr.type, std::move(sr.json), 0};
+        Rec rec{w, job.seq, commit, sr.id, sr.type, std::move(sr.json), 0};
         sr.bytes.clear();
         rec.created = util::parse_time(str(rec.json, "created")).value_or(0);
         if (schema_error) {
@@ -144,113 +259,163 @@ public:
                 "created " + str(rec.json, "created") + ", earlier than the record before it in its chain (" +
                     util::format_rfc3339(last_created) + ")");
         last_created = rec.created;
-        m_records.push_back(std::move(rec));
+        artifacts(rec);
+        keep(std::move(rec), job);
     }
 
     void index() {
-        for (std::size_t i = 0; i < m_records.size(); ++i) {
-            m_by_id.emplace(m_records[i].id, i);
-            m_by_commit.emplace(m_records[i].commit, i);
-            m_by_type[m_records[i].type].push_back(i);
+        m_by_id.reserve(m_entries.size());
+        for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
+            m_by_id.emplace_back(m_entries[i].id, i);
+            m_by_type[m_strings[m_entries[i].type]].push_back(i);
         }
+        // The first of two records with one id (a record replayed in another chain) answers.
+        std::stable_sort(m_by_id.begin(), m_by_id.end(), [](auto& x, auto& y) { return x.first < y.first; });
     }
 
-    const Rec* get(const Json& id) const {
-        if (!id.is_string()) return nullptr;
-        auto it = m_by_id.find(id.get<std::string>());
-        return it == m_by_id.end() ? nullptr : &m_records[it->second];
+    std::size_t size() const { return m_entries.size(); }
+
+    const Entry* get(std::string_view id) const {
+        auto d = digest_of(id);
+        if (!d) return nullptr;
+        auto it = std::lower_bound(m_by_id.begin(), m_by_id.end(), *d, [](auto& x, const Digest& v) { return x.first < v; });
+        return it == m_by_id.end() || it->first != *d ? nullptr : &m_entries[it->second];
     }
-    const std::vector<std::size_t>& of_type(const std::string& t) { return m_by_type[t]; }
+    const Entry* lookup(const Json& id) const { return id.is_string() ? get(std::string_view(id.get_ref<const std::string&>())) : nullptr; }
+    const std::vector<std::uint32_t>& of_type(const std::string& t) { return m_by_type[t]; }
+
+    // The JSON of a record that keeps it (a null for prints and inspections).
+    const Json& json(const Entry& e) const {
+        static const Json null;
+        return e.kind == Kind::full ? m_json[e.payload] : null;
+    }
+    const std::string& type_of(const Entry& e) const { return m_strings[e.type]; }
+    std::string chain_name(const Entry& e) const { return m_chains[e.chain].str(); }
+    std::string created_text(const Entry& e) const {
+        return e.created_text ? m_strings[e.created_text] : util::format_rfc3339(e.created);
+    }
+    // The dossier or licence a record names, for grouping its findings.
+    std::string field_of(const Entry& e, const char* field) const {
+        if (e.kind == Kind::print) {
+            const PrintFacts& p = m_prints[e.payload];
+            return m_strings[std::string_view(field) == "dossier" ? p.dossier : p.license];
+        }
+        if (e.kind == Kind::inspection) return std::string_view(field) == "dossier" ? m_strings[m_inspections[e.payload].dossier] : "";
+        return str(json(e), field);
+    }
 
     // A reference that must resolve; reported once per referring record and field.
-    const Rec* ref(const Rec& r, const char* field, const char* want_type) {
-        const Rec* t = get(r.json[field]);
+    const Entry* ref(const Entry& r, const char* field, const std::string& value, const char* want_type) {
+        const Entry* t = get(value);
         if (!t) {
-            add("reference-missing", Severity::error, &r,
-                std::string(field) + " " + short_id(str(r.json, field)) + " is not in the ledger");
+            add("reference-missing", Severity::error, &r, std::string(field) + " " + short_id(value) + " is not in the ledger");
             return nullptr;
         }
-        if (want_type && t->type != want_type) {
+        if (want_type && type_of(*t) != want_type) {
             add("reference-missing", Severity::error, &r,
-                std::string(field) + " " + short_id(t->id) + " is a " + t->type + ", not a " + want_type);
+                std::string(field) + " " + short_id(id_text(t->id)) + " is a " + type_of(*t) + ", not a " + want_type);
             return nullptr;
         }
         return t;
+    }
+    const Entry* ref(const Entry& r, const char* field, const char* want_type) {
+        return ref(r, field, str(json(r), field), want_type);
     }
 
     // Anchors: evidence, heads, and the verified times that windows and `seen` use.
     void anchors() {
         for (auto i : of_type("anchor")) {
-            const Rec& a = m_records[i];
+            const Entry& a = m_entries[i];
+            const Json& aj = json(a);
+            const std::string aid = id_text(a.id);
             ++m_rep.anchors;
-            StoredRecord sr{a.id, a.type, "", a.json, ChainHead{}};
+            StoredRecord sr{aid, "anchor", "", aj, ChainHead{}};
             auto t = anchor_time(m_ledger, m_roster, sr);
             if (!t) add("anchor-invalid", Severity::error, &a, t.error().message);
-            else if (*t) m_anchor_time[a.id] = **t;
-            if (str(at(a.json, "evidence"), "kind") == "rfc3161-request") m_pending.insert(a.id);
-            if (at(a.json, "evidence").contains("request")) m_pending.erase(str(at(a.json, "evidence"), "request"));
-            for (auto& h : at(a.json, "heads")) {
+            else if (*t) m_anchor_time[aid] = **t;
+            if (str(at(aj, "evidence"), "kind") == "rfc3161-request") m_pending.insert(aid);
+            if (at(aj, "evidence").contains("request")) m_pending.erase(str(at(aj, "evidence"), "request"));
+            for (auto& h : at(aj, "heads")) {
                 std::string chain = str(h, "chain");
                 auto slash = chain.find('/');
                 WriterId w{chain.substr(0, slash), chain.substr(slash + 1)};
                 std::string commit = str(h, "commit");
                 // A verified record of the replay answers at once; only a head the replay
                 // did not keep (a commit with a finding) costs a walk of its chain.
-                if (auto r = m_by_commit.find(commit); r != m_by_commit.end()) {
-                    const Rec& named = m_records[r->second];
-                    if (named.chain == w && named.seq == num(h, "seq") && named.id == str(h, "record")) continue;
-                }
+                if (const Entry* named = at_position(chain, num(h, "seq"));
+                    named && git::oid_hex(named->commit) == commit && id_text(named->id) == str(h, "record"))
+                    continue;
                 auto inside = m_ledger.chain_contains(w, commit);
-                auto at = inside && *inside ? m_ledger.head_at(w, commit) : Result<ChainHead>(Error{});
-                if (!inside || !*inside || !at || at->seq != num(h, "seq") || at->record_id != str(h, "record"))
+                auto pos = inside && *inside ? m_ledger.head_at(w, commit) : Result<ChainHead>(Error{});
+                if (!inside || !*inside || !pos || pos->seq != num(h, "seq") || pos->record_id != str(h, "record"))
                     add("anchor-head-unknown", Severity::error, &a,
                         "the anchor names commit " + commit + " of chain '" + chain + "' at position " +
                             std::to_string(num(h, "seq")) + ", which is not in that chain here");
             }
         }
-        for (auto& id : m_pending) {
-            const Rec* a = get(Json(id));
-            add("anchor-pending", Severity::info, a, "a time-stamp was requested and its reply not imported");
-        }
+        for (auto& id : m_pending) add("anchor-pending", Severity::info, get(id), "a time-stamp was requested and its reply not imported");
+        for (auto& [id, t] : m_anchor_time)
+            if (auto s = m_strings.find(id)) m_seen_time.emplace(*s, t);
     }
 
-    std::optional<std::int64_t> seen_time(const Rec& r) const {
-        auto it = m_anchor_time.find(str(r.json, "seen"));
-        if (it == m_anchor_time.end()) return std::nullopt;
+    // The kept record at a position of a chain.
+    const Entry* at_position(const std::string& chain, std::int64_t seq) const {
+        auto c = m_chain_index.find(chain);
+        if (c == m_chain_index.end()) return nullptr;
+        const auto& list = m_by_chain[c->second];
+        auto it = std::lower_bound(list.begin(), list.end(), seq, [&](std::uint32_t i, std::int64_t s) { return m_entries[i].seq < s; });
+        return it == list.end() || m_entries[*it].seq != seq ? nullptr : &m_entries[*it];
+    }
+
+    std::optional<std::int64_t> seen_time(const Entry& e) const {
+        auto it = m_seen_time.find(e.seen);
+        if (it == m_seen_time.end()) return std::nullopt;
         return it->second;
     }
 
     void backdating() {
-        for (auto& r : m_records) {
-            auto t = seen_time(r);
+        for (auto& e : m_entries) {
+            auto t = seen_time(e);
             // A refusal for that very reason is the record of the attempt, not a backdating.
-            bool refused_for_clock = r.type == "print" && str(at(r.json, "reason"), "code") == "clock-behind-ledger";
-            if (t && r.created < *t && !refused_for_clock)
-                add("created-before-anchor", Severity::error, &r,
-                    "created " + str(r.json, "created") + ", before the time its writer's anchor proves (" +
-                        util::format_rfc3339(*t) + "): backdated");
+            bool refused_for_clock = e.kind == Kind::print && m_strings[m_prints[e.payload].reason] == "clock-behind-ledger";
+            if (t && e.created < *t && !refused_for_clock)
+                add("created-before-anchor", Severity::error, &e,
+                    "created " + created_text(e) + ", before the time its writer's anchor proves (" + util::format_rfc3339(*t) +
+                        "): backdated");
         }
+    }
+
+    // The usage of a licence or allocation, kept by id.
+    LicenceUsage& usage(const Entry& l) {
+        auto index = static_cast<std::uint32_t>(&l - m_entries.data());
+        auto it = m_usage_of.find(index);
+        if (it != m_usage_of.end()) return *it->second;
+        LicenceUsage& u = m_usage[id_text(l.id)];
+        m_usage_of.emplace(index, &u);
+        return u;
     }
 
     void licences() {
         for (auto i : of_type("license")) {
-            const Rec& l = m_records[i];
+            const Entry& l = m_entries[i];
+            const Json& lj = json(l);
+            const WriterId& issuer = m_chains[l.chain];
             LicenceUsage u;
-            u.id = l.id;
-            u.parent = str(l.json, "parent");
-            u.dossier = str(l.json, "dossier");
-            const Json& to = at(l.json, "to");
+            u.id = id_text(l.id);
+            u.parent = str(lj, "parent");
+            u.dossier = str(lj, "dossier");
+            const Json& to = at(lj, "to");
             u.holder = str(to, "partner") + (to.contains("writer") ? "/" + str(to, "writer") : "");
-            u.chain = l.chain.str();
-            u.quota = num(l.json, "quota");
-            m_usage.emplace(l.id, u);
-            const Rec* d = ref(l, "dossier", "dossier");
+            u.chain = issuer.str();
+            u.quota = num(lj, "quota");
+            m_usage.emplace(u.id, u);
+            const Entry* d = ref(l, "dossier", "dossier");
             // Encrypted recipes: the printer agent a licence is addressed to needs their key,
             // wrapped for the key the roster holds for it.
             const Json* holder = to.contains("writer") ? m_roster.writer(WriterId{str(to, "partner"), str(to, "writer")})
                                                        : nullptr;
-            if (d && holder && at(d->json, "encryption").contains("recipe_keys")) {
-                const Json& keys = l.json.contains("keys") ? l.json["keys"] : Json::array();
+            if (d && holder && at(json(*d), "encryption").contains("recipe_keys")) {
+                const Json& keys = lj.contains("keys") ? lj["keys"] : Json::array();
                 const std::string fp = str(*holder, "fingerprint");
                 bool carried = keys.is_array() && std::any_of(keys.begin(), keys.end(), [&](const Json& k) {
                                    return k.is_object() && k.value("key", "") == fp;
@@ -261,27 +426,28 @@ public:
                             "', who cannot print on it");
             }
             if (u.parent.empty()) {
-                if (d && str(d->json, "oem") != l.chain.partner)
+                if (d && str(json(*d), "oem") != issuer.partner)
                     add("license-not-by-oem", Severity::error, &l,
-                        "the licence is granted by '" + l.chain.partner + "', not by the dossier's OEM '" +
-                            str(d->json, "oem") + "'");
+                        "the licence is granted by '" + issuer.partner + "', not by the dossier's OEM '" +
+                            str(json(*d), "oem") + "'");
                 continue;
             }
-            const Rec* p = ref(l, "parent", "license");
+            const Entry* p = ref(l, "parent", "license");
             if (!p) continue;
-            const Json& pto = at(p->json, "to");
-            if (str(pto, "partner") != l.chain.partner)
+            const Json& pj = json(*p);
+            const Json& pto = at(pj, "to");
+            if (str(pto, "partner") != issuer.partner)
                 add("allocation-not-by-holder", Severity::error, &l,
-                    "the allocation is issued by '" + l.chain.partner + "', not by the holder of its parent '" +
+                    "the allocation is issued by '" + issuer.partner + "', not by the holder of its parent '" +
                         str(pto, "partner") + "'");
             bool other = str(to, "partner") != str(pto, "partner");
-            std::int64_t left = num(p->json, "sublicense_depth");
-            if ((other && left < 1) || num(l.json, "sublicense_depth") != left - (other ? 1 : 0) ||
-                num(l.json, "depth") != num(p->json, "depth") + 1)
+            std::int64_t left = num(pj, "sublicense_depth");
+            if ((other && left < 1) || num(lj, "sublicense_depth") != left - (other ? 1 : 0) ||
+                num(lj, "depth") != num(pj, "depth") + 1)
                 add("sublicense-too-deep", Severity::error, &l,
-                    "the allocation to '" + u.holder + "' goes deeper than licence " + short_id(p->id) +
+                    "the allocation to '" + u.holder + "' goes deeper than licence " + short_id(id_text(p->id)) +
                         " allows (sub-licence depth " + std::to_string(left) + ")");
-            if (str(l.json, "dossier") != str(p->json, "dossier"))
+            if (str(lj, "dossier") != str(pj, "dossier"))
                 add("reference-missing", Severity::error, &l, "the allocation is for another dossier than its parent");
         }
         // Allocations never sum above the parent's quota, across all chains.
@@ -289,41 +455,43 @@ public:
             if (!u.parent.empty() && m_usage.count(u.parent)) m_usage[u.parent].allocated += u.quota;
         for (auto& [id, u] : m_usage)
             if (u.allocated > u.quota)
-                add("allocation-over-quota", Severity::error, get(Json(id)),
+                add("allocation-over-quota", Severity::error, get(id),
                     "allocations of this licence sum to " + std::to_string(u.allocated) + ", above its quota of " +
                         std::to_string(u.quota));
     }
 
-    std::optional<const Rec*> revocation_of(const std::string& target) {
-        for (auto i : of_type("revocation"))
-            if (str(m_records[i].json, "target") == target) return &m_records[i];
-        return std::nullopt;
+    // The first revocation of a record, if any.
+    const Entry* revocation_of(const Entry& target) const {
+        auto it = m_revocation_of.find(static_cast<std::uint32_t>(&target - m_entries.data()));
+        return it == m_revocation_of.end() ? nullptr : &m_entries[it->second];
     }
 
     void revocations() {
         for (auto i : of_type("revocation")) {
-            const Rec& r = m_records[i];
+            const Entry& r = m_entries[i];
+            if (const Entry* target = lookup(at(json(r), "target")))
+                m_revocation_of.emplace(static_cast<std::uint32_t>(target - m_entries.data()), i);
             if (!ref(r, "target", nullptr)) continue;
-            if (auto it = m_usage.find(str(r.json, "target")); it != m_usage.end()) it->second.revoked = true;
+            if (auto it = m_usage.find(str(json(r), "target")); it != m_usage.end()) it->second.revoked = true;
         }
     }
 
     // Whether the anchor a record names covers `r`: its heads include r's chain at or
     // after r's position, so the record's writer had r when it wrote.
-    bool covered(const Rec& by, const Rec& r) const {
-        const Rec* a = get(at(by.json, "seen"));
+    bool covered(const Entry& by, const Entry& r) const {
+        const Entry* a = get(m_strings[by.seen]);
         if (!a) return false;
-        for (auto& h : at(a->json, "heads"))
-            if (str(h, "chain") == r.chain.str() && num(h, "seq") >= r.seq) return true;
+        const std::string chain = chain_name(r);
+        for (auto& h : at(json(*a), "heads"))
+            if (str(h, "chain") == chain && num(h, "seq") >= r.seq) return true;
         return false;
     }
 
     // A print of something revoked: an error when the printing writer had the revocation
     // (its anchor covers it), a warning when only the clocks say the print came later
     // (a disconnected agent could not know).
-    void revoked_before(const Rec& p, const Rec& rv, const std::string& what) {
-        std::string msg = what + " was revoked at " + str(rv.json, "created") + " (" + rv.chain.str() + " #" +
-                          std::to_string(rv.seq) + ")";
+    void revoked_before(const Entry& p, const Entry& rv, const std::string& what) {
+        std::string msg = what + " was revoked at " + created_text(rv) + " (" + chain_name(rv) + " #" + std::to_string(rv.seq) + ")";
         if (covered(p, rv))
             add("print-after-revocation", Severity::error, &p, msg + ", and the printing agent had that revocation");
         else if (rv.created < p.created)
@@ -333,112 +501,115 @@ public:
 
     void prints() {
         std::map<std::string, std::int64_t> deviation_used;
-        std::map<std::string, const Rec*> deviation_first;
+        std::map<std::string, const Entry*> deviation_first;
+        const std::string k_allowed = "allowed";
         for (auto i : of_type("print")) {
-            const Rec& p = m_records[i];
-            if (str(p.json, "decision") != "allowed") continue;
-            std::int64_t units = num(p.json, "units");
-            const Rec* lic = ref(p, "license", "license");
-            const Rec* dossier = ref(p, "dossier", "dossier");
-            const Rec* lot = ref(p, "material_lot", "material-lot");
+            const Entry& p = m_entries[i];
+            const PrintFacts& f = m_prints[p.payload];
+            const WriterId& printer = m_chains[p.chain];
+            if (m_strings[f.decision] != k_allowed) continue;
+            const Entry* lic = ref(p, "license", m_strings[f.license], "license");
+            const Entry* dossier = ref(p, "dossier", m_strings[f.dossier], "dossier");
+            const Entry* lot = ref(p, "material_lot", m_strings[f.lot], "material-lot");
             if (!lic) continue;
+            const Json& lj = json(*lic);
             // Who may spend the allocation: exactly the writer it is addressed to.
-            const Json& to = at(lic->json, "to");
-            if (str(to, "partner") != p.chain.partner || str(to, "writer") != p.chain.writer)
+            const Json& to = at(lj, "to");
+            if (str(to, "partner") != printer.partner || str(to, "writer") != printer.writer)
                 add("allocation-spent-by-other", Severity::error, &p,
-                    "allocation " + short_id(lic->id) + " is addressed to '" + str(to, "partner") +
-                        (to.contains("writer") ? "/" + str(to, "writer") : "") + "', but '" + p.chain.str() +
-                        "' printed on it");
-            for (const Rec* l = lic; l; l = get(at(l->json, "parent"))) {
-                m_usage[l->id].used += units;
-                if (auto rv = revocation_of(l->id)) revoked_before(p, **rv, "licence " + short_id(l->id));
-                if (at(l->json, "parent").is_null()) break;
+                    "allocation " + short_id(id_text(lic->id)) + " is addressed to '" + str(to, "partner") +
+                        (to.contains("writer") ? "/" + str(to, "writer") : "") + "', but '" + printer.str() + "' printed on it");
+            for (const Entry* l = lic; l; l = lookup(at(json(*l), "parent"))) {
+                usage(*l).used += f.units;
+                if (const Entry* rv = revocation_of(*l)) revoked_before(p, *rv, "licence " + short_id(id_text(l->id)));
+                if (at(json(*l), "parent").is_null()) break;
             }
             if (dossier)
-                if (auto rv = revocation_of(dossier->id)) revoked_before(p, **rv, "dossier " + short_id(dossier->id));
+                if (const Entry* rv = revocation_of(*dossier)) revoked_before(p, *rv, "dossier " + short_id(id_text(dossier->id)));
             // The window, by the writer's clock and by the time the ledger proves.
-            auto nb = util::parse_time(str(lic->json, "not_before"));
-            auto na = util::parse_time(str(lic->json, "not_after"));
+            auto nb = util::parse_time(str(lj, "not_before"));
+            auto na = util::parse_time(str(lj, "not_after"));
             auto t = seen_time(p);
             if ((nb && p.created < *nb) || (na && p.created > *na))
-                add("print-outside-window", Severity::error, &p,
-                    "printed at " + str(p.json, "created") + ", outside the licence's window");
+                add("print-outside-window", Severity::error, &p, "printed at " + created_text(p) + ", outside the licence's window");
             else if (na && t && *t > *na)
                 add("print-outside-window", Severity::error, &p,
                     "the ledger proves " + util::format_rfc3339(*t) + " before this print, after the licence expired at " +
-                        str(lic->json, "not_after"));
+                        str(lj, "not_after"));
             // The recipe and the file.
             if (dossier) {
                 const Json* recipe = nullptr;
-                for (auto& r : at(dossier->json, "recipes"))
-                    if (str(r, "name") == str(p.json, "recipe")) recipe = &r;
+                const std::string& name = m_strings[f.recipe];
+                const std::string& file = m_strings[f.file];
+                const std::string& model = m_strings[f.model];
+                for (auto& r : at(json(*dossier), "recipes"))
+                    if (str(r, "name") == name) recipe = &r;
                 if (!recipe)
+                    add("recipe-mismatch", Severity::error, &p, "the dossier has no recipe '" + name + "'");
+                else if (str(at((*recipe), "gcode"), "sha256") != file)
                     add("recipe-mismatch", Severity::error, &p,
-                        "the dossier has no recipe '" + str(p.json, "recipe") + "'");
-                else if (str(at((*recipe), "gcode"), "sha256") != str(at(p.json, "file"), "sha256"))
-                    add("recipe-mismatch", Severity::error, &p,
-                        "the printed file " + str(at(p.json, "file"), "sha256").substr(0, 12) + " is not the sealed G-code " +
+                        "the printed file " + file.substr(0, 12) + " is not the sealed G-code " +
                             str(at((*recipe), "gcode"), "sha256").substr(0, 12) + " of recipe '" + str(*recipe, "name") + "'");
-                else if (str((*recipe), "printer_model") != str(at(p.json, "device"), "model"))
+                else if (str((*recipe), "printer_model") != model)
                     add("recipe-mismatch", Severity::error, &p,
-                        "recipe '" + str(*recipe, "name") + "' is for '" + str(*recipe, "printer_model") + "', not '" +
-                            str(at(p.json, "device"), "model") + "'");
+                        "recipe '" + str(*recipe, "name") + "' is for '" + str(*recipe, "printer_model") + "', not '" + model + "'");
             }
             // The material lot, its status and its certificate.
             if (lot && dossier) {
-                const Json& mats = at(dossier->json, "materials");
-                std::string spec = str(at(lot->json, "material"), "spec");
-                std::string cert = str(at(lot->json, "certificate"), "type");
+                const Json& lotj = json(*lot);
+                const Json& mats = at(json(*dossier), "materials");
+                std::string spec = str(at(lotj, "material"), "spec");
+                std::string cert = str(at(lotj, "certificate"), "type");
                 auto has = [](const Json& arr, const std::string& s) {
                     return arr.is_array() && std::find(arr.begin(), arr.end(), Json(s)) != arr.end();
                 };
                 if (!has(at(mats, "specs"), spec) || !has(at(mats, "certificate_types"), cert))
                     add("material-not-accepted", Severity::error, &p,
-                        "lot " + str(lot->json, "lot") + " (" + spec + ", " + cert + ") is not accepted by the dossier");
-                if (str(lot->json, "status") != "released") {
-                    const Rec* dev = p.json.contains("deviation") ? get(at(p.json, "deviation")) : nullptr;
+                        "lot " + str(lotj, "lot") + " (" + spec + ", " + cert + ") is not accepted by the dossier");
+                if (str(lotj, "status") != "released") {
+                    const Entry* dev = f.has_deviation ? get(m_strings[f.deviation]) : nullptr;
                     if (!dev)
                         add("lot-not-released", Severity::error, &p,
-                            "lot " + str(lot->json, "lot") + " is in " + str(lot->json, "status") +
-                                " and no deviation allows it");
+                            "lot " + str(lotj, "lot") + " is in " + str(lotj, "status") + " and no deviation allows it");
                     else {
-                        std::int64_t n = p.json.contains("serials") && !at(p.json, "serials").empty()
-                                             ? static_cast<std::int64_t>(at(p.json, "serials").size())
-                                             : 1;
-                        deviation_used[dev->id] += n;
-                        deviation_first.emplace(dev->id, dev);
-                        const Json& dto = at(dev->json, "to");
-                        if (str(dev->json, "material_lot") != lot->id || str(dev->json, "dossier") != dossier->id ||
-                            str(dto, "partner") != p.chain.partner ||
-                            (dto.contains("writer") && str(dto, "writer") != p.chain.writer))
+                        std::int64_t n = f.serials > 0 ? f.serials : 1;
+                        const std::string dev_id = id_text(dev->id);
+                        deviation_used[dev_id] += n;
+                        deviation_first.emplace(dev_id, dev);
+                        const Json& devj = json(*dev);
+                        const Json& dto = at(devj, "to");
+                        if (str(devj, "material_lot") != id_text(lot->id) || str(devj, "dossier") != id_text(dossier->id) ||
+                            str(dto, "partner") != printer.partner ||
+                            (dto.contains("writer") && str(dto, "writer") != printer.writer))
                             add("lot-not-released", Severity::error, &p,
-                                "deviation " + short_id(dev->id) + " does not cover this lot, dossier and printer");
+                                "deviation " + short_id(dev_id) + " does not cover this lot, dossier and printer");
                     }
                 }
             }
         }
         for (auto& [id, used] : deviation_used) {
-            const Rec* d = deviation_first[id];
-            if (used > num(d->json, "max_parts"))
+            const Entry* d = deviation_first[id];
+            if (used > num(json(*d), "max_parts"))
                 add("deviation-overused", Severity::error, d,
-                    "the deviation allows at most " + std::to_string(num(d->json, "max_parts")) + " parts, " +
+                    "the deviation allows at most " + std::to_string(num(json(*d), "max_parts")) + " parts, " +
                         std::to_string(used) + " were printed under it");
         }
         // Failed jobs given back under a licence whose failed jobs do not count.
         for (auto i : of_type("inspection")) {
-            const Rec& in = m_records[i];
-            const Rec* p = ref(in, "print", "print");
-            if (str(in.json, "result") == "fail")
-                add("inspection-failed", Severity::warning, &in,
-                    "serial " + str(in.json, "serial") + " failed inspection");
-            if (!p || str(in.json, "result") != "fail" || !(p->chain == in.chain)) continue;
-            const Rec* lic = get(at(p->json, "license"));
-            if (lic && !lic->json.value("count_failed", true))
-                for (const Rec* l = lic; l; l = get(at(l->json, "parent"))) m_usage[l->id].used -= num(p->json, "units");
+            const Entry& in = m_entries[i];
+            const InspectionFacts& f = m_inspections[in.payload];
+            const Entry* p = ref(in, "print", f.print_is_id ? id_text(f.print) : m_strings[f.print_text], "print");
+            const bool failed = m_strings[f.result] == "fail";
+            if (failed) add("inspection-failed", Severity::warning, &in, "serial " + m_strings[f.serial] + " failed inspection");
+            if (!p || !failed || p->chain != in.chain) continue;
+            const PrintFacts& pf = m_prints[p->payload];
+            const Entry* lic = get(m_strings[pf.license]);
+            if (lic && json(*lic).is_object() && !json(*lic).value("count_failed", true))
+                for (const Entry* l = lic; l; l = lookup(at(json(*l), "parent"))) usage(*l).used -= pf.units;
         }
         for (auto& [id, u] : m_usage)
             if (u.used > u.quota)
-                add(u.parent.empty() ? "prints-over-license" : "prints-over-allocation", Severity::error, get(Json(id)),
+                add(u.parent.empty() ? "prints-over-license" : "prints-over-allocation", Severity::error, get(id),
                     std::to_string(u.used) + " units were printed under this " +
                         (u.parent.empty() ? std::string("licence") : std::string("allocation")) + ", above its quota of " +
                         std::to_string(u.quota));
@@ -446,31 +617,27 @@ public:
 
     void deviations() {
         for (auto i : of_type("deviation")) {
-            const Rec& d = m_records[i];
-            const Rec* dossier = ref(d, "dossier", "dossier");
+            const Entry& d = m_entries[i];
+            const Entry* dossier = ref(d, "dossier", "dossier");
             ref(d, "material_lot", "material-lot");
-            if (dossier && str(dossier->json, "oem") != d.chain.partner)
+            const std::string& issuer = m_chains[d.chain].partner;
+            if (dossier && str(json(*dossier), "oem") != issuer)
                 add("deviation-not-by-oem", Severity::error, &d,
-                    "the deviation is issued by '" + d.chain.partner + "', not by the dossier's OEM '" +
-                        str(dossier->json, "oem") + "'");
+                    "the deviation is issued by '" + issuer + "', not by the dossier's OEM '" + str(json(*dossier), "oem") + "'");
         }
     }
 
     // Every artifact a record references is in its chain's tree and hashes to its name.
-    void artifacts() {
-        std::set<std::pair<std::string, std::string>> done;  // (chain, sha256)
-        for (auto& r : m_records) {
-            std::vector<std::string> shas;
-            collect_artifacts(r.json, shas);
-            for (auto& sha : shas) {
-                if (!done.insert({r.chain.str(), sha}).second) continue;
-                auto content = m_ledger.read_chain_file(r.chain, "artifacts/" + sha.substr(0, 2) + "/" + sha);
-                if (!content || !*content)
-                    add("artifact-missing", Severity::error, &r, "artifact sha256:" + sha + " is not in the chain's tree");
-                else if (crypto::sha256_hex(**content) != sha)
-                    add("artifact-hash-mismatch", Severity::error, &r,
-                        "artifact sha256:" + sha + " holds bytes with another hash");
-            }
+    void artifacts(const Rec& r) {
+        std::vector<std::string> shas;
+        collect_artifacts(r.json, shas);
+        for (auto& sha : shas) {
+            if (!m_artifacts_done.insert({r.chain.str(), sha}).second) continue;
+            auto content = m_ledger.read_chain_file(r.chain, "artifacts/" + sha.substr(0, 2) + "/" + sha);
+            if (!content || !*content)
+                add("artifact-missing", Severity::error, &r, "artifact sha256:" + sha + " is not in the chain's tree");
+            else if (crypto::sha256_hex(**content) != sha)
+                add("artifact-hash-mismatch", Severity::error, &r, "artifact sha256:" + sha + " holds bytes with another hash");
         }
     }
 
@@ -512,40 +679,113 @@ public:
     }
 
     void events() {
-        for (auto& r : m_records) {
-            AuditEvent e{r.chain.str(), r.seq, r.type, r.id, str(r.json, "created"), ""};
-            if (r.type == "dossier") m_rep.names[r.id] = str(r.json, "part_number") + "@" + str(r.json, "revision");
-            if (r.type == "print") e.label = str(r.json, "decision");
-            else if (r.type == "anchor") e.label = str(at(r.json, "evidence"), "kind");
-            else if (r.type == "roster") e.label = str(r.json, "action");
-            m_rep.events.push_back(std::move(e));
+        for (auto& e : m_entries) {
+            const std::string& type = type_of(e);
+            if (type == "dossier") m_rep.names[id_text(e.id)] = str(json(e), "part_number") + "@" + str(json(e), "revision");
+            if (m_events == AuditEvents::skip) continue;
+            AuditEvent ev{chain_name(e), e.seq, type, id_text(e.id), created_text(e), ""};
+            if (e.kind == Kind::print) ev.label = m_strings[m_prints[e.payload].decision];
+            else if (type == "anchor") ev.label = str(at(json(e), "evidence"), "kind");
+            else if (type == "roster") ev.label = str(json(e), "action");
+            m_rep.events.push_back(std::move(ev));
         }
         for (auto& [id, u] : m_usage) m_rep.licences.push_back(u);
     }
 
-    std::vector<Rec>& records() { return m_records; }
-
 private:
+    // Keeps a checked record: whole, or the facts the cross-record checks read of it.
+    void keep(Rec&& rec, const Job& job) {
+        Entry e;
+        e.commit = job.commit;
+        e.chain = job.chain;
+        e.id = digest_of(rec.id).value_or(Digest{});
+        e.seq = job.seq;
+        e.created = rec.created;
+        e.type = m_strings.intern(rec.type);
+        const Json& j = rec.json;
+        e.seen = m_strings.intern(str(j, "seen"));
+        if (std::string created = str(j, "created"); util::format_rfc3339(e.created) != created)
+            e.created_text = m_strings.intern(created);
+        if (rec.type == "print") {
+            PrintFacts f;
+            f.decision = m_strings.intern(str(j, "decision"));
+            f.reason = m_strings.intern(str(at(j, "reason"), "code"));
+            f.license = m_strings.intern(str(j, "license"));
+            f.dossier = m_strings.intern(str(j, "dossier"));
+            f.lot = m_strings.intern(str(j, "material_lot"));
+            f.has_deviation = j.contains("deviation");
+            f.deviation = m_strings.intern(str(j, "deviation"));
+            f.recipe = m_strings.intern(str(j, "recipe"));
+            f.file = m_strings.intern(str(at(j, "file"), "sha256"));
+            f.model = m_strings.intern(str(at(j, "device"), "model"));
+            f.serials = static_cast<std::uint32_t>(at(j, "serials").size());
+            f.units = num(j, "units");
+            e.kind = Kind::print;
+            e.payload = static_cast<std::uint32_t>(m_prints.size());
+            m_prints.push_back(f);
+        } else if (rec.type == "inspection") {
+            InspectionFacts f;
+            std::string print = str(j, "print");
+            if (auto d = digest_of(print)) {
+                f.print = *d;
+                f.print_is_id = true;
+            } else {
+                f.print_text = m_strings.intern(print);
+            }
+            f.dossier = m_strings.intern(str(j, "dossier"));
+            f.result = m_strings.intern(str(j, "result"));
+            if (str(j, "result") == "fail") f.serial = m_strings.intern(str(j, "serial"));
+            e.kind = Kind::inspection;
+            e.payload = static_cast<std::uint32_t>(m_inspections.size());
+            m_inspections.push_back(f);
+        } else {
+            e.payload = static_cast<std::uint32_t>(m_json.size());
+            m_json.push_back(std::move(rec.json));
+        }
+        m_by_chain[job.chain].push_back(static_cast<std::uint32_t>(m_entries.size()));
+        m_entries.push_back(e);
+    }
+
     const Ledger& m_ledger;
     const Roster& m_roster;
     AuditReport& m_rep;
-    std::vector<Rec> m_records;
-    std::map<std::string, std::size_t> m_by_id;
-    std::unordered_map<std::string, std::size_t> m_by_commit;  // commit -> record, for anchors' heads
-    std::map<std::string, std::vector<std::size_t>> m_by_type;
+    std::vector<WriterId> m_chains;
+    AuditEvents m_events;
+    std::map<std::string, std::uint32_t> m_chain_index;
+    Strings m_strings;
+    std::vector<Entry> m_entries;
+    std::vector<Json> m_json;
+    std::vector<PrintFacts> m_prints;
+    std::vector<InspectionFacts> m_inspections;
+    std::vector<std::vector<std::uint32_t>> m_by_chain;         // entries of each chain, by position
+    std::vector<std::pair<Digest, std::uint32_t>> m_by_id;      // sorted by id
+    std::map<std::string, std::vector<std::uint32_t>> m_by_type;
     std::map<std::string, std::int64_t> m_anchor_time;
+    std::unordered_map<Sym, std::int64_t> m_seen_time;  // the same, by interned anchor id
     std::set<std::string> m_pending;
     std::map<std::string, LicenceUsage> m_usage;
+    std::unordered_map<std::uint32_t, LicenceUsage*> m_usage_of;      // by licence entry
+    std::unordered_map<std::uint32_t, std::uint32_t> m_revocation_of;  // target entry -> first revocation
+    std::set<std::pair<std::string, std::string>> m_artifacts_done;   // (chain, sha256)
 };
 
 // Every record blob of a chain's head tree (its tree is cumulative), by record id: how
-// the records of commits verified by an earlier audit are read without walking each
-// commit's tree. The bytes are checked against the id all the same.
-struct RecordBlob {
-    git_oid oid;
-    std::string type;
+// a commit's record is read without walking its tree. The bytes are checked against the
+// id all the same. About 56 bytes per record.
+struct ChainIndex {
+    struct Item {
+        Digest id;
+        git_oid blob;
+        std::uint8_t type;  // into types
+    };
+    std::vector<std::string> types;
+    std::vector<Item> items;  // sorted by id
+
+    const Item* find(const Digest& id) const {
+        auto it = std::lower_bound(items.begin(), items.end(), id, [](const Item& x, const Digest& v) { return x.id < v; });
+        return it == items.end() || it->id != id ? nullptr : &*it;
+    }
 };
-using ChainIndex = std::map<std::string, RecordBlob>;
 
 ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
     ChainIndex out;
@@ -565,11 +805,19 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
                 // a hostile tree goes.
                 if (git_tree_entry_type(e) == GIT_OBJECT_TREE) return std::count(root, root + std::strlen(root), '/') >= 3 ? 1 : 0;
                 if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
-                std::string name = git_tree_entry_name(e);
+                std::string_view name = git_tree_entry_name(e);
                 if (name.size() != 69 || name.substr(64) != ".json") return 0;
-                std::string dir = root;
+                auto id = digest_of("sha256:" + std::string(name.substr(0, 64)));
+                if (!id) return 0;
                 auto* idx = static_cast<ChainIndex*>(payload);
-                (*idx)["sha256:" + name.substr(0, 64)] = RecordBlob{*git_tree_entry_id(e), dir.substr(0, dir.find('/'))};
+                std::string_view dir = root;
+                std::string type(dir.substr(0, dir.find('/')));
+                auto t = std::find(idx->types.begin(), idx->types.end(), type);
+                if (t == idx->types.end()) {
+                    if (idx->types.size() == 255) return 0;  // the slow path reads such a record
+                    t = idx->types.insert(idx->types.end(), type);
+                }
+                idx->items.push_back({*id, *git_tree_entry_id(e), static_cast<std::uint8_t>(t - idx->types.begin())});
                 return 0;
             },
             &out);
@@ -579,6 +827,7 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
     git_tree_entry_free(records);
     git_tree_free(tree);
     git_commit_free(commit);
+    std::sort(out.items.begin(), out.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
     return out;
 }
 
@@ -594,11 +843,12 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     }
     auto id = commit_record_id(git_commit_message(commit));
     git_commit_free(commit);
-    auto it = id ? index.find(*id) : index.end();
-    if (it == index.end()) return std::nullopt;
+    auto digest = id ? digest_of(*id) : std::nullopt;
+    const ChainIndex::Item* item = digest ? index.find(*digest) : nullptr;
+    if (!item) return std::nullopt;
     git_blob* blob = nullptr;
-    if (!git::check_size(repo, it->second.oid, std::size_t{16} << 20, "record").ok() ||
-        git_blob_lookup(&blob, repo, &it->second.oid) != 0) {
+    if (!git::check_size(repo, item->blob, std::size_t{16} << 20, "record").ok() ||
+        git_blob_lookup(&blob, repo, &item->blob) != 0) {
         git_error_clear();
         return std::nullopt;  // the slow path says what is wrong
     }
@@ -607,7 +857,7 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     if (record_id_of(bytes) != *id) return std::nullopt;
     auto json = canonical_parse(bytes);
     if (!json) return std::nullopt;
-    StoredRecord rec{*id, it->second.type, std::string(), std::move(*json), ChainHead{}};
+    StoredRecord rec{*id, index.types[item->type], std::string(), std::move(*json), ChainHead{}};
     rec.chain.commit = commit_hex;
     return rec;
 }
@@ -676,8 +926,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         since = std::move(anchor);
     }
     // A replay reads each object about once: libgit2's object cache (256 MB per handle
-    // by default) would only hold memory.
+    // by default) would only hold memory, and so would packs mapped whole (a page read
+    // once stays resident while it is mapped): at most 64 MB of them, in 16 MB windows.
     git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(16 << 20));
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, static_cast<std::size_t>(16 << 20));
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, static_cast<std::size_t>(64 << 20));
     auto roster = roster_load(ledger);
     if (!roster) {
         if (roster.error().code != Errc::bad_signature && roster.error().code != Errc::invalid_input)
@@ -692,10 +945,15 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
 
     // Every commit of every chain, oldest first within a chain.
     std::vector<Job> jobs;
-    for (std::size_t c = 0; c < heads.size(); ++c) {
+    std::vector<WriterId> writers;
+    for (std::uint32_t c = 0; c < heads.size(); ++c) {
+        writers.push_back(heads[c].writer);
         DVI_TRY(commits, ledger.chain_commits(heads[c].writer));
         std::int64_t seq = 0;
-        for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({c, ++seq, *it});
+        for (auto it = commits.rbegin(); it != commits.rend(); ++it) {
+            DVI_TRY(oid, git::parse_oid(*it));
+            jobs.push_back({c, ++seq, oid});
+        }
     }
     rep.commits = jobs.size();
     std::vector<std::optional<crypto::PublicKey>> keys;
@@ -720,7 +978,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         for (std::size_t i = 0; i < jobs.size(); ++i) {
             auto u = upto.find(jobs[i].chain);
             if (u == upto.end() || jobs[i].seq != u->second) continue;
-            if (jobs[i].commit == cache[heads[jobs[i].chain].writer.str()].commit) found.insert(jobs[i].chain);
+            if (git::oid_hex(jobs[i].commit) == cache[heads[jobs[i].chain].writer.str()].commit) found.insert(jobs[i].chain);
         }
         for (auto& [c, n] : upto)
             if (!found.count(c)) n = 0;
@@ -730,8 +988,12 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         }
     }
 
-    // The signatures, on every core: each thread with its own handle of the ledger.
-    std::vector<std::optional<Result<CommitCheck>>> results(jobs.size());
+    // The signatures, on every core: each thread with its own handle of the ledger. The
+    // commits go through in windows, each verified in parallel and then replayed in
+    // order, so that only one window's records are ever whole in memory.
+    constexpr std::size_t k_window = 4096;
+    std::vector<std::optional<Result<CommitCheck>>> results;
+    std::vector<std::optional<std::string>> schema_errors, state_errors;
     unsigned threads = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
     if (jobs.size() < 64 || !req.reopen) threads = 1;
     std::atomic<std::size_t> next{0}, done{0};
@@ -743,114 +1005,114 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             req.progress(d, jobs.size());
         }
     };
-    std::vector<std::optional<std::string>> schema_errors(jobs.size()), state_errors(jobs.size());
     std::vector<ChainIndex> indexes(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c)
         if (keys[c]) indexes[c] = index_chain(ledger, heads[c]);
+    std::size_t window_start = 0;
     auto one = [&](const Ledger& l, std::size_t i) {
-        {
-            if (!keys[jobs[i].chain]) {
-                // unknown writer: reported once below
-            } else if (skip[i]) {
-                // Verified by an earlier run: read the record, skip the signature.
-                if (auto fast = indexed_record(l, indexes[jobs[i].chain], jobs[i].commit)) {
-                    CommitCheck cc;
-                    cc.commit = jobs[i].commit;
-                    cc.record_id = fast->id;
-                    cc.record = std::move(*fast);
-                    results[i] = std::move(cc);
-                    continue_progress();
-                    return;
-                }
-                auto rec = l.record_of_commit(jobs[i].commit);
-                if (!rec) {
-                    results[i] = Result<CommitCheck>(rec.error());
-                } else {
-                    CommitCheck cc;
-                    cc.commit = jobs[i].commit;
-                    cc.record_id = rec->id;
-                    cc.record = std::move(*rec);
-                    results[i] = std::move(cc);
-                }
+        const Job& job = jobs[i];
+        const std::string commit = git::oid_hex(job.commit);
+        auto& result = results[i - window_start];
+        if (!keys[job.chain]) {
+            // unknown writer: reported once below
+        } else if (skip[i]) {
+            // Verified by an earlier run: read the record, skip the signature.
+            if (auto fast = indexed_record(l, indexes[job.chain], commit)) {
+                CommitCheck cc;
+                cc.commit = commit;
+                cc.record_id = fast->id;
+                cc.record = std::move(*fast);
+                result = std::move(cc);
+            } else if (auto rec = l.record_of_commit(commit); !rec) {
+                result = Result<CommitCheck>(rec.error());
             } else {
-                // The signature here; the record from the chain's head-tree index (its
-                // bytes checked against the trailer's id), else from the commit's tree.
-                results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain], Ledger::RecordRead::trailer_only);
-                if (*results[i] && !(**results[i]).record_id.empty()) {
-                    auto fast = indexed_record(l, indexes[jobs[i].chain], jobs[i].commit);
-                    if (fast) (**results[i]).record = std::move(*fast);
-                    else results[i] = l.check_commit(jobs[i].commit, *keys[jobs[i].chain]);
-                }
-                // The schema and chain.json too, here on every core: they are the costliest
-                // checks after the signature.
-                if (*results[i] && (**results[i]).record) {
-                    const StoredRecord& rec = *(**results[i]).record;
-                    if (auto v = validate_record(rec.json); !v) schema_errors[i] = v.error().message;
-                    auto head = l.head_at(heads[jobs[i].chain].writer, jobs[i].commit);
-                    if (!head) state_errors[i] = head.error().message;
-                    else if (head->seq != jobs[i].seq || head->record_id != rec.id)
-                        state_errors[i] = "its chain.json says position " + std::to_string(head->seq) + " and record " +
-                                          head->record_id;
-                }
+                CommitCheck cc;
+                cc.commit = commit;
+                cc.record_id = rec->id;
+                cc.record = std::move(*rec);
+                result = std::move(cc);
             }
-            continue_progress();
+        } else {
+            // The signature here; the record from the chain's head-tree index (its
+            // bytes checked against the trailer's id), else from the commit's tree.
+            result = l.check_commit(commit, *keys[job.chain], Ledger::RecordRead::trailer_only);
+            if (*result && !(**result).record_id.empty()) {
+                auto fast = indexed_record(l, indexes[job.chain], commit);
+                if (fast) (**result).record = std::move(*fast);
+                else result = l.check_commit(commit, *keys[job.chain]);
+            }
+            // The schema and chain.json too, here on every core: they are the costliest
+            // checks after the signature.
+            if (*result && (**result).record) {
+                const StoredRecord& rec = *(**result).record;
+                if (auto v = validate_record(rec.json); !v) schema_errors[i - window_start] = v.error().message;
+                auto head = l.head_at(heads[job.chain].writer, commit);
+                if (!head) state_errors[i - window_start] = head.error().message;
+                else if (head->seq != job.seq || head->record_id != rec.id)
+                    state_errors[i - window_start] =
+                        "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id;
+            }
         }
+        continue_progress();
     };
     // Each thread takes consecutive commits of a chain: each record is stored as a delta
     // against the one before, which is then still in that thread's cache.
-    const std::size_t k_batch = std::clamp<std::size_t>(jobs.size() / (4 * threads), 1, 128);
-    auto work = [&](const Ledger& l) {
-        for (std::size_t start; (start = next.fetch_add(k_batch)) < jobs.size();)
-            for (std::size_t i = start; i < std::min(start + k_batch, jobs.size()); ++i) one(l, i);
+    const std::size_t k_batch = std::clamp<std::size_t>(std::min(jobs.size(), k_window) / (8 * threads), 1, 64);
+    auto work = [&](const Ledger& l, std::size_t end) {
+        for (std::size_t start; (start = next.fetch_add(k_batch)) < end;)
+            for (std::size_t i = start; i < std::min(start + k_batch, end); ++i) one(l, i);
     };
-    if (threads == 1) {
-        work(ledger);
-    } else {
-        std::vector<Result<Ledger>> handles;
-        for (unsigned t = 0; t < threads; ++t) handles.push_back(req.reopen());
-        for (auto& h : handles)
-            if (!h) return h.error();
-        std::vector<std::thread> pool;
-        for (auto& h : handles) pool.emplace_back([&] { work(*h); });
-        for (auto& t : pool) t.join();
-    }
+    std::vector<Result<Ledger>> handles;
+    if (threads > 1)
+        for (unsigned t = 0; t < threads; ++t) {
+            handles.push_back(req.reopen());
+            if (!handles.back()) return handles.back().error();
+        }
 
-    Auditor a(ledger, *roster, rep);
+    Auditor a(ledger, *roster, rep, writers, req.events);
     std::vector<std::int64_t> last_created(heads.size(), 0);
     std::set<std::size_t> unknown;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        const WriterId& w = heads[jobs[i].chain].writer;
-        if (!keys[jobs[i].chain]) {
-            if (unknown.insert(jobs[i].chain).second) {
-                Rec none{w, 0, "", "", "", Json(), 0};
-                a.add("unknown-writer", Severity::error, &none,
-                      "writer '" + w.str() + "' is not in the roster: its " + std::to_string(heads[jobs[i].chain].seq) +
-                          " records cannot be verified");
-            }
-            continue;
-        }
-        a.check_commit(jobs[i], w, *results[i], last_created[jobs[i].chain], schema_errors[i], state_errors[i]);
-        if (*results[i] && (**results[i]).record) (**results[i]).record.reset();
-    }
-    rep.records = a.records().size();
-    for (std::size_t i = 0; i < jobs.size(); ++i)
-        if (keys[jobs[i].chain]) ++(skip[i] ? rep.cached : rep.verified);
-
     // The verified prefix of each chain: up to the first commit with any finding of its
     // own, so that a later audit, which skips its immutable checks, loses none.
-    std::set<std::string> flagged;
-    for (auto& f : rep.findings) flagged.insert(f.commit);
     std::map<std::string, CachedChain> verified_prefix;
-    std::set<std::size_t> broken;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        std::size_t c = jobs[i].chain;
-        if (!keys[c] || broken.count(c)) continue;
-        if (!results[i] || !(*results[i]) || !(**results[i]).problems.empty() || flagged.count(jobs[i].commit)) {
-            broken.insert(c);
-            continue;
+    std::vector<char> broken(heads.size(), 0);
+    for (window_start = 0; window_start < jobs.size(); window_start += k_window) {
+        const std::size_t end = std::min(jobs.size(), window_start + k_window);
+        results.assign(end - window_start, std::nullopt);
+        schema_errors.assign(end - window_start, std::nullopt);
+        state_errors.assign(end - window_start, std::nullopt);
+        next = window_start;
+        if (threads == 1) {
+            work(ledger, end);
+        } else {
+            std::vector<std::thread> pool;
+            for (auto& h : handles) pool.emplace_back([&] { work(*h, end); });
+            for (auto& t : pool) t.join();
         }
-        verified_prefix[heads[c].writer.str()] = CachedChain{jobs[i].commit, jobs[i].seq, keys[c]->fingerprint()};
+        for (std::size_t i = window_start; i < end; ++i) {
+            const std::size_t c = jobs[i].chain;
+            const WriterId& w = heads[c].writer;
+            if (!keys[c]) {
+                if (unknown.insert(c).second) {
+                    Rec none{w, 0, "", "", "", Json(), 0};
+                    a.add("unknown-writer", Severity::error, &none,
+                          "writer '" + w.str() + "' is not in the roster: its " + std::to_string(heads[c].seq) +
+                              " records cannot be verified");
+                }
+                continue;
+            }
+            auto& result = *results[i - window_start];
+            const std::size_t before = rep.findings.size();
+            const bool good = result && result->problems.empty();
+            a.check_commit(jobs[i], result, last_created[c], schema_errors[i - window_start], state_errors[i - window_start]);
+            ++(skip[i] ? rep.cached : rep.verified);
+            if (!good || rep.findings.size() != before) broken[c] = 1;
+            if (!broken[c]) verified_prefix[w.str()] = CachedChain{git::oid_hex(jobs[i].commit), jobs[i].seq, keys[c]->fingerprint()};
+        }
     }
+    results.clear();
+    indexes.clear();
+    rep.records = a.size();
     save_cache(ledger, rep.genesis, verified_prefix, rep.notices);
     a.index();
     a.anchors();
@@ -859,7 +1121,6 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     a.revocations();
     a.deviations();
     a.prints();
-    a.artifacts();
     a.forks();
     a.events();
 

@@ -81,6 +81,11 @@ using AuditProgress = std::function<void(std::uint64_t done, std::uint64_t total
 // commit stays verified). `full` verifies everything and rewrites the cache.
 enum class AuditCache { use, full };
 
+// Whether the report keeps one event per record (AuditReport::events, the HTML report's
+// picture of the chains): a million records' events take about 250 MB, so only a
+// report that draws them asks for them.
+enum class AuditEvents { skip, collect };
+
 struct AuditRequest {
     AuditCache cache = AuditCache::use;
     // Report only findings about records after this anchor's heads (an anchor id or a
@@ -88,6 +93,7 @@ struct AuditRequest {
     // ledger is still replayed, since quotas and references span it.
     std::string since;
     unsigned threads = 0;  // signature checks in parallel; 0: one per core
+    AuditEvents events = AuditEvents::skip;
     AuditProgress progress;
     // Opens another handle of the same ledger for a verifying thread (libgit2 handles
     // are not shared between threads).
