@@ -943,17 +943,47 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     DVI_TRY(heads, ledger.chains());
     rep.chains = heads.size();
 
-    // Every commit of every chain, oldest first within a chain.
-    std::vector<Job> jobs;
+    // Each verifying thread has its own handle of the ledger (libgit2 handles are not
+    // shared between threads); the chains' own counts (chain.json) only decide how many.
+    std::size_t expected = 0;
+    for (auto& h : heads) expected += static_cast<std::size_t>(std::max<std::int64_t>(h.seq, 0));
+    unsigned threads = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (expected < 64 || !req.reopen) threads = 1;
+    std::vector<std::optional<Ledger>> handles;
+    if (threads > 1)
+        for (unsigned t = 0; t < threads; ++t) {
+            auto h = req.reopen();
+            if (!h) return h.error();
+            handles.emplace_back(std::move(*h));
+        }
+    // Runs f(handle, thread number) on every verifying thread, or on the caller's handle.
+    auto on_all = [&](auto&& f) {
+        if (threads == 1) return f(ledger, 0u);
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([&, t] { f(*handles[t], t); });
+        for (auto& t : pool) t.join();
+    };
+
+    // Every commit of every chain, oldest first within a chain; the chains walked in parallel.
     std::vector<WriterId> writers;
+    for (auto& h : heads) writers.push_back(h.writer);
+    std::vector<std::optional<Result<std::vector<std::string>>>> walked(heads.size());
+    {
+        std::atomic<std::size_t> next_chain{0};
+        on_all([&](const Ledger& l, unsigned) {
+            for (std::size_t c; (c = next_chain++) < heads.size();) walked[c] = l.chain_commits(heads[c].writer);
+        });
+    }
+    std::vector<Job> jobs;
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
-        writers.push_back(heads[c].writer);
-        DVI_TRY(commits, ledger.chain_commits(heads[c].writer));
+        if (!*walked[c]) return walked[c]->error();
+        const auto& commits = **walked[c];
         std::int64_t seq = 0;
         for (auto it = commits.rbegin(); it != commits.rend(); ++it) {
             DVI_TRY(oid, git::parse_oid(*it));
             jobs.push_back({c, ++seq, oid});
         }
+        walked[c].reset();
     }
     rep.commits = jobs.size();
     std::vector<std::optional<crypto::PublicKey>> keys;
@@ -988,15 +1018,17 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         }
     }
 
-    // The signatures, on every core: each thread with its own handle of the ledger. The
-    // commits go through in windows, each verified in parallel and then replayed in
-    // order, so that only one window's records are ever whole in memory.
-    constexpr std::size_t k_window = 4096;
-    std::vector<std::optional<Result<CommitCheck>>> results;
-    std::vector<std::optional<std::string>> schema_errors, state_errors;
-    unsigned threads = req.threads ? req.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (jobs.size() < 64 || !req.reopen) threads = 1;
-    std::atomic<std::size_t> next{0}, done{0};
+    // The signatures, on every core. The commits go through in windows: while the threads
+    // verify one, this thread replays the one before in order, so that at most two
+    // windows of records are ever whole in memory.
+    constexpr std::size_t k_window = 2048;
+    struct Window {
+        std::size_t start = 0, end = 0;
+        std::atomic<std::size_t> next{0};
+        std::vector<std::optional<Result<CommitCheck>>> results;
+        std::vector<std::optional<std::string>> schema_errors, state_errors;
+    };
+    std::atomic<std::size_t> done{0};
     std::mutex progress_mutex;
     auto continue_progress = [&] {
         std::size_t d = ++done;
@@ -1008,11 +1040,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<ChainIndex> indexes(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c)
         if (keys[c]) indexes[c] = index_chain(ledger, heads[c]);
-    std::size_t window_start = 0;
-    auto one = [&](const Ledger& l, std::size_t i) {
+    auto one = [&](const Ledger& l, Window& win, std::size_t i) {
         const Job& job = jobs[i];
         const std::string commit = git::oid_hex(job.commit);
-        auto& result = results[i - window_start];
+        auto& result = win.results[i - win.start];
         if (!keys[job.chain]) {
             // unknown writer: reported once below
         } else if (skip[i]) {
@@ -1045,11 +1076,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             // checks after the signature.
             if (*result && (**result).record) {
                 const StoredRecord& rec = *(**result).record;
-                if (auto v = validate_record(rec.json); !v) schema_errors[i - window_start] = v.error().message;
+                if (auto v = validate_record(rec.json); !v) win.schema_errors[i - win.start] = v.error().message;
                 auto head = l.head_at(heads[job.chain].writer, commit);
-                if (!head) state_errors[i - window_start] = head.error().message;
+                if (!head) win.state_errors[i - win.start] = head.error().message;
                 else if (head->seq != job.seq || head->record_id != rec.id)
-                    state_errors[i - window_start] =
+                    win.state_errors[i - win.start] =
                         "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id;
             }
         }
@@ -1057,17 +1088,21 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     };
     // Each thread takes consecutive commits of a chain: each record is stored as a delta
     // against the one before, which is then still in that thread's cache.
-    const std::size_t k_batch = std::clamp<std::size_t>(std::min(jobs.size(), k_window) / (8 * threads), 1, 64);
-    auto work = [&](const Ledger& l, std::size_t end) {
-        for (std::size_t start; (start = next.fetch_add(k_batch)) < end;)
-            for (std::size_t i = start; i < std::min(start + k_batch, end); ++i) one(l, i);
+    constexpr std::size_t k_batch = 32;
+    auto verify = [&](Window& win) {
+        on_all([&](const Ledger& l, unsigned) {
+            for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;)
+                for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) one(l, win, i);
+        });
     };
-    std::vector<Result<Ledger>> handles;
-    if (threads > 1)
-        for (unsigned t = 0; t < threads; ++t) {
-            handles.push_back(req.reopen());
-            if (!handles.back()) return handles.back().error();
-        }
+    auto prepare = [&](Window& win, std::size_t start) {
+        win.start = start;
+        win.end = std::min(jobs.size(), start + k_window);
+        win.next = start;
+        win.results.assign(win.end - start, std::nullopt);
+        win.schema_errors.assign(win.end - start, std::nullopt);
+        win.state_errors.assign(win.end - start, std::nullopt);
+    };
 
     Auditor a(ledger, *roster, rep, writers, req.events);
     std::vector<std::int64_t> last_created(heads.size(), 0);
@@ -1076,20 +1111,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // own, so that a later audit, which skips its immutable checks, loses none.
     std::map<std::string, CachedChain> verified_prefix;
     std::vector<char> broken(heads.size(), 0);
-    for (window_start = 0; window_start < jobs.size(); window_start += k_window) {
-        const std::size_t end = std::min(jobs.size(), window_start + k_window);
-        results.assign(end - window_start, std::nullopt);
-        schema_errors.assign(end - window_start, std::nullopt);
-        state_errors.assign(end - window_start, std::nullopt);
-        next = window_start;
-        if (threads == 1) {
-            work(ledger, end);
-        } else {
-            std::vector<std::thread> pool;
-            for (auto& h : handles) pool.emplace_back([&] { work(*h, end); });
-            for (auto& t : pool) t.join();
-        }
-        for (std::size_t i = window_start; i < end; ++i) {
+    auto replay = [&](Window& win) {
+        for (std::size_t i = win.start; i < win.end; ++i) {
             const std::size_t c = jobs[i].chain;
             const WriterId& w = heads[c].writer;
             if (!keys[c]) {
@@ -1101,17 +1124,49 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 }
                 continue;
             }
-            auto& result = *results[i - window_start];
+            auto& result = *win.results[i - win.start];
             const std::size_t before = rep.findings.size();
             const bool good = result && result->problems.empty();
-            a.check_commit(jobs[i], result, last_created[c], schema_errors[i - window_start], state_errors[i - window_start]);
+            a.check_commit(jobs[i], result, last_created[c], win.schema_errors[i - win.start], win.state_errors[i - win.start]);
             ++(skip[i] ? rep.cached : rep.verified);
             if (!good || rep.findings.size() != before) broken[c] = 1;
             if (!broken[c]) verified_prefix[w.str()] = CachedChain{git::oid_hex(jobs[i].commit), jobs[i].seq, keys[c]->fingerprint()};
         }
+        win.results.clear();
+        win.schema_errors.clear();
+        win.state_errors.clear();
+    };
+    std::array<Window, 2> windows;
+    if (threads == 1) {
+        // One handle: verify, then replay (the replay reads artifacts through it too).
+        for (std::size_t start = 0; start < jobs.size(); start += k_window) {
+            prepare(windows[0], start);
+            verify(windows[0]);
+            replay(windows[0]);
+        }
+    } else if (!jobs.empty()) {
+        prepare(windows[0], 0);
+        std::thread running([&] { verify(windows[0]); });
+        for (std::size_t k = 0;; ++k) {
+            running.join();
+            Window& current = windows[k % 2];
+            const bool last = current.end >= jobs.size();
+            if (!last) {
+                prepare(windows[(k + 1) % 2], current.end);
+                running = std::thread([&, k] { verify(windows[(k + 1) % 2]); });
+            }
+            replay(current);
+            if (last) break;
+        }
     }
-    results.clear();
     indexes.clear();
+    // Each handle lets go of its caches on its own thread: freeing libgit2's object
+    // caches one after the other took a few percent of the whole audit.
+    {
+        std::vector<std::thread> pool;
+        for (auto& h : handles) pool.emplace_back([&h] { h.reset(); });
+        for (auto& t : pool) t.join();
+    }
     rep.records = a.size();
     save_cache(ledger, rep.genesis, verified_prefix, rep.notices);
     a.index();
