@@ -6,6 +6,7 @@
 #include <array>
 #include <deque>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "dvi/anchor.hpp"
 #include "dvi/record.hpp"
@@ -59,6 +61,14 @@ std::optional<Digest> digest_of(std::string_view id) {
     }
     return d;
 }
+
+struct DigestHash {
+    std::size_t operator()(const Digest& d) const {
+        std::size_t h;
+        std::memcpy(&h, d.data(), sizeof h);  // a SHA-256 is uniform already
+        return h;
+    }
+};
 
 std::string id_text(const Digest& d) {
     static constexpr char k_hex[] = "0123456789abcdef";
@@ -110,9 +120,12 @@ std::string short_id(const std::string& id) { return id.substr(0, std::min<std::
 // Interned strings: the values that a million prints repeat (licence, dossier, lot,
 // recipe, file, device model, anchor) are kept once. A Sym is an index; 0 is "".
 using Sym = std::uint32_t;
+constexpr Sym k_no_sym = ~Sym{0};
 class Strings {
 public:
     Strings() { intern(""); }
+    Strings(const Strings&) = delete;  // the index holds views into m_all
+    Strings& operator=(const Strings&) = delete;
     Sym intern(std::string_view s) {
         if (auto it = m_index.find(s); it != m_index.end()) return it->second;
         m_all.emplace_back(s);  // a deque: the views the index holds stay valid
@@ -144,7 +157,7 @@ struct Entry {
     std::int64_t created = 0;
     Sym type = 0;
     Sym seen = 0;
-    Sym created_text = 0;  // `created` as written, when format_rfc3339(created) does not give it back
+    Sym created_text = k_no_sym;  // `created` as written, when format_rfc3339(created) does not give it back
     Kind kind = Kind::full;
     std::uint32_t payload = 0;  // index into the JSON, print or inspection facts
 };
@@ -213,26 +226,29 @@ public:
     // `schema_error`, `state_error`: what the verifying thread found wrong with the
     // record's schema and the commit's chain.json (never for a commit an earlier audit
     // verified: that depends only on its immutable content).
-    void check_commit(const Job& job, Result<CommitCheck>& r, std::int64_t& last_created,
+    // Returns whether those checks found anything (the artifacts it references, checked
+    // on every audit, do not count).
+    bool check_commit(const Job& job, Result<CommitCheck>& r, std::int64_t& last_created,
                       const std::optional<std::string>& schema_error, const std::optional<std::string>& state_error) {
+        const std::size_t before = m_rep.findings.size();
         const WriterId& w = m_chains[job.chain];
         const std::string commit = git::oid_hex(job.commit);
         Rec placeholder{w, job.seq, commit, "", "", Json(), 0};
         if (!r) {
             add("commit-unreadable", Severity::error, &placeholder, r.error().message);
-            return;
+            return true;
         }
         for (std::size_t i = 0; i < r->problems.size(); ++i)
             add(i < r->codes.size() ? r->codes[i].c_str() : "bad-signature", Severity::error, &placeholder,
                 "commit " + commit + ": " + r->problems[i]);
-        if (!r->record) return;
+        if (!r->record) return m_rep.findings.size() != before;
         StoredRecord& sr = *r->record;
         Rec rec{w, job.seq, commit, sr.id, sr.type, std::move(sr.json), 0};
         sr.bytes.clear();
         rec.created = util::parse_time(str(rec.json, "created")).value_or(0);
         if (schema_error) {
             add("schema-violation", Severity::error, &rec, *schema_error);
-            return;  // the checks below read fields the schema guarantees
+            return true;  // the checks below read fields the schema guarantees
         }
         std::int64_t said = num(rec.json, "seq");
         if (said > job.seq)
@@ -259,8 +275,10 @@ public:
                 "created " + str(rec.json, "created") + ", earlier than the record before it in its chain (" +
                     util::format_rfc3339(last_created) + ")");
         last_created = rec.created;
+        const bool found = m_rep.findings.size() != before;
         artifacts(rec);
         keep(std::move(rec), job);
+        return found;
     }
 
     void index() {
@@ -292,7 +310,7 @@ public:
     const std::string& type_of(const Entry& e) const { return m_strings[e.type]; }
     std::string chain_name(const Entry& e) const { return m_chains[e.chain].str(); }
     std::string created_text(const Entry& e) const {
-        return e.created_text ? m_strings[e.created_text] : util::format_rfc3339(e.created);
+        return e.created_text != k_no_sym ? m_strings[e.created_text] : util::format_rfc3339(e.created);
     }
     // The dossier or licence a record names, for grouping its findings.
     std::string field_of(const Entry& e, const char* field) const {
@@ -631,8 +649,14 @@ public:
     void artifacts(const Rec& r) {
         std::vector<std::string> shas;
         collect_artifacts(r.json, shas);
+        if (m_artifacts_chain != r.chain) {  // the replay goes chain after chain
+            m_artifacts_chain = r.chain;
+            m_artifacts_done.clear();
+            m_artifacts_odd.clear();
+        }
         for (auto& sha : shas) {
-            if (!m_artifacts_done.insert({r.chain.str(), sha}).second) continue;
+            auto d = digest_of("sha256:" + sha);
+            if (d ? !m_artifacts_done.insert(*d).second : !m_artifacts_odd.insert(sha).second) continue;
             auto content = m_ledger.read_chain_file(r.chain, "artifacts/" + sha.substr(0, 2) + "/" + sha);
             if (!content || !*content)
                 add("artifact-missing", Severity::error, &r, "artifact sha256:" + sha + " is not in the chain's tree");
@@ -766,7 +790,10 @@ private:
     std::map<std::string, LicenceUsage> m_usage;
     std::unordered_map<std::uint32_t, LicenceUsage*> m_usage_of;      // by licence entry
     std::unordered_map<std::uint32_t, std::uint32_t> m_revocation_of;  // target entry -> first revocation
-    std::set<std::pair<std::string, std::string>> m_artifacts_done;   // (chain, sha256)
+    // The artifacts checked in the chain being replayed (by SHA-256; odd names apart).
+    WriterId m_artifacts_chain;
+    std::unordered_set<Digest, DigestHash> m_artifacts_done;
+    std::set<std::string> m_artifacts_odd;
 };
 
 // Every record blob of a chain's head tree (its tree is cumulative), by record id: how
@@ -827,7 +854,9 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
     git_tree_entry_free(records);
     git_tree_free(tree);
     git_commit_free(commit);
-    std::sort(out.items.begin(), out.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
+    // A hostile tree may file one id twice: the first in walk order answers, as when the
+    // record is read through the commit's own tree.
+    std::stable_sort(out.items.begin(), out.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
     return out;
 }
 
@@ -956,7 +985,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             if (!h) return h.error();
             handles.emplace_back(std::move(*h));
         }
-    // Runs f(handle, thread number) on every verifying thread, or on the caller's handle.
+    // Runs f(handle, thread number) on a thread per handle, or on the caller's handle.
     auto on_all = [&](auto&& f) {
         if (threads == 1) return f(ledger, 0u);
         std::vector<std::thread> pool;
@@ -1089,11 +1118,9 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // Each thread takes consecutive commits of a chain: each record is stored as a delta
     // against the one before, which is then still in that thread's cache.
     constexpr std::size_t k_batch = 32;
-    auto verify = [&](Window& win) {
-        on_all([&](const Ledger& l, unsigned) {
-            for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;)
-                for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) one(l, win, i);
-        });
+    auto verify = [&](const Ledger& l, Window& win) {
+        for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;)
+            for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) one(l, win, i);
     };
     auto prepare = [&](Window& win, std::size_t start) {
         win.start = start;
@@ -1125,11 +1152,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 continue;
             }
             auto& result = *win.results[i - win.start];
-            const std::size_t before = rep.findings.size();
             const bool good = result && result->problems.empty();
-            a.check_commit(jobs[i], result, last_created[c], win.schema_errors[i - win.start], win.state_errors[i - win.start]);
+            const bool found =
+                a.check_commit(jobs[i], result, last_created[c], win.schema_errors[i - win.start], win.state_errors[i - win.start]);
             ++(skip[i] ? rep.cached : rep.verified);
-            if (!good || rep.findings.size() != before) broken[c] = 1;
+            if (!good || found) broken[c] = 1;
             if (!broken[c]) verified_prefix[w.str()] = CachedChain{git::oid_hex(jobs[i].commit), jobs[i].seq, keys[c]->fingerprint()};
         }
         win.results.clear();
@@ -1141,32 +1168,82 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         // One handle: verify, then replay (the replay reads artifacts through it too).
         for (std::size_t start = 0; start < jobs.size(); start += k_window) {
             prepare(windows[0], start);
-            verify(windows[0]);
+            verify(ledger, windows[0]);
             replay(windows[0]);
         }
     } else if (!jobs.empty()) {
+        // One thread per handle for the whole audit (each keeps its schema regexes and
+        // verification contexts), given one window after the other.
+        struct Pool {
+            std::mutex mutex;
+            std::condition_variable posted, finished;
+            Window* window = nullptr;
+            std::size_t generation = 0;
+            unsigned busy = 0;
+            bool quit = false;
+        } pool;
+        auto post = [&](Window& win) {
+            {
+                std::lock_guard lock(pool.mutex);
+                pool.window = &win;
+                pool.busy = threads;
+                ++pool.generation;
+            }
+            pool.posted.notify_all();
+        };
+        auto wait_finished = [&] {
+            std::unique_lock lock(pool.mutex);
+            pool.finished.wait(lock, [&] { return pool.busy == 0; });
+        };
+        std::vector<std::thread> workers;
+        for (unsigned t = 0; t < threads; ++t)
+            workers.emplace_back([&, t] {
+                for (std::size_t seen = 0;;) {
+                    Window* win = nullptr;
+                    {
+                        std::unique_lock lock(pool.mutex);
+                        pool.posted.wait(lock, [&] { return pool.quit || pool.generation != seen; });
+                        if (pool.quit) break;
+                        seen = pool.generation;
+                        win = pool.window;
+                    }
+                    verify(*handles[t], *win);
+                    std::lock_guard lock(pool.mutex);
+                    if (--pool.busy == 0) pool.finished.notify_all();
+                }
+                // Each handle lets go of its caches on its own thread: freeing libgit2's
+                // object caches one after the other took a few percent of the audit.
+                handles[t].reset();
+            });
+        // Stops the threads however this scope is left (a window they verify is finished first).
+        struct Stop {
+            Pool& pool;
+            std::vector<std::thread>& workers;
+            ~Stop() {
+                {
+                    std::lock_guard lock(pool.mutex);
+                    pool.quit = true;
+                }
+                pool.posted.notify_all();
+                for (auto& w : workers) w.join();
+            }
+        } stop{pool, workers};
+        // While the threads verify one window, this thread replays the one before.
         prepare(windows[0], 0);
-        std::thread running([&] { verify(windows[0]); });
+        post(windows[0]);
         for (std::size_t k = 0;; ++k) {
-            running.join();
+            wait_finished();
             Window& current = windows[k % 2];
             const bool last = current.end >= jobs.size();
             if (!last) {
                 prepare(windows[(k + 1) % 2], current.end);
-                running = std::thread([&, k] { verify(windows[(k + 1) % 2]); });
+                post(windows[(k + 1) % 2]);
             }
             replay(current);
             if (last) break;
         }
     }
     indexes.clear();
-    // Each handle lets go of its caches on its own thread: freeing libgit2's object
-    // caches one after the other took a few percent of the whole audit.
-    {
-        std::vector<std::thread> pool;
-        for (auto& h : handles) pool.emplace_back([&h] { h.reset(); });
-        for (auto& t : pool) t.join();
-    }
     rep.records = a.size();
     save_cache(ledger, rep.genesis, verified_prefix, rep.notices);
     a.index();
