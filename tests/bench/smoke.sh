@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The benchmark's short version, run by CTest: run.sh on a ledger of a few hundred
+# records (no sealing), which also fails when the audit finds anything in the ledger it
+# grew; then each row of the table must be there with its figures.
+#   tests/bench/smoke.sh <build>
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(DVI_BENCH_SEAL_MIB=0 "$src/tests/bench/run.sh" "$1" 300)
+echo "$out"
+for row in '^\| `print-verify`, 3[0-9][0-9] records \| p50 [0-9.]+ ms' \
+    '^\| `audit --full`, 3[0-9][0-9] records, [0-9]+ cores \| [0-9.]+ s, [0-9]+ records/s, peak [0-9]+ MB' \
+    '^\| `audit` again, nothing new \(cache\) \| [0-9.]+ s' \
+    '^\| import a bundle of 3[0-9][0-9] records' \
+    '^\| ledger on disk, 3[0-9][0-9] records \| [0-9]+ bytes/record'; do
+    grep -Eq "$row" <<<"$out" || { echo "smoke.sh: no row matching '$row'" >&2; exit 1; }
+done
