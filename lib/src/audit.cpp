@@ -293,6 +293,14 @@ public:
 
     std::size_t size() const { return m_entries.size(); }
 
+    // Room for every record of `jobs` (prints and inspections grow in blocks).
+    void reserve(const std::vector<Job>& jobs) {
+        m_entries.reserve(jobs.size());
+        std::vector<std::size_t> per_chain(m_chains.size(), 0);
+        for (auto& j : jobs) ++per_chain[j.chain];
+        for (std::size_t c = 0; c < m_chains.size(); ++c) m_by_chain[c].reserve(per_chain[c]);
+    }
+
     const Entry* get(std::string_view id) const {
         auto d = digest_of(id);
         if (!d) return nullptr;
@@ -779,8 +787,8 @@ private:
     Strings m_strings;
     std::vector<Entry> m_entries;
     std::vector<Json> m_json;
-    std::vector<PrintFacts> m_prints;
-    std::vector<InspectionFacts> m_inspections;
+    std::deque<PrintFacts> m_prints;
+    std::deque<InspectionFacts> m_inspections;
     std::vector<std::vector<std::uint32_t>> m_by_chain;         // entries of each chain, by position
     std::vector<std::pair<Digest, std::uint32_t>> m_by_id;      // sorted by id
     std::map<std::string, std::vector<std::uint32_t>> m_by_type;
@@ -814,8 +822,10 @@ struct ChainIndex {
     }
 };
 
-ChainIndex index_chain(const Ledger& ledger, const ChainHead& head) {
+// `count`: how many records the chain holds (its commits), to size the index once.
+ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t count) {
     ChainIndex out;
+    out.items.reserve(count);
     auto* repo = static_cast<git_repository*>(ledger.raw_repository());
     git_oid commit_oid;
     git_commit* commit = nullptr;
@@ -954,10 +964,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             return make_error(Errc::invalid_input, "--since: record " + anchor.id + " is a " + anchor.type + ", not an anchor");
         since = std::move(anchor);
     }
-    // A replay reads each object about once: libgit2's object cache (256 MB per handle
-    // by default) would only hold memory, and so would packs mapped whole (a page read
+    // A replay reads each object about once, and again at once: libgit2's object cache
+    // (256 MB per handle by default) would only hold memory beyond a few MB, and so would packs mapped whole (a page read
     // once stays resident while it is mapped): at most 64 MB of them, in 16 MB windows.
-    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(16 << 20));
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(4 << 20));
     git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, static_cast<std::size_t>(16 << 20));
     git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, static_cast<std::size_t>(64 << 20));
     auto roster = roster_load(ledger);
@@ -996,22 +1006,35 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // Every commit of every chain, oldest first within a chain; the chains walked in parallel.
     std::vector<WriterId> writers;
     for (auto& h : heads) writers.push_back(h.writer);
-    std::vector<std::optional<Result<std::vector<std::string>>>> walked(heads.size());
+    std::vector<std::optional<Result<std::vector<git_oid>>>> walked(heads.size());
     {
         std::atomic<std::size_t> next_chain{0};
         on_all([&](const Ledger& l, unsigned) {
-            for (std::size_t c; (c = next_chain++) < heads.size();) walked[c] = l.chain_commits(heads[c].writer);
+            for (std::size_t c; (c = next_chain++) < heads.size();) {
+                auto commits = l.chain_commits(heads[c].writer);
+                if (!commits) {
+                    walked[c] = Result<std::vector<git_oid>>(commits.error());
+                    continue;
+                }
+                std::vector<git_oid> oids(commits->size());  // newest first, as walked
+                for (std::size_t i = 0; i < oids.size(); ++i) git_oid_fromstr(&oids[i], (*commits)[i].c_str());
+                walked[c] = std::move(oids);
+            }
         });
     }
+    // Every vector that grows with the ledger is sized once: doubling one of a million
+    // entries would hold both copies at once.
+    std::size_t commit_count = 0;
+    for (auto& w : walked) {
+        if (!*w) return w->error();
+        commit_count += (*w)->size();
+    }
     std::vector<Job> jobs;
+    jobs.reserve(commit_count);
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
-        if (!*walked[c]) return walked[c]->error();
         const auto& commits = **walked[c];
         std::int64_t seq = 0;
-        for (auto it = commits.rbegin(); it != commits.rend(); ++it) {
-            DVI_TRY(oid, git::parse_oid(*it));
-            jobs.push_back({c, ++seq, oid});
-        }
+        for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({c, ++seq, *it});
         walked[c].reset();
     }
     rep.commits = jobs.size();
@@ -1067,8 +1090,12 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         }
     };
     std::vector<ChainIndex> indexes(heads.size());
-    for (std::size_t c = 0; c < heads.size(); ++c)
-        if (keys[c]) indexes[c] = index_chain(ledger, heads[c]);
+    {
+        std::vector<std::size_t> per_chain(heads.size(), 0);
+        for (auto& j : jobs) ++per_chain[j.chain];
+        for (std::size_t c = 0; c < heads.size(); ++c)
+            if (keys[c]) indexes[c] = index_chain(ledger, heads[c], per_chain[c]);
+    }
     auto one = [&](const Ledger& l, Window& win, std::size_t i) {
         const Job& job = jobs[i];
         const std::string commit = git::oid_hex(job.commit);
@@ -1132,12 +1159,16 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     };
 
     Auditor a(ledger, *roster, rep, writers, req.events);
+    a.reserve(jobs);
     std::vector<std::int64_t> last_created(heads.size(), 0);
     std::set<std::size_t> unknown;
     // The verified prefix of each chain: up to the first commit with any finding of its
     // own, so that a later audit, which skips its immutable checks, loses none.
     std::map<std::string, CachedChain> verified_prefix;
     std::vector<char> broken(heads.size(), 0);
+    constexpr std::size_t k_mapped_budget = std::size_t{96} << 20;
+    const std::filesystem::path pack_dir =
+        std::filesystem::path(git_repository_path(static_cast<git_repository*>(ledger.raw_repository()))) / "objects" / "pack";
     auto replay = [&](Window& win) {
         for (std::size_t i = win.start; i < win.end; ++i) {
             const std::size_t c = jobs[i].chain;
@@ -1162,6 +1193,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         win.results.clear();
         win.schema_errors.clear();
         win.state_errors.clear();
+        // libgit2 maps each pack's index whole, and a replay's lookups touch all of it (28
+        // bytes per object, about 300 per record): past the budget, those pages go back
+        // to the page cache, to be read again from there when next needed.
+        if (util::resident_bytes().files > k_mapped_budget) util::release_mappings_under(pack_dir);
     };
     std::array<Window, 2> windows;
     if (threads == 1) {

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <set>
 
@@ -303,4 +305,44 @@ TEST_CASE("FileLock excludes a second holder until the first is gone") {
         CHECK_THAT(second.error().message, Catch::Contains("is held by another process"));
     }
     CHECK(util::FileLock::acquire(file, std::chrono::milliseconds(0)).ok());
+}
+
+TEST_CASE("release_mappings_under gives back the pages of read-only mappings in a folder, and only those") {
+    TempDir t;
+    fs::create_directories(t.path() / "pack");
+    const std::size_t size = std::size_t{16} << 20;
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 7919) >> 3);
+    REQUIRE(util::write_file_atomic(t.path() / "pack" / "a.idx", data, util::FileMode::public_0644, util::Overwrite::no));
+    REQUIRE(util::write_file_atomic(t.path() / "other.idx", data, util::FileMode::public_0644, util::Overwrite::no));
+    auto map = [&](const fs::path& p) {
+        int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+        REQUIRE(fd >= 0);
+        void* m = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        ::close(fd);
+        REQUIRE(m != MAP_FAILED);
+        return static_cast<const unsigned char*>(m);
+    };
+    const unsigned char* inside = map(t.path() / "pack" / "a.idx");
+    const unsigned char* outside = map(t.path() / "other.idx");
+    auto touch = [&](const unsigned char* m) {
+        std::size_t sum = 0;
+        for (std::size_t i = 0; i < size; i += 4096) sum += m[i];
+        return sum;
+    };
+    const std::size_t before = util::resident_bytes().files;
+    const std::size_t sum = touch(inside);
+    REQUIRE(touch(outside) == sum);
+    const std::size_t touched = util::resident_bytes().files;
+    CHECK(touched >= before + 2 * size - (std::size_t{1} << 20));
+
+    CHECK(util::release_mappings_under(t.path() / "pack") == size);
+    const std::size_t after = util::resident_bytes().files;
+    CHECK(after + size - (std::size_t{1} << 20) <= touched);  // the folder's mapping only
+    CHECK(after >= before + size - (std::size_t{1} << 20));
+    CHECK(touch(inside) == sum);  // read again, the same bytes
+    CHECK(std::memcmp(inside, data.data(), size) == 0);
+    ::munmap(const_cast<unsigned char*>(inside), size);
+    ::munmap(const_cast<unsigned char*>(outside), size);
+    CHECK(util::release_mappings_under(t.path() / "pack") == 0);
 }

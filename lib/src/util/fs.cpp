@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -216,6 +218,42 @@ Result<FileLock> FileLock::acquire(const fs::path& file, std::chrono::millisecon
 
 FileLock::~FileLock() {
     if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+}
+
+Resident resident_bytes() {
+#ifdef __linux__
+    std::ifstream statm("/proc/self/statm");  // size resident shared ... (pages)
+    std::size_t pages = 0, resident = 0, shared = 0;
+    if (statm >> pages >> resident >> shared) {
+        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        return {resident * page, shared * page};
+    }
+#endif
+    return {};
+}
+
+std::size_t release_mappings_under(const std::filesystem::path& dir) {
+    std::size_t released = 0;
+#ifdef __linux__
+    std::error_code ec;
+    const std::string prefix = std::filesystem::weakly_canonical(dir, ec).string() + "/";
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    // "<start>-<end> <perms> <offset> <dev> <inode> <path>"
+    while (std::getline(maps, line)) {
+        auto path_at = line.find(prefix);
+        if (path_at == std::string::npos) continue;
+        std::size_t dash = line.find('-'), space = line.find(' ');
+        if (dash == std::string::npos || space == std::string::npos || space + 2 >= line.size() || line[space + 2] != '-')
+            continue;  // writable: its pages may hold changes of their own
+        std::uintptr_t start = std::stoull(line.substr(0, dash), nullptr, 16);
+        std::uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+        if (end > start && ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) == 0) released += end - start;
+    }
+#else
+    (void)dir;
+#endif
+    return released;
 }
 
 }  // namespace dvi::util

@@ -48,4 +48,17 @@ private:
 // Quotes a path for messages the way git does: 'path'.
 std::string quote(const std::filesystem::path& p);
 
+// The process's resident memory in bytes, and the part of it that maps files (0 where the
+// system does not say).
+struct Resident {
+    std::size_t total = 0;
+    std::size_t files = 0;
+};
+Resident resident_bytes();
+
+// Gives back the pages of every read-only mapping of a file inside `dir` (e.g. the
+// pack files and indexes a library maps whole): they are read again from the page cache
+// when next touched. Returns the bytes of the mappings released; 0 where unsupported.
+std::size_t release_mappings_under(const std::filesystem::path& dir);
+
 }  // namespace dvi::util
