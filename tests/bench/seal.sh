@@ -31,7 +31,9 @@ else
     echo "seal.sh: in-toto-run not found (scripts/install-deps --bench): its rows are left out" >&2
 fi
 
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN { print b - a }'; }
+# Each timing starts with nothing of the script's own left to flush (the dossier copied
+# just before would otherwise be written out inside the next tool's fsync).
+secs() { local s e; sync; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN { print b - a }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 manifest() {  # a dossier whose model is $1
     cp -r "$src/examples/bracket" "m-$2"
