@@ -36,6 +36,9 @@ namespace dvi::pack {
 namespace {
 
 constexpr int k_max_depth = 50;                               // git's pack.depth
+// A newest version's delta chain into the packs merged with it stays this short: it is
+// what a printer agent reads (its chain's head), in a new process each time.
+constexpr int k_max_cross_depth = 10;
 constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger objects are stored whole
 constexpr std::uint32_t k_max_objects = 1u << 28;
 constexpr std::size_t k_max_batch = 200000;  // loose objects read by one run
@@ -400,6 +403,15 @@ bool commit_links(std::string_view c, git_oid& tree, std::optional<git_oid>& par
     return true;
 }
 
+// An object of a pack this run merges, as the delta base of a loose object: its type and
+// content, and its delta depth in that pack. The base is copied into the new pack with it.
+struct PackedBase {
+    git_object_t type = GIT_OBJECT_INVALID;
+    std::string data;
+    int depth = 0;
+};
+using PackedLookup = std::function<const PackedBase*(const git_oid&)>;
+
 // What goes into the new pack from the loose objects, in order: each object with the
 // object it is a delta against, if any.
 struct Planned {
@@ -415,11 +427,13 @@ struct Plan {
 
 // Plans the loose objects: the commits of each chain from the oldest, each followed by
 // what it adds to its parent's tree, with its delta base: for a commit or a tree, the
-// next newer version (the child commit, the same folder in it); for a file, the
-// previous version at the same path; for a new record, the chain's previous new record
-// of that type. A base is of the same type and in this pack, and a delta chain stays
-// under git's depth of 50. The rest follows, whole.
-Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_oid&)>& in_merged) {
+// next newer version (the child commit, the same folder in it), and for the newest, the
+// version before this run's when a pack merged in this run holds it (else each run would
+// store whole every fanned-out folder it touches: 4 KB a record at 367k records); for a
+// file, the previous version at the same path; for a new record, the chain's previous new
+// record of that type. A base is of the same type and in the new pack, and a delta chain
+// stays under git's depth of 50. The rest follows, whole.
+Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_oid&)>& in_merged, const PackedLookup& packed) {
     Plan plan;
     auto add = [&](const git_oid& oid, const std::optional<git_oid>& base) {
         auto it = loose.find(oid);
@@ -434,6 +448,11 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
                 b_obj->second.type == it->second.type) {
                 b = base;
                 depth = d->second + 1;
+            } else if (b_obj == loose.end()) {
+                if (const PackedBase* p = packed(*base); p && p->type == it->second.type && p->depth + 1 < k_max_cross_depth) {
+                    b = base;
+                    depth = p->depth + 1;
+                }
             }
         }
         plan.depth.emplace(oid, depth);
@@ -442,7 +461,9 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
     };
     auto content = [&](const git_oid& oid, git_object_t type) -> const std::string* {
         auto it = loose.find(oid);
-        return it != loose.end() && it->second.type == type && it->second.data ? &*it->second.data : nullptr;
+        if (it != loose.end()) return it->second.type == type && it->second.data ? &*it->second.data : nullptr;
+        const PackedBase* p = packed(oid);
+        return p && p->type == type ? &p->data : nullptr;
     };
 
     // Parents before children.
@@ -471,12 +492,14 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
     }
 
     std::unordered_map<std::string, std::vector<git_oid>> versions;  // chain (+ folder) -> its commits (trees), oldest first
+    std::unordered_map<std::string, git_oid> before_run;             // the same -> its version in a pack, if any
     OidMap<std::string> chain_of;                       // commit -> its chain's key (its oldest loose commit)
     std::unordered_map<std::string, git_oid> last_new;  // chain key + type -> the last new record there
     std::function<void(const git_oid&, const std::optional<git_oid>&, const std::string&, const std::string&)> walk =
         [&](const git_oid& now, const std::optional<git_oid>& before, const std::string& dir, const std::string& chain) {
             add(now, std::nullopt);  // its base is chosen below, from newer versions
             versions[chain + "\n" + dir].push_back(now);
+            if (before && !loose.count(*before)) before_run.emplace(chain + "\n" + dir, *before);
             const std::string* t = content(now, GIT_OBJECT_TREE);
             if (!t) return;
             const std::string* old = before ? content(*before, GIT_OBJECT_TREE) : nullptr;
@@ -512,7 +535,14 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
         std::optional<git_oid> parent_tree;
         std::string chain = git::oid_hex(c);
         if (l.parent) {
-            if (auto p = commits.find(*l.parent); p != commits.end()) parent_tree = p->second.tree;
+            if (auto p = commits.find(*l.parent); p != commits.end()) {
+                parent_tree = p->second.tree;
+            } else if (const std::string* pc = content(*l.parent, GIT_OBJECT_COMMIT)) {
+                git_oid tree;
+                std::optional<git_oid> grandparent;
+                if (commit_links(*pc, tree, grandparent)) parent_tree = tree;
+                before_run.emplace(chain, *l.parent);
+            }
             if (auto k = chain_of.find(*l.parent); k != chain_of.end()) chain = k->second;
         }
         chain_of.emplace(c, chain);
@@ -529,7 +559,20 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
     for (auto& [key, seq] : versions)
         for (std::size_t i = seq.size(); i-- > 0;) {
             const git_oid& x = seq[i];
-            if (!decided.emplace(x, true).second || i + 1 == seq.size()) continue;
+            if (!decided.emplace(x, true).second) continue;
+            if (i + 1 == seq.size()) {
+                // The newest: against the version before this run's, when a pack merged
+                // with this one holds it, within a short chain.
+                auto prior = before_run.find(key);
+                auto xo = loose.find(x);
+                const PackedBase* p = prior != before_run.end() ? packed(prior->second) : nullptr;
+                if (p && xo != loose.end() && xo->second.data && p->type == xo->second.type && plan.at.count(x) &&
+                    !plan.order[plan.at.at(x)].base && p->depth + 1 < k_max_cross_depth) {
+                    plan.depth[x] = p->depth + 1;
+                    plan.order[plan.at.at(x)].base = prior->second;
+                }
+                continue;
+            }
             const git_oid& base = seq[i + 1];
             auto xo = loose.find(x), bo = loose.find(base);
             if (xo == loose.end() || bo == loose.end() || !xo->second.data || !bo->second.data ||
@@ -723,7 +766,74 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     auto in_merged = [&](const git_oid& oid) {
         return std::any_of(merged.begin(), merged.end(), [&](auto& m) { return in_pack(m, oid); });
     };
-    Plan plan = plan_loose(loose, in_merged);
+    auto find_entry = [](const std::vector<IdxEntry>& entries, const git_oid& oid) -> const IdxEntry* {
+        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
+        return it != entries.end() && git_oid_equal(&it->oid, &oid) ? &*it : nullptr;
+    };
+    // The delta depth of an entry of merged pack i, from the entry headers (nullopt when
+    // they make no sense: such a base is not used).
+    std::vector<std::optional<Mapped>> maps(merge);
+    std::vector<char> mapped(merge, 0);
+    auto depth_in = [&](std::size_t i, std::uint64_t offset) -> std::optional<int> {
+        if (!mapped[i]) {
+            mapped[i] = 1;
+            if (auto m = Mapped::open(fs::path(packs[i].idx).replace_extension(".pack"))) maps[i].emplace(std::move(*m));
+        }
+        if (!maps[i] || maps[i]->size() < 32) return std::nullopt;
+        const unsigned char* body_end = maps[i]->data() + maps[i]->size() - 20;
+        for (int depth = 0; depth <= k_max_depth; ++depth) {
+            if (offset < 12 || offset >= maps[i]->size() - 20) return std::nullopt;
+            const unsigned char* q = maps[i]->data() + offset;
+            int type = (*q >> 4) & 7;
+            while ((*q & 0x80) && q + 1 < body_end) ++q;
+            ++q;
+            if (type == 6) {  // OFS_DELTA: the base is that many bytes before
+                std::uint64_t back = *q & 0x7f;
+                while ((*q & 0x80) && q + 1 < body_end) {
+                    ++q;
+                    back = ((back + 1) << 7) | (*q & 0x7f);
+                }
+                if (back == 0 || back > offset) return std::nullopt;
+                offset -= back;
+            } else if (type == 7) {  // REF_DELTA: the base by id, in the same pack
+                if (q + 20 > body_end) return std::nullopt;
+                git_oid base;
+                std::memcpy(base.id, q, 20);
+                const IdxEntry* e = find_entry(merged[i], base);
+                if (!e) return std::nullopt;
+                offset = e->offset;
+            } else {
+                return depth;
+            }
+        }
+        return std::nullopt;
+    };
+    OidMap<std::optional<PackedBase>> packed_bases;
+    git_odb* read_odb = nullptr;
+    if (git_repository_odb(&read_odb, repo) != 0) read_odb = nullptr;
+    std::unique_ptr<git_odb, void (*)(git_odb*)> read_odb_guard(read_odb, git_odb_free);
+    PackedLookup packed = [&](const git_oid& oid) -> const PackedBase* {
+        if (auto c = packed_bases.find(oid); c != packed_bases.end()) return c->second ? &*c->second : nullptr;
+        std::optional<PackedBase> found;
+        for (std::size_t i = 0; i < merge && read_odb; ++i) {
+            const IdxEntry* e = find_entry(merged[i], oid);
+            if (!e) continue;
+            auto depth = depth_in(i, e->offset);
+            git_odb_object* o = nullptr;
+            if (depth && git_odb_read(&o, read_odb, &oid) == 0) {
+                if (git_odb_object_size(o) <= k_max_delta_object)
+                    found = PackedBase{git_odb_object_type(o),
+                                       std::string(static_cast<const char*>(git_odb_object_data(o)), git_odb_object_size(o)),
+                                       *depth};
+                git_odb_object_free(o);
+            }
+            git_error_clear();
+            break;
+        }
+        auto [it, inserted] = packed_bases.emplace(oid, std::move(found));
+        return it->second ? &*it->second : nullptr;
+    };
+    Plan plan = plan_loose(loose, in_merged, packed);
     // Objects two merged packs share are copied once, from the first.
     std::size_t duplicates = 0;
     for (std::size_t i = 1; i < merge; ++i)
@@ -759,7 +869,9 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         std::string entry;
         std::optional<std::string> d;
         if (item.base) {
-            const std::string& base = *loose.at(*item.base).data;  // planned only with its content
+            // Planned only with its content: loose, or in a pack merged into this one.
+            auto lb = loose.find(*item.base);
+            const std::string& base = lb != loose.end() ? *lb->second.data : packed(*item.base)->data;
             d = delta::encode(base, data, data.size() / 2);
             // Checked before anything loose is deleted: a delta that does not give back
             // the object is not written.
