@@ -185,10 +185,7 @@ public:
 
     // A finding about a record being checked, or about none.
     void add(const char* code, Severity sev, const Rec* r, std::string message) {
-        Finding f;
-        f.code = code;
-        f.severity = sev;
-        f.message = std::move(message);
+        Finding f{code, sev, "", 0, "", "", std::move(message), "", ""};
         if (r) {
             f.chain = r->chain.str();
             f.seq = r->seq;
@@ -205,10 +202,7 @@ public:
 
     // A finding about a kept record.
     void add(const char* code, Severity sev, const Entry* e, std::string message) {
-        Finding f;
-        f.code = code;
-        f.severity = sev;
-        f.message = std::move(message);
+        Finding f{code, sev, "", 0, "", "", std::move(message), "", ""};
         if (e) {
             f.chain = m_chains[e->chain].str();
             f.seq = e->seq;

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <thread>
 
