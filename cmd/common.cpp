@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <iostream>
 
 #include "dvi/keyfile.hpp"
@@ -92,10 +93,21 @@ Result<std::int64_t> Context::now() const {
 }
 
 Result<WriteSession> Context::write_session() const {
-    DVI_TRY(l, ledger());
-    DVI_TRY(k, signing_key(&l));
+    // A key named by --key or DVI_KEY and not behind a passphrase is loaded on another
+    // core while the ledger opens (libgit2 takes some 5 ms to start): a printer agent's
+    // every command pays for both. Errors are reported in the same order either way.
+    std::optional<std::future<Result<crypto::PrivateKey>>> early;
+    if (std::string path = signing_key_path(nullptr); !path.empty()) {
+        if (auto encrypted = key_file_is_encrypted(path); encrypted && !*encrypted)
+            early = std::async(std::launch::async, [path] { return key_load(path, std::nullopt); });
+    }
+    auto l = ledger();
+    auto k = early ? early->get() : Result<crypto::PrivateKey>(make_error(Errc::internal, "no key yet"));
+    if (!l) return l.error();
+    if (!early) k = signing_key(&*l);
+    if (!k) return k.error();
     DVI_TRY(t, now());
-    return WriteSession{std::move(l), std::move(k), t};
+    return WriteSession{std::move(*l), std::move(*k), t};
 }
 
 Result<std::optional<std::string>> read_passphrase(const std::string& prompt, bool confirm) {

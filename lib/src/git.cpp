@@ -1,6 +1,8 @@
 #include "git.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 #include <mutex>
 #include <vector>
 
-#include "dvi/crypto.hpp"
 #include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 
@@ -100,6 +101,97 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
 }
 
 namespace {
+
+std::string raw_key(const git_oid& oid) { return std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ); }
+
+// libgit2's view of a PendingObjects: the C struct first, so the two pointers convert.
+struct PendingBackend {
+    git_odb_backend parent;
+    PendingObjects* store;
+};
+
+PendingObjects& store_of(git_odb_backend* b) { return *reinterpret_cast<PendingBackend*>(b)->store; }
+
+int pending_read(void** out, std::size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* oid) {
+    const auto* o = store_of(b).find(*oid);
+    if (!o) return GIT_ENOTFOUND;
+    void* buf = git_odb_backend_data_alloc(b, o->data.size() + 1);
+    if (!buf) return -1;
+    std::memcpy(buf, o->data.data(), o->data.size());
+    static_cast<char*>(buf)[o->data.size()] = '\0';
+    *out = buf;
+    *len = o->data.size();
+    *type = o->type;
+    return 0;
+}
+
+int pending_read_header(std::size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* oid) {
+    const auto* o = store_of(b).find(*oid);
+    if (!o) return GIT_ENOTFOUND;
+    *len = o->data.size();
+    *type = o->type;
+    return 0;
+}
+
+int pending_exists(git_odb_backend* b, const git_oid* oid) { return store_of(b).find(*oid) ? 1 : 0; }
+
+int pending_write(git_odb_backend* b, const git_oid* oid, const void* data, std::size_t len, git_object_t type) {
+    try {
+        store_of(b).add(*oid, type, std::string(static_cast<const char*>(data), len));
+    } catch (const std::bad_alloc&) {
+        git_error_set_oom();
+        return -1;
+    }
+    return 0;
+}
+
+void pending_free(git_odb_backend* b) {
+    auto* backend = reinterpret_cast<PendingBackend*>(b);
+    delete backend->store;
+    delete backend;
+}
+
+// The bytes of a loose object file: "<type> <size>\0<data>", deflated.
+Result<std::string> loose_bytes(const PendingObjects::Object& o) {
+    std::string raw = std::string(git_object_type2string(o.type)) + " " + std::to_string(o.data.size());
+    raw.push_back('\0');
+    raw += o.data;
+    uLongf size = compressBound(static_cast<uLong>(raw.size()));
+    std::string out(size, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+                  static_cast<uLong>(raw.size()), Z_BEST_SPEED) != Z_OK)
+        return make_error(Errc::internal, "cannot compress object " + oid_hex(o.oid));
+    out.resize(size);
+    return out;
+}
+
+// Creates `path` (which must not exist) holding `bytes`, read-only as git's objects are.
+Status write_new_file(const std::filesystem::path& path, const std::string& bytes) {
+    auto fail = [&](int err) {
+        return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(err),
+                          err == ENOSPC || err == EDQUOT ? k_no_space_hint : "");
+    };
+    int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+    if (fd < 0) return fail(errno);
+    for (std::size_t done = 0; done < bytes.size();) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = n < 0 ? errno : ENOSPC;
+            ::close(fd);
+            ::unlink(path.c_str());
+            return fail(err);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) {
+        int err = errno;
+        ::unlink(path.c_str());
+        return fail(err);
+    }
+    return {};
+}
+
 std::string host_name() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) return "host";
@@ -109,6 +201,72 @@ std::string host_name() {
     return h;
 }
 }  // namespace
+
+Result<PendingObjects*> PendingObjects::attach(git_repository* repo, int priority) {
+    git_odb* raw = nullptr;
+    DVI_CHECK(check(git_repository_odb(&raw, repo), "cannot open the object database"));
+    Odb odb(raw);
+    auto backend = std::make_unique<PendingBackend>();
+    DVI_CHECK(check(git_odb_init_backend(&backend->parent, GIT_ODB_BACKEND_VERSION), "cannot prepare the object store"));
+    backend->parent.read = pending_read;
+    backend->parent.read_header = pending_read_header;
+    backend->parent.exists = pending_exists;
+    backend->parent.write = pending_write;
+    backend->parent.free = pending_free;
+    auto store = std::make_unique<PendingObjects>();
+    backend->store = store.get();
+    DVI_CHECK(check(git_odb_add_backend(odb.get(), &backend->parent, priority), "cannot prepare the object store"));
+    backend.release();  // the object database's now, freed through pending_free
+    return store.release();
+}
+
+const PendingObjects::Object* PendingObjects::find(const git_oid& oid) const {
+    auto it = m_index.find(raw_key(oid));
+    return it == m_index.end() ? nullptr : &m_objects[it->second];
+}
+
+void PendingObjects::add(const git_oid& oid, git_object_t type, std::string data) {
+    if (m_index.emplace(raw_key(oid), m_objects.size()).second) m_objects.push_back({oid, type, std::move(data)});
+}
+
+Status PendingObjects::write_loose(const std::filesystem::path& stage) {
+    auto undo = [&] {
+        for (auto& f : m_written) ::unlink(f.c_str());
+        m_written.clear();
+    };
+    m_written.clear();
+    for (auto& o : m_objects) {
+        auto bytes = loose_bytes(o);
+        if (!bytes) {
+            undo();
+            return bytes.error();
+        }
+        std::filesystem::path path = stage / oid_hex(o.oid);
+        if (auto st = write_new_file(path, *bytes); !st) {
+            undo();
+            return st;
+        }
+        m_written.push_back(std::move(path));
+    }
+    return {};
+}
+
+Status PendingObjects::move_into(const std::filesystem::path& objects) {
+    for (std::size_t i = 0; i < m_written.size(); ++i) {
+        std::string hex = oid_hex(m_objects[i].oid);
+        std::filesystem::path dir = objects / hex.substr(0, 2);
+        if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST)
+            return make_error(Errc::io, "cannot create " + util::quote(dir) + ": " + std::strerror(errno),
+                              errno == ENOSPC || errno == EDQUOT ? k_no_space_hint : "");
+        std::filesystem::path to = dir / hex.substr(2);
+        if (::rename(m_written[i].c_str(), to.c_str()) != 0)
+            return make_error(Errc::io, "cannot move " + util::quote(m_written[i]) + " into the ledger: " + std::strerror(errno));
+    }
+    m_written.clear();
+    m_objects.clear();
+    m_index.clear();
+    return {};
+}
 
 void remove_stale_stores(const std::filesystem::path& base) {
     namespace fs = std::filesystem;
@@ -152,8 +310,12 @@ std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gi
 }
 
 Result<std::string> store_name() {
-    DVI_TRY(rnd, crypto::random_bytes(8));
-    return host_name() + "-" + std::to_string(::getpid()) + "-" + util::hex_encode(rnd);
+    // Straight from the kernel: OpenSSL's generator would cost a print-verify, which needs
+    // no other randomness, half a millisecond to set up.
+    std::uint8_t rnd[8];
+    if (::getentropy(rnd, sizeof rnd) != 0)
+        return make_error(Errc::io, std::string("cannot read random bytes: ") + std::strerror(errno));
+    return host_name() + "-" + std::to_string(::getpid()) + "-" + util::hex_encode(rnd, sizeof rnd);
 }
 
 Status check(int rc, const std::string& what) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "dvi/result.hpp"
 
@@ -60,6 +62,38 @@ Error error(int rc, const std::string& what);
 // source's pack backend may still read them); objects the target already has stay
 // behind. A pack and its .keep arrive before its index, which is what makes it visible.
 Status migrate_objects(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// The objects a command writes, held in memory until an append publishes them: a libgit2
+// object database backend attached above the repository's own, so that it takes every
+// write (libgit2 writes to the first writable backend, after checking that no backend has
+// the object) and answers reads of what it holds. A command that fails or is killed
+// before publishing leaves the object store as it was.
+class PendingObjects {
+public:
+    // Owned by the repository's object database (freed with it).
+    static Result<PendingObjects*> attach(git_repository* repo, int priority);
+
+    bool empty() const { return m_objects.empty(); }
+    // Writes each object as a loose object file (zlib, as git does) into `stage`, a folder
+    // on the object store's file system; on failure removes what it wrote. Then
+    // move_into() renames those files into `objects` (each appears whole or not at all)
+    // and forgets them.
+    Status write_loose(const std::filesystem::path& stage);
+    Status move_into(const std::filesystem::path& objects);
+
+    struct Object {
+        git_oid oid;
+        git_object_t type;
+        std::string data;
+    };
+    const Object* find(const git_oid& oid) const;
+    void add(const git_oid& oid, git_object_t type, std::string data);
+
+private:
+    std::vector<Object> m_objects;
+    std::unordered_map<std::string, std::size_t> m_index;  // raw id -> m_objects
+    std::vector<std::filesystem::path> m_written;          // by write_loose, in m_objects' order
+};
 
 // Removes the folders under `base` (private object stores of dvi processes) whose owner
 // is gone: named "<host>-<pid>-…" with a dead pid on this host, or a day old elsewhere.

@@ -147,9 +147,12 @@ struct Ledger::Impl {
     std::optional<std::vector<ChainHead>> heads;
     bool view = false;  // heads were set by set_view(): the refs are not consulted
     std::optional<std::size_t> autopack;  // dvi.autoPack, read at the first append
-    // Objects this handle writes wait in a private store, dvi/stage/<host>-<pid>-<random>,
-    // until an append publishes them just before its ref moves. So a command that fails,
-    // runs out of space or is killed leaves the ledger's object store as it was.
+    // Objects this handle writes wait in memory (git::PendingObjects) until an append
+    // publishes them just before its ref moves, and large artifacts in a private store,
+    // dvi/stage/<host>-<pid>-<random>, where the loose objects are also written out just
+    // before they are moved in. So a command that fails, runs out of space or is killed
+    // leaves the ledger's object store as it was.
+    git::PendingObjects* pending = nullptr;  // owned by the repository's object database
     std::optional<fs::path> stage;
     bool stage_packs_ready = false;
 
@@ -162,6 +165,14 @@ struct Ledger::Impl {
         fs::remove_all(*stage, ec);
     }
 
+    Status begin_writes() {
+        if (pending) return {};
+        // Above the ledger's own loose (1) and pack (2) backends and the private store's packs.
+        DVI_TRY(p, git::PendingObjects::attach(repo.get(), 100));
+        pending = p;
+        return {};
+    }
+
     Status begin_stage() {
         if (stage) return {};
         fs::path base = gitdir / "dvi" / "stage";
@@ -170,21 +181,9 @@ struct Ledger::Impl {
         if (ec) return make_error(Errc::io, "cannot create " + util::quote(base) + ": " + ec.message(), io_hint(ec));
         git::remove_stale_stores(base);  // left by killed processes
         DVI_TRY(name, git::store_name());
-        fs::path objects = base / name / "objects";
-        fs::create_directories(objects, ec);
+        fs::create_directory(base / name, ec);
+        if (ec) return make_error(Errc::io, "cannot create " + util::quote(base / name) + ": " + ec.message(), io_hint(ec));
         stage = base / name;
-        if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
-        git_odb* raw = nullptr;
-        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
-        git::Odb odb(raw);
-        git_odb_backend* loose = nullptr;
-        DVI_CHECK(git::check(git_odb_backend_loose(&loose, objects.c_str(), -1, 0, 0, 0), "cannot prepare " + util::quote(objects)));
-        // Above the ledger's own loose (1) and pack (2) backends: libgit2 writes to the
-        // first writable backend and reads from all.
-        if (int rc = git_odb_add_backend(odb.get(), loose, 100); rc != 0) {
-            loose->free(loose);
-            return git::error(rc, "cannot prepare " + util::quote(objects));
-        }
         return {};
     }
 
@@ -214,7 +213,12 @@ struct Ledger::Impl {
     // and reflog): it is reserved, then released just before, so a disk that fills up
     // stops the append while nothing is published yet.
     Status publish_stage() {
-        if (!stage) return {};
+        bool loose = pending && !pending->empty();
+        if (loose) {
+            DVI_CHECK(begin_stage());
+            DVI_CHECK(pending->write_loose(*stage));
+        }
+        if (!loose && !stage_packs_ready) return {};
         fs::path reserve = *stage / "reserve";
         int fd = ::open(reserve.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         if (fd < 0) return io_error("cannot write " + util::quote(reserve), errno);
@@ -222,7 +226,9 @@ struct Ledger::Impl {
         ::close(fd);
         ::unlink(reserve.c_str());
         if (rc != 0) return io_error("cannot reserve space in the ledger", rc);
-        return git::migrate_objects(*stage / "objects", gitdir / "objects");
+        if (loose) DVI_CHECK(pending->move_into(gitdir / "objects"));
+        if (stage_packs_ready) return git::migrate_objects(*stage / "objects", gitdir / "objects");
+        return {};
     }
 
     static Error io_error(const std::string& what, int err) {
@@ -599,7 +605,7 @@ Result<bool> Ledger::has_record(const std::string& id) const {
 Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::string& media_type,
                                            const std::function<void(std::uint64_t)>& progress,
                                            const ArtifactEncryption* encryption) {
-    DVI_CHECK(m_impl->begin_stage());
+    DVI_CHECK(m_impl->begin_writes());
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(Errc::not_found, "cannot read " + util::quote(file) + ": " + std::strerror(errno));
     struct Closer {
@@ -694,7 +700,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
 }
 
 Result<ArtifactRef> Ledger::store_artifact_bytes(std::string_view data, const std::string& media_type) {
-    DVI_CHECK(m_impl->begin_stage());
+    DVI_CHECK(m_impl->begin_writes());
     git_oid oid;
     DVI_CHECK(git::check(git_blob_create_from_buffer(&oid, m_impl->repo.get(), data.data(), data.size()),
                          "cannot store an artifact"));
@@ -714,7 +720,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
     if (!req.key || !req.build) return make_error(Errc::internal, "append without key or record");
     git_repository* repo = m_impl->repo.get();
     DVI_TRY(lock, lock_writer(m_impl->gitdir, req.writer));
-    DVI_CHECK(m_impl->begin_stage());
+    DVI_CHECK(m_impl->begin_writes());
     AppendOutcome out;
     out.ref = req.writer.ref();
     auto backoff = std::chrono::milliseconds(2);
@@ -898,7 +904,6 @@ void Ledger::auto_pack(std::vector<std::string>& notices) {
         m_impl->autopack = n;
     }
     if (!pack::due(m_impl->gitdir, *m_impl->autopack)) return;
-    // The record is already acknowledged: a failure to pack is a notice, not an error.
     // The record is acknowledged already: nothing here may fail the append.
     try {
         if (auto p = pack::run(m_impl->repo.get(), m_impl->gitdir, g_durability.load() == Durability::fsync); !p)

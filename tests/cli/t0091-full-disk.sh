@@ -57,9 +57,9 @@ n=$(until_it_fits 4096 "$DVI" --json --key bureau7.pem print-verify --license "$
 expect 0 "$DVI" show "$(python3 -c "import json; print(json.load(open('$T/out'))['record'])")"
 pass "print-verify: $n clean refusals on a full disk (4 KiB steps), then recorded"
 
-n=$(until_it_fits 65536 "$DVI" --json --key acme.pem seal b/dossier-d.yaml)
+n=$(until_it_fits 16384 "$DVI" --json --key acme.pem seal b/dossier-d.yaml)
 expect 0 "$DVI" show BRK-2041@D
-pass "seal of a dossier: $n clean refusals on a full disk (64 KiB steps), then sealed"
+pass "seal of a dossier: $n clean refusals on a full disk (16 KiB steps), then sealed"
 
 expect 0 "$DVI" audit
 git -C "$DVI_DIR" fsck --no-dangling --no-progress 2>"$T/err" || fail "git fsck: $(cat "$T/err")"

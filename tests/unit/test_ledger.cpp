@@ -187,3 +187,48 @@ TEST_CASE("artifacts are streamed into blobs under their SHA-256") {
     CHECK(a.sha256 == sum.output.substr(0, 64));
     CHECK(ledger.store_artifact(s / "missing", "model/stl").error().code == Errc::not_found);
 }
+
+TEST_CASE("written objects wait in memory until an append publishes them") {
+    TempDir s;
+    auto objects_on_disk = [&] {
+        auto r = dvi_test::run("cd " + dvi_test::shq(s / "l") + " && find . -type f | sort", false);
+        REQUIRE(r.status == 0);
+        return r.output;
+    };
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    std::string before;
+    ArtifactRef a;
+    {
+        auto ledger = Ledger::create(s / "l").value();
+        before = objects_on_disk();
+        a = ledger.store_artifact_bytes("a small drawing\n", "text/plain").value();
+        // Nowhere on disk until an append.
+        CHECK(objects_on_disk() == before);
+        CHECK(dvi_test::run("git -C " + dvi_test::shq(s / "l") + " cat-file -e " + a.blob_oid).status != 0);
+    }
+    // Dropped with the handle: the object store is as it was.
+    CHECK(objects_on_disk() == before);
+
+    auto ledger = Ledger::open(s / "l").value();
+    a = ledger.store_artifact_bytes("a small drawing\n", "text/plain").value();
+    auto req = note(key, w, "with a drawing");
+    req.artifacts.push_back(a);
+    auto out = ledger.append(req);
+    REQUIRE(out.ok());
+    // Published as loose objects that stock git reads, nothing left in the private store.
+    auto cat = dvi_test::run("git -C " + dvi_test::shq(s / "l") + " cat-file -p " + a.blob_oid, false);
+    CHECK(cat.status == 0);
+    CHECK(cat.output == "a small drawing\n");
+    auto fsck = dvi_test::run("git -C " + dvi_test::shq(s / "l") + " fsck --strict --no-dangling");
+    CHECK(fsck.status == 0);
+    INFO(fsck.output);
+    auto stage = dvi_test::run("find " + dvi_test::shq(s / "l" / "dvi" / "stage") + " -type f", false);
+    CHECK(stage.output.empty());
+    // Exactly the objects the chain reaches: the drawing, the record, chain.json, the trees
+    // and the commit, none left over.
+    auto reachable = dvi_test::run("git -C " + dvi_test::shq(s / "l") + " rev-list --objects --all | wc -l", false);
+    auto loose = dvi_test::run("git -C " + dvi_test::shq(s / "l") + " count-objects -v | sed -n 's/^count: //p'", false);
+    CHECK(dvi_test::trim(loose.output) == dvi_test::trim(reachable.output));
+    CHECK(std::stoi(loose.output) >= 6);
+}
