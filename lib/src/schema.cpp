@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "pattern.hpp"
 #include "schemas_embedded.hpp"
 
 namespace dvi {
@@ -315,18 +316,26 @@ private:
             add(out, ptr, "is too long (at most " + std::to_string(k_max_pattern_subject) + " bytes for this field)");
         } else if (p) {
             // Compiled once per thread and pattern: std::regex construction costs more
-            // than matching.
-            thread_local std::map<std::string, std::regex, std::less<>> compiled;
+            // than matching, and is needed only outside SimplePattern's subset.
+            struct Compiled {
+                std::optional<SimplePattern> simple;
+                std::optional<std::regex> regex;
+                bool search(const std::string& s) const { return simple ? simple->search(s) : std::regex_search(s, *regex); }
+            };
+            thread_local std::map<std::string, Compiled, std::less<>> compiled;
             const std::string& pat = p->get_ref<const std::string&>();
             auto it = compiled.find(pat);
             if (it == compiled.end()) {
+                Compiled c;
+                c.simple = SimplePattern::parse(pat);
                 try {
-                    it = compiled.emplace(pat, std::regex(pat, std::regex::ECMAScript)).first;
+                    if (!c.simple) c.regex.emplace(pat, std::regex::ECMAScript);
                 } catch (const std::regex_error&) {
                     return make_error(Errc::internal, "bad pattern in schema: " + p->get<std::string>());
                 }
+                it = compiled.emplace(pat, std::move(c)).first;
             }
-            if (!std::regex_search(s, it->second)) {
+            if (!it->second.search(s)) {
                 // A description says what the pattern means ("a date as YYYY-MM-DD").
                 add(out, ptr, short_value(Json(s)) + (kw.description ? " is not " + kw.description->get<std::string>()
                                                                      : " does not match the pattern " + p->get<std::string>()));
