@@ -47,12 +47,23 @@ void round_trip(std::string_view base, std::string_view target) {
 
 // `count` commits on refs/heads/main in the shape of a chain: each adds a record under a
 // fanned-out path and rewrites chain.json; the first names `from` as its parent when set.
-std::string chain_stream(std::mt19937& rng, int first, int count, bool from) {
+// With `folders`, the records go to that many folders (records/print/ab/<00…>), in turn,
+// and are alike as a real chain's prints are: the same fields but for their sequence.
+std::string chain_stream(std::mt19937& rng, int first, int count, bool from, int folders = 0) {
     std::string s;
     for (int i = first; i < first + count; ++i) {
         std::string id = random_hex(rng, 64);
         std::string record = R"({"created":"2026-11-23T10:00:00Z","id":")" + id + R"(","license":"sha256:9c0d04","seq":)" +
                              std::to_string(i) + R"(,"type":"print"})";
+        if (folders > 0) {
+            char folder[3];
+            std::snprintf(folder, sizeof folder, "%02x", i % folders);
+            id = "ab" + std::string(folder) + id.substr(4);
+            record = R"({"created":"2026-11-23T10:00:00Z","device":{"model":"Original Prusa MINI","serial":"S5-0412"},)"
+                     R"("license":"sha256:)" + std::string(64, '9') + R"(","material_lot":"sha256:)" + std::string(64, '7') +
+                     R"(","recipe":"mini-petg","seq":)" + std::to_string(i) + R"(,"type":"print","used":)" +
+                     std::to_string(i) + "}";
+        }
         std::string chain = R"({"partner":"bureau7","record":"sha256:)" + id + R"(","seq":)" + std::to_string(i) + "}";
         std::string message = "print " + std::to_string(i) + "\n\nDvi-Record: sha256:" + id + "\n";
         s += "commit refs/heads/main\ncommitter bureau7/s5 <s5@bureau7> " + std::to_string(1795000000 + i) + " +0000\n";
@@ -237,6 +248,37 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         }
         INFO("new folders stored against their version before the run: " << cross);
         CHECK(cross >= 20);  // 38 with this seed: the small ones, where a delta is not worth it, stay whole
+    }
+    SECTION("a run that merges nothing: new records are deltas against the chain's previous one") {
+        // Their folders' versions before the run are in the pack of the first run, which
+        // this one does not merge: every entry of such a folder looked new, older records
+        // included, and became the next record's base (outside the pack: stored whole).
+        TempDir d2("dvi-pack-records");
+        fs::path repo2 = d2 / "ledger.git";
+        REQUIRE(run("git init -q --bare " + shq(repo2)).status == 0);
+        import_loose(repo2, chain_stream(rng, 1, 120, false, 40), d2.path());
+        Repo r2(repo2);
+        REQUIRE(pack::run(r2.raw, repo2));
+        import_loose(repo2, chain_stream(rng, 121, 40, true, 40), d2.path());
+        auto next = pack::run(r2.raw, repo2);
+        REQUIRE(next);
+        CHECK(next->merged == 0);
+        CHECK(pack_count(repo2) == 2);
+        check_with_git(repo2);
+        // The new pack's records ("device" in them): whole or deltas, from git verify-pack -v.
+        std::string newest = trim(run("ls -t " + shq(repo2 / "objects/pack") + "/*.idx | head -1").output);
+        std::istringstream lines(run("git verify-pack -v " + shq(newest)).output);
+        std::size_t whole = 0, deltas = 0;
+        for (std::string l; std::getline(lines, l);) {
+            std::istringstream f(l);
+            std::string id, type, size, packed, offset, depth;
+            if (!(f >> id >> type >> size >> packed >> offset) || type != "blob") continue;
+            if (run("git -C " + shq(repo2) + " cat-file -p " + id + " | grep -q device").status != 0) continue;
+            ++(f >> depth ? deltas : whole);
+        }
+        INFO(whole << " records whole, " << deltas << " deltas");
+        CHECK(whole + deltas == 40);
+        CHECK(whole <= 2);  // the run's first, against nothing in its pack
     }
     SECTION("a folder that becomes a file: no delta across types") {
         std::string note = "a file where a folder was\n";
