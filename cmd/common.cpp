@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <future>
+#include <system_error>
 #include <iostream>
 
 #include "dvi/keyfile.hpp"
@@ -98,8 +99,13 @@ Result<WriteSession> Context::write_session() const {
     // every command pays for both. Errors are reported in the same order either way.
     std::optional<std::future<Result<crypto::PrivateKey>>> early;
     if (std::string path = signing_key_path(nullptr); !path.empty()) {
-        if (auto encrypted = key_file_is_encrypted(path); encrypted && !*encrypted)
-            early = std::async(std::launch::async, [path] { return key_load(path, std::nullopt); });
+        if (auto encrypted = key_file_is_encrypted(path); encrypted && !*encrypted) {
+            try {
+                early = std::async(std::launch::async, [path] { return key_load(path, std::nullopt); });
+            } catch (const std::system_error&) {
+                early.reset();  // no thread to be had: one after the other
+            }
+        }
     }
     auto l = ledger();
     auto k = early ? early->get() : Result<crypto::PrivateKey>(make_error(Errc::internal, "no key yet"));

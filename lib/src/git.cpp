@@ -102,8 +102,6 @@ Status migrate_objects(const std::filesystem::path& from, const std::filesystem:
 
 namespace {
 
-std::string raw_key(const git_oid& oid) { return std::string(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ); }
-
 // libgit2's view of a PendingObjects: the C struct first, so the two pointers convert.
 struct PendingBackend {
     git_odb_backend parent;
@@ -135,10 +133,76 @@ int pending_read_header(std::size_t* len, git_object_t* type, git_odb_backend* b
 
 int pending_exists(git_odb_backend* b, const git_oid* oid) { return store_of(b).find(*oid) ? 1 : 0; }
 
+// No exception may cross into libgit2's C frames. When this fails (out of memory),
+// libgit2 tries the next backend, the ledger's own loose store: a dangling object there
+// is the worst outcome.
 int pending_write(git_odb_backend* b, const git_oid* oid, const void* data, std::size_t len, git_object_t type) {
     try {
         store_of(b).add(*oid, type, std::string(static_cast<const char*>(data), len));
-    } catch (const std::bad_alloc&) {
+    } catch (...) {
+        git_error_set_oom();
+        return -1;
+    }
+    return 0;
+}
+
+int pending_foreach(git_odb_backend* b, git_odb_foreach_cb cb, void* payload) {
+    for (auto& o : store_of(b).objects())
+        if (int rc = cb(&o.oid, payload); rc != 0) return rc;
+    return 0;
+}
+
+// A streamed object: kept in memory up to PendingObjects::k_in_memory, else written by
+// the spill backend (libgit2 computes the id and calls finalize_write with it).
+struct BufferedStream {
+    git_odb_stream parent;
+    git_object_t type;
+    std::string* data;
+};
+
+int buffered_write(git_odb_stream* s, const char* buf, std::size_t len) {
+    try {
+        reinterpret_cast<BufferedStream*>(s)->data->append(buf, len);
+    } catch (...) {
+        git_error_set_oom();
+        return -1;
+    }
+    return 0;
+}
+
+int buffered_finalize(git_odb_stream* s, const git_oid* oid) {
+    auto* bs = reinterpret_cast<BufferedStream*>(s);
+    try {
+        store_of(s->backend).add(*oid, bs->type, std::move(*bs->data));
+    } catch (...) {
+        git_error_set_oom();
+        return -1;
+    }
+    return 0;
+}
+
+void buffered_free(git_odb_stream* s) {
+    auto* bs = reinterpret_cast<BufferedStream*>(s);
+    delete bs->data;
+    delete bs;
+}
+
+int pending_writestream(git_odb_stream** out, git_odb_backend* b, git_object_size_t size, git_object_t type) {
+    PendingObjects& store = store_of(b);
+    if (size > PendingObjects::k_in_memory && store.spill()) return store.spill()->writestream(out, store.spill(), size, type);
+    try {
+        auto bs = std::make_unique<BufferedStream>();
+        auto data = std::make_unique<std::string>();
+        data->reserve(static_cast<std::size_t>(std::min<git_object_size_t>(size, PendingObjects::k_in_memory)));
+        bs->parent.backend = b;
+        bs->parent.mode = GIT_STREAM_WRONLY;
+        bs->parent.write = buffered_write;
+        bs->parent.finalize_write = buffered_finalize;
+        bs->parent.free = buffered_free;
+        bs->type = type;
+        bs->data = data.release();
+        *out = &bs.release()->parent;
+    } catch (...) {
         git_error_set_oom();
         return -1;
     }
@@ -212,6 +276,8 @@ Result<PendingObjects*> PendingObjects::attach(git_repository* repo, int priorit
     backend->parent.read_header = pending_read_header;
     backend->parent.exists = pending_exists;
     backend->parent.write = pending_write;
+    backend->parent.writestream = pending_writestream;
+    backend->parent.foreach = pending_foreach;
     backend->parent.free = pending_free;
     auto store = std::make_unique<PendingObjects>();
     backend->store = store.get();
@@ -220,30 +286,30 @@ Result<PendingObjects*> PendingObjects::attach(git_repository* repo, int priorit
     return store.release();
 }
 
-const PendingObjects::Object* PendingObjects::find(const git_oid& oid) const {
-    auto it = m_index.find(raw_key(oid));
+const PendingObjects::Object* PendingObjects::find(const git_oid& oid) const noexcept {
+    auto it = m_index.find(oid);
     return it == m_index.end() ? nullptr : &m_objects[it->second];
 }
 
 void PendingObjects::add(const git_oid& oid, git_object_t type, std::string data) {
-    if (m_index.emplace(raw_key(oid), m_objects.size()).second) m_objects.push_back({oid, type, std::move(data)});
+    if (m_index.count(oid)) return;
+    m_objects.push_back({oid, type, std::move(data)});
+    try {
+        m_index.emplace(oid, m_objects.size() - 1);
+    } catch (...) {
+        m_objects.pop_back();
+        throw;
+    }
 }
 
 Status PendingObjects::write_loose(const std::filesystem::path& stage) {
-    auto undo = [&] {
-        for (auto& f : m_written) ::unlink(f.c_str());
-        m_written.clear();
-    };
-    m_written.clear();
+    discard_written();  // left by a publish that failed after writing them
     for (auto& o : m_objects) {
         auto bytes = loose_bytes(o);
-        if (!bytes) {
-            undo();
-            return bytes.error();
-        }
         std::filesystem::path path = stage / oid_hex(o.oid);
-        if (auto st = write_new_file(path, *bytes); !st) {
-            undo();
+        Status st = bytes ? write_new_file(path, *bytes) : Status(bytes.error());
+        if (!st) {
+            discard_written();
             return st;
         }
         m_written.push_back(std::move(path));
@@ -251,16 +317,33 @@ Status PendingObjects::write_loose(const std::filesystem::path& stage) {
     return {};
 }
 
+void PendingObjects::discard_written() {
+    for (auto& f : m_written) ::unlink(f.c_str());
+    m_written.clear();
+}
+
 Status PendingObjects::move_into(const std::filesystem::path& objects) {
+    auto io_error = [](const std::string& what, int err) {
+        return make_error(Errc::io, what + ": " + std::strerror(err), err == ENOSPC || err == EDQUOT ? k_no_space_hint : "");
+    };
+    // The fan-out folders first: a folder that cannot be made (the last free block
+    // taken) then stops the publish before any object is in.
+    std::vector<std::string> names;
+    names.reserve(m_written.size());
     for (std::size_t i = 0; i < m_written.size(); ++i) {
-        std::string hex = oid_hex(m_objects[i].oid);
-        std::filesystem::path dir = objects / hex.substr(0, 2);
-        if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST)
-            return make_error(Errc::io, "cannot create " + util::quote(dir) + ": " + std::strerror(errno),
-                              errno == ENOSPC || errno == EDQUOT ? k_no_space_hint : "");
-        std::filesystem::path to = dir / hex.substr(2);
-        if (::rename(m_written[i].c_str(), to.c_str()) != 0)
-            return make_error(Errc::io, "cannot move " + util::quote(m_written[i]) + " into the ledger: " + std::strerror(errno));
+        names.push_back(oid_hex(m_objects[i].oid));
+        std::filesystem::path dir = objects / names.back().substr(0, 2);
+        if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+            int err = errno;
+            return io_error("cannot create " + util::quote(dir), err);
+        }
+    }
+    for (std::size_t i = 0; i < m_written.size(); ++i) {
+        std::filesystem::path to = objects / names[i].substr(0, 2) / names[i].substr(2);
+        if (::rename(m_written[i].c_str(), to.c_str()) != 0) {
+            int err = errno;
+            return io_error("cannot move " + util::quote(m_written[i]) + " into the ledger", err);
+        }
     }
     m_written.clear();
     m_objects.clear();

@@ -5,6 +5,7 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -63,6 +64,20 @@ Error error(int rc, const std::string& what);
 // behind. A pack and its .keep arrive before its index, which is what makes it visible.
 Status migrate_objects(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Object ids as keys: their first bytes are already uniformly distributed.
+struct OidHash {
+    std::size_t operator()(const git_oid& o) const noexcept {
+        std::size_t h;
+        std::memcpy(&h, o.id, sizeof h);
+        return h;
+    }
+};
+struct OidEq {
+    bool operator()(const git_oid& a, const git_oid& b) const noexcept { return git_oid_equal(&a, &b) != 0; }
+};
+template <class V>
+using OidMap = std::unordered_map<git_oid, V, OidHash, OidEq>;
+
 // The objects a command writes, held in memory until an append publishes them: a libgit2
 // object database backend attached above the repository's own, so that it takes every
 // write (libgit2 writes to the first writable backend, after checking that no backend has
@@ -72,27 +87,36 @@ class PendingObjects {
 public:
     // Owned by the repository's object database (freed with it).
     static Result<PendingObjects*> attach(git_repository* repo, int priority);
+    // Where a streamed object larger than k_in_memory goes instead: libgit2's loose
+    // backend on the private store (which the caller also makes readable), so that a seal
+    // of large files needs no more memory than before.
+    static constexpr std::size_t k_in_memory = std::size_t{1} << 20;
+    void spill_to(git_odb_backend* loose) { m_spill = loose; }
+    git_odb_backend* spill() const { return m_spill; }
 
     bool empty() const { return m_objects.empty(); }
     // Writes each object as a loose object file (zlib, as git does) into `stage`, a folder
     // on the object store's file system; on failure removes what it wrote. Then
     // move_into() renames those files into `objects` (each appears whole or not at all)
-    // and forgets them.
+    // and forgets them; discard_written() removes them instead (a failed publish).
     Status write_loose(const std::filesystem::path& stage);
     Status move_into(const std::filesystem::path& objects);
+    void discard_written();
 
     struct Object {
         git_oid oid;
         git_object_t type;
         std::string data;
     };
-    const Object* find(const git_oid& oid) const;
+    const Object* find(const git_oid& oid) const noexcept;
     void add(const git_oid& oid, git_object_t type, std::string data);
+    const std::vector<Object>& objects() const { return m_objects; }
 
 private:
     std::vector<Object> m_objects;
-    std::unordered_map<std::string, std::size_t> m_index;  // raw id -> m_objects
-    std::vector<std::filesystem::path> m_written;          // by write_loose, in m_objects' order
+    OidMap<std::size_t> m_index;                   // id -> m_objects
+    std::vector<std::filesystem::path> m_written;  // by write_loose, in m_objects' order
+    git_odb_backend* m_spill = nullptr;
 };
 
 // Removes the folders under `base` (private object stores of dvi processes) whose owner

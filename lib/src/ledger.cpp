@@ -148,13 +148,15 @@ struct Ledger::Impl {
     bool view = false;  // heads were set by set_view(): the refs are not consulted
     std::optional<std::size_t> autopack;  // dvi.autoPack, read at the first append
     // Objects this handle writes wait in memory (git::PendingObjects) until an append
-    // publishes them just before its ref moves, and large artifacts in a private store,
-    // dvi/stage/<host>-<pid>-<random>, where the loose objects are also written out just
-    // before they are moved in. So a command that fails, runs out of space or is killed
-    // leaves the ledger's object store as it was.
+    // publishes them just before its ref moves; large artifacts wait in a private store,
+    // dvi/stage/<host>-<pid>-<random> (a pack of their own from 16 MiB, loose objects from
+    // 1 MiB), where the objects from memory are also written out just before they are
+    // all moved in. So a command that fails, runs out of space or is killed leaves the
+    // ledger's object store as it was.
     git::PendingObjects* pending = nullptr;  // owned by the repository's object database
     std::optional<fs::path> stage;
     bool stage_packs_ready = false;
+    bool stage_loose_ready = false;
 
     Impl() = default;
     Impl(const Impl&) = delete;
@@ -209,6 +211,30 @@ struct Ledger::Impl {
         return {};
     }
 
+    // Streamed objects too large to wait in memory: libgit2's loose backend on the private
+    // store takes them (PendingObjects::spill_to), and reads them back until published.
+    Status stage_loose() {
+        DVI_CHECK(begin_writes());
+        DVI_CHECK(begin_stage());
+        if (stage_loose_ready) return {};
+        fs::path objects = *stage / "objects";
+        std::error_code ec;
+        fs::create_directories(objects, ec);
+        if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
+        git_odb* raw = nullptr;
+        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
+        git::Odb odb(raw);
+        git_odb_backend* loose = nullptr;
+        DVI_CHECK(git::check(git_odb_backend_loose(&loose, objects.c_str(), -1, 0, 0, 0), "cannot prepare " + util::quote(objects)));
+        if (int rc = git_odb_add_backend(odb.get(), loose, 98); rc != 0) {
+            loose->free(loose);
+            return git::error(rc, "cannot prepare " + util::quote(objects));
+        }
+        pending->spill_to(loose);
+        stage_loose_ready = true;
+        return {};
+    }
+
     // Publishing needs a little space of its own (fan-out folders, the ref's lock file
     // and reflog): it is reserved, then released just before, so a disk that fills up
     // stops the append while nothing is published yet.
@@ -218,7 +244,13 @@ struct Ledger::Impl {
             DVI_CHECK(begin_stage());
             DVI_CHECK(pending->write_loose(*stage));
         }
-        if (!loose && !stage_packs_ready) return {};
+        if (!loose && !stage_packs_ready && !stage_loose_ready) return {};
+        Status st = reserve_and_move(loose);
+        if (!st && loose) pending->discard_written();  // a later append on this handle writes them again
+        return st;
+    }
+
+    Status reserve_and_move(bool loose) {
         fs::path reserve = *stage / "reserve";
         int fd = ::open(reserve.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         if (fd < 0) return io_error("cannot write " + util::quote(reserve), errno);
@@ -227,7 +259,7 @@ struct Ledger::Impl {
         ::unlink(reserve.c_str());
         if (rc != 0) return io_error("cannot reserve space in the ledger", rc);
         if (loose) DVI_CHECK(pending->move_into(gitdir / "objects"));
-        if (stage_packs_ready) return git::migrate_objects(*stage / "objects", gitdir / "objects");
+        if (stage_packs_ready || stage_loose_ready) return git::migrate_objects(*stage / "objects", gitdir / "objects");
         return {};
     }
 
@@ -640,6 +672,7 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         DVI_TRY(bp, pack::BlobPack::create(*m_impl->stage / "objects" / "pack", blob_size, level));
         big.emplace(std::move(bp));
     } else {
+        if (blob_size > git::PendingObjects::k_in_memory) DVI_CHECK(m_impl->stage_loose());
         git_odb* raw_odb = nullptr;
         DVI_CHECK(git::check(git_repository_odb(&raw_odb, m_impl->repo.get()), "cannot open object database"));
         odb.reset(raw_odb);

@@ -43,18 +43,7 @@ constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger obje
 constexpr std::uint32_t k_max_objects = 1u << 28;
 constexpr std::size_t k_max_batch = 200000;  // loose objects read by one run
 
-struct OidHash {
-    std::size_t operator()(const git_oid& o) const {
-        std::size_t h;
-        std::memcpy(&h, o.id, sizeof h);
-        return h;
-    }
-};
-struct OidEq {
-    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b); }
-};
-template <class V>
-using OidMap = std::unordered_map<git_oid, V, OidHash, OidEq>;
+using git::OidMap;
 
 bool oid_less(const git_oid& a, const git_oid& b) { return git_oid_cmp(&a, &b) < 0; }
 
