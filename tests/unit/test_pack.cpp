@@ -201,16 +201,17 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         CHECK(pack_count(repo) == 1);
     }
     SECTION("later appends: a second pack, then the small ones merge, git's own included") {
-        import_loose(repo, chain_stream(rng, 301, 40, true), dir.path());
+        import_loose(repo, chain_stream(rng, 301, 20, true), dir.path());
         auto second = pack::run(r.raw, repo);
         REQUIRE(second);
-        CHECK(second->merged == 0);  // 300 commits' pack is more than twice 40 commits' objects
+        // 300 commits' pack is more than twice, and more than 8 times, 20 commits' objects.
+        CHECK(second->merged == 0);
         CHECK(pack_count(repo) == 2);
         // A pack git wrote, with offset deltas, beside them: git repack of the new objects.
-        import_loose(repo, chain_stream(rng, 341, 400, true), dir.path());
+        import_loose(repo, chain_stream(rng, 321, 400, true), dir.path());
         REQUIRE(run("git -C " + shq(repo) + " repack -q").status == 0);  // loose -> one git pack
         CHECK(pack_count(repo) == 3);
-        import_loose(repo, chain_stream(rng, 741, 200, true), dir.path());
+        import_loose(repo, chain_stream(rng, 721, 200, true), dir.path());
         std::string all = all_objects(repo);
         auto third = pack::run(r.raw, repo);
         REQUIRE(third);
@@ -219,7 +220,25 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         CHECK(loose_count(repo) == 0);
         check_with_git(repo);
         CHECK(all_objects(repo) == all);
-        REQUIRE(run("git -C " + shq(repo) + " rev-list --count main").output == "940\n");
+        REQUIRE(run("git -C " + shq(repo) + " rev-list --count main").output == "920\n");
+    }
+    SECTION("the last run's pack is merged while it is small, though twice this run's objects") {
+        import_loose(repo, chain_stream(rng, 301, 100, true), dir.path());
+        auto next = pack::run(r.raw, repo);
+        REQUIRE(next);
+        CHECK(next->merged == 1);
+        CHECK(pack_count(repo) == 1);
+        check_with_git(repo);
+        // Not a pack older than the last run's, however small.
+        import_loose(repo, chain_stream(rng, 401, 10, true), dir.path());
+        REQUIRE(pack::run(r.raw, repo));  // 10 commits: the 400 commits' pack is too large to follow
+        CHECK(pack_count(repo) == 2);
+        import_loose(repo, chain_stream(rng, 411, 100, true), dir.path());
+        auto third = pack::run(r.raw, repo);
+        REQUIRE(third);
+        CHECK(third->merged == 1);  // the 10 commits' pack (geometric); the older, larger one stays
+        CHECK(pack_count(repo) == 2);
+        check_with_git(repo);
     }
     SECTION("a run that merges the pack before it: its newest folders are deltas against their versions there") {
         import_loose(repo, chain_stream(rng, 301, 400, true), dir.path());
@@ -259,7 +278,7 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         import_loose(repo2, chain_stream(rng, 1, 120, false, 40), d2.path());
         Repo r2(repo2);
         REQUIRE(pack::run(r2.raw, repo2));
-        import_loose(repo2, chain_stream(rng, 121, 40, true, 40), d2.path());
+        import_loose(repo2, chain_stream(rng, 121, 10, true, 40), d2.path());
         auto next = pack::run(r2.raw, repo2);
         REQUIRE(next);
         CHECK(next->merged == 0);
@@ -277,7 +296,7 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
             ++(f >> depth ? deltas : whole);
         }
         INFO(whole << " records whole, " << deltas << " deltas");
-        CHECK(whole + deltas == 40);
+        CHECK(whole + deltas == 10);
         CHECK(whole <= 2);  // the run's first, against nothing in its pack
     }
     SECTION("a folder that becomes a file: no delta across types") {
