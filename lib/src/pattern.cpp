@@ -48,7 +48,7 @@ std::optional<Set> parse_class(std::string_view p, std::size_t& pos) {
     if (negate) ++pos;
     if (pos < p.size() && p[pos] == ']') return std::nullopt;  // "[]" and "[^]": left to std::regex
     Set set;
-    // One member: a byte (nullopt-free) or a class escape.
+    // One member: a byte into `byte`, or a class escape (\d, \s, \w) into `cls`.
     auto member = [&](std::optional<unsigned char>& byte, Set& cls) -> bool {
         if (pos >= p.size()) return false;
         char c = p[pos++];
