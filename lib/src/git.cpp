@@ -133,17 +133,23 @@ int pending_read_header(std::size_t* len, git_object_t* type, git_odb_backend* b
 
 int pending_exists(git_odb_backend* b, const git_oid* oid) { return store_of(b).find(*oid) ? 1 : 0; }
 
-// No exception may cross into libgit2's C frames. When this fails (out of memory),
-// libgit2 tries the next backend, the ledger's own loose store: a dangling object there
-// is the worst outcome.
-int pending_write(git_odb_backend* b, const git_oid* oid, const void* data, std::size_t len, git_object_t type) {
+// Runs `f` for a callback of libgit2, which is C: no exception may cross its frames, and
+// the only one these can throw is running out of memory. A write that fails so is tried
+// on the next writable backend (the private store's, else the ledger's own loose store:
+// a dangling object there is the worst outcome).
+template <class F>
+int without_exceptions(F&& f) noexcept {
     try {
-        store_of(b).add(*oid, type, std::string(static_cast<const char*>(data), len));
+        f();
+        return 0;
     } catch (...) {
         git_error_set_oom();
         return -1;
     }
-    return 0;
+}
+
+int pending_write(git_odb_backend* b, const git_oid* oid, const void* data, std::size_t len, git_object_t type) {
+    return without_exceptions([&] { store_of(b).add(*oid, type, std::string(static_cast<const char*>(data), len)); });
 }
 
 int pending_foreach(git_odb_backend* b, git_odb_foreach_cb cb, void* payload) {
@@ -161,24 +167,12 @@ struct BufferedStream {
 };
 
 int buffered_write(git_odb_stream* s, const char* buf, std::size_t len) {
-    try {
-        reinterpret_cast<BufferedStream*>(s)->data->append(buf, len);
-    } catch (...) {
-        git_error_set_oom();
-        return -1;
-    }
-    return 0;
+    return without_exceptions([&] { reinterpret_cast<BufferedStream*>(s)->data->append(buf, len); });
 }
 
 int buffered_finalize(git_odb_stream* s, const git_oid* oid) {
     auto* bs = reinterpret_cast<BufferedStream*>(s);
-    try {
-        store_of(s->backend).add(*oid, bs->type, std::move(*bs->data));
-    } catch (...) {
-        git_error_set_oom();
-        return -1;
-    }
-    return 0;
+    return without_exceptions([&] { store_of(s->backend).add(*oid, bs->type, std::move(*bs->data)); });
 }
 
 void buffered_free(git_odb_stream* s) {
@@ -190,7 +184,7 @@ void buffered_free(git_odb_stream* s) {
 int pending_writestream(git_odb_stream** out, git_odb_backend* b, git_object_size_t size, git_object_t type) {
     PendingObjects& store = store_of(b);
     if (size > PendingObjects::k_in_memory && store.spill()) return store.spill()->writestream(out, store.spill(), size, type);
-    try {
+    return without_exceptions([&] {
         auto bs = std::make_unique<BufferedStream>();
         auto data = std::make_unique<std::string>();
         data->reserve(static_cast<std::size_t>(std::min<git_object_size_t>(size, PendingObjects::k_in_memory)));
@@ -202,11 +196,7 @@ int pending_writestream(git_odb_stream** out, git_odb_backend* b, git_object_siz
         bs->type = type;
         bs->data = data.release();
         *out = &bs.release()->parent;
-    } catch (...) {
-        git_error_set_oom();
-        return -1;
-    }
-    return 0;
+    });
 }
 
 void pending_free(git_odb_backend* b) {
