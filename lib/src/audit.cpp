@@ -876,16 +876,20 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
 
 // The record a commit adds, read through the chain's index; nullopt when the index
 // cannot tell (the caller then reads it the slow way).
-std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const std::string& commit_hex) {
+// `id`: the record id of the commit's trailer, when known; else the commit is read for it.
+std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const std::string& commit_hex,
+                                           std::optional<std::string> id = std::nullopt) {
     auto* repo = static_cast<git_repository*>(l.raw_repository());
-    git_oid oid;
-    git_commit* commit = nullptr;
-    if (git_oid_fromstr(&oid, commit_hex.c_str()) != 0 || git_commit_lookup(&commit, repo, &oid) != 0) {
-        git_error_clear();
-        return std::nullopt;
+    if (!id) {
+        git_oid oid;
+        if (git_oid_fromstr(&oid, commit_hex.c_str()) != 0) return std::nullopt;
+        auto raw = git::read_commit(repo, oid);
+        if (!raw) {
+            git_error_clear();
+            return std::nullopt;
+        }
+        id = commit_record_id(raw->message.c_str());
     }
-    auto id = commit_record_id(git_commit_message(commit));
-    git_commit_free(commit);
     auto digest = id ? digest_of(*id) : std::nullopt;
     const ChainIndex::Item* item = digest ? index.find(*digest) : nullptr;
     if (!item) return std::nullopt;
@@ -1126,22 +1130,29 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         } else {
             // The signature here; the record from the chain's head-tree index (its
             // bytes checked against the trailer's id), else from the commit's tree.
-            result = l.check_commit(commit, *keys[job.chain], Ledger::RecordRead::trailer_only);
+            // One read of the commit gives its signature, its trailer and its chain.json.
+            auto checked = l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain]);
+            std::optional<Result<ChainHead>> head;
+            if (!checked) {
+                result = Result<CommitCheck>(checked.error());
+            } else {
+                result = std::move(checked->check);
+                head = std::move(checked->head);
+            }
             if (*result && !(**result).record_id.empty()) {
-                auto fast = indexed_record(l, indexes[job.chain], commit);
+                auto fast = indexed_record(l, indexes[job.chain], commit, (**result).record_id);
                 if (fast) (**result).record = std::move(*fast);
                 else result = l.check_commit(commit, *keys[job.chain]);
             }
             // The schema and chain.json too, here on every core: they are the costliest
             // checks after the signature.
-            if (*result && (**result).record) {
+            if (*result && (**result).record && head) {
                 const StoredRecord& rec = *(**result).record;
                 if (auto v = validate_record(rec.json); !v) win.schema_errors[i - win.start] = v.error().message;
-                auto head = l.head_at(heads[job.chain].writer, commit);
-                if (!head) win.state_errors[i - win.start] = head.error().message;
-                else if (head->seq != job.seq || head->record_id != rec.id)
+                if (!*head) win.state_errors[i - win.start] = head->error().message;
+                else if ((*head)->seq != job.seq || (*head)->record_id != rec.id)
                     win.state_errors[i - win.start] =
-                        "its chain.json says position " + std::to_string(head->seq) + " and record " + head->record_id;
+                        "its chain.json says position " + std::to_string((*head)->seq) + " and record " + (*head)->record_id;
             }
         }
         continue_progress();

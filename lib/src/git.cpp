@@ -374,6 +374,70 @@ Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, con
     return {};
 }
 
+Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
+    git_odb* raw_odb = nullptr;
+    DVI_CHECK(check(git_repository_odb(&raw_odb, repo), "cannot open the object database"));
+    Odb odb(raw_odb);
+    git_odb_object* raw_obj = nullptr;
+    DVI_CHECK(check(git_odb_read(&raw_obj, odb.get(), &oid), "cannot read commit " + oid_hex(oid)));
+    OdbObject obj(raw_obj);
+    if (git_odb_object_type(obj.get()) != GIT_OBJECT_COMMIT)
+        return make_error(Errc::repository, oid_hex(oid) + " is not a commit");
+    std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));
+    auto malformed = [&](const char* what) {
+        return make_error(Errc::bad_signature, "commit " + oid_hex(oid) + " is malformed: " + what);
+    };
+    RawCommit out;
+    out.signed_data.reserve(data.size());
+    std::size_t pos = 0;
+    bool first = true;
+    // The headers, one per line up to the empty line; a line that starts with a space
+    // continues the header above it (as the armored signature does).
+    while (true) {
+        auto eol = data.find('\n', pos);
+        if (eol == std::string_view::npos) return malformed("its headers do not end");
+        std::string_view line = data.substr(pos, eol - pos);
+        if (line.empty()) break;
+        if (line.front() == ' ') return malformed("a header continues nothing");
+        std::size_t next = eol + 1;
+        while (next < data.size() && data[next] == ' ') {
+            auto e = data.find('\n', next);
+            if (e == std::string_view::npos) return malformed("its headers do not end");
+            next = e + 1;
+        }
+        std::string_view field = data.substr(pos, next - pos);  // with its continuations
+        if (first) {
+            constexpr std::string_view k_tree = "tree ";
+            if (line.size() != k_tree.size() + GIT_OID_HEXSZ || line.substr(0, k_tree.size()) != k_tree ||
+                git_oid_fromstrn(&out.tree, line.data() + k_tree.size(), GIT_OID_HEXSZ) != 0)
+                return malformed("it does not start with its tree");
+            first = false;
+        }
+        if (line.substr(0, 7) == "parent ") ++out.parents;
+        if (line.substr(0, 7) == "gpgsig ") {
+            if (out.signature) return malformed("it has two signatures");
+            std::string sig;
+            sig.reserve(field.size());
+            for (std::size_t p = pos + 7; p < next;) {
+                auto e = data.find('\n', p);
+                sig.append(data.substr(p, e - p));
+                p = e + 1;
+                if (p < next) {
+                    sig.push_back('\n');
+                    ++p;  // the continuation's space
+                }
+            }
+            out.signature = std::move(sig);
+        } else {
+            out.signed_data.append(field);
+        }
+        pos = next;
+    }
+    out.signed_data.append(data.substr(pos));
+    out.message = std::string(data.substr(pos + 1));
+    return out;
+}
+
 std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref) {
     std::filesystem::path lock = gitdir / (ref + ".lock");
     struct stat st {};

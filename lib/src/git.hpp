@@ -136,6 +136,20 @@ std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gi
 // how much, so this costs one small read).
 Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what);
 
+// A commit as its signature sees it, from one read of the object: what the checks of a
+// chain need (its signature, the bytes it covers, its tree, its parents, its message),
+// without libgit2 reading and parsing it again for each of them.
+struct RawCommit {
+    git_oid tree{};
+    std::size_t parents = 0;
+    std::optional<std::string> signature;  // the gpgsig header, continuation spaces removed
+    std::string signed_data;               // the object without that header: the signed payload
+    std::string message;
+};
+// Errc::repository when the object is missing or not a commit, Errc::bad_signature when
+// its headers are malformed (no tree first, a header split from its line, two gpgsig).
+Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid);
+
 std::string oid_hex(const git_oid& oid);
 // A full 40-hex object id; Errc::invalid_input otherwise.
 Result<git_oid> parse_oid(const std::string& hex);

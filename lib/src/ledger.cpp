@@ -376,14 +376,9 @@ std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
     return util::parse_time(t->get<std::string>());
 }
 
-Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
-    auto read = commit_tree(repo, oid);
-    if (!read)
-        return make_error(Errc::repository,
-                          "chain '" + w.str() + "' points to " + git::oid_hex(oid) + ", which is not a commit of this ledger",
-                          "the ledger is damaged: check it with 'git fsck', then sync from a partner to restore the chain");
-    git::Tree tree = std::move(*read);
-    DVI_TRY(chain, tree_read(repo, tree.get(), "chain.json"));
+// The chain head that `tree`, the tree of commit `oid` of `w`'s chain, claims (its chain.json).
+Result<ChainHead> chain_head_in(git_repository* repo, git_tree* tree, const WriterId& w, const git_oid& oid) {
+    DVI_TRY(chain, tree_read(repo, tree, "chain.json"));
     ChainHead h;
     h.writer = w;
     h.commit = git::oid_hex(oid);
@@ -400,6 +395,15 @@ Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid
         if ((*a)["time"].is_number_integer()) h.anchor_time = (*a)["time"].get<std::int64_t>();
     }
     return h;
+}
+
+Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
+    auto read = commit_tree(repo, oid);
+    if (!read)
+        return make_error(Errc::repository,
+                          "chain '" + w.str() + "' points to " + git::oid_hex(oid) + ", which is not a commit of this ledger",
+                          "the ledger is damaged: check it with 'git fsck', then sync from a partner to restore the chain");
+    return chain_head_in(repo, read->get(), w, oid);
 }
 }  // namespace
 
@@ -951,24 +955,18 @@ Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) con
     return read_commit_record(m_impl->repo.get(), commit_hex, code);
 }
 
-Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key,
-                                         RecordRead read) const {
-    git_repository* repo = m_impl->repo.get();
-    CommitCheck out;
-    out.commit = commit_hex;
+namespace {
+// The checks of a commit's own bytes, from one read: its signature by `expected_key`, at
+// most one parent, and the trailer's id. Fills `out`; an error when the repository fails.
+Status check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expected_key, CommitCheck& out) {
     auto add = [&](const char* code, std::string message) {
         out.codes.push_back(code);
         out.problems.push_back(std::move(message));
     };
-    DVI_TRY(oid, parse_oid(commit_hex));
-    git::Buf sig, signed_data;
-    int rc = git_commit_extract_signature(&sig.buf, &signed_data.buf, repo, &oid, "gpgsig");
-    if (rc == GIT_ENOTFOUND) {
-        git_error_clear();
+    if (!raw.signature) {
         add("unsigned-commit", "commit is not signed");
     } else {
-        DVI_CHECK(git::check(rc, "cannot read commit " + commit_hex));
-        auto key = sshsig::verify(sig.str(), signed_data.str(), sshsig::k_git_namespace);
+        auto key = sshsig::verify(*raw.signature, raw.signed_data, sshsig::k_git_namespace);
         if (!key) {
             add("bad-signature", "bad signature: " + key.error().message);
         } else {
@@ -977,19 +975,40 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
                 add("wrong-key", "signed by " + out.signer + ", not by the writer's key " + expected_key.fingerprint());
         }
     }
-    {
-        git_commit* c = nullptr;
-        DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
-        git::Commit commit(c);
-        if (auto n = git_commit_parentcount(commit.get()); n > 1)
-            add("not-linear", "commit has " + std::to_string(n) + " parents; a chain is linear");
-        if (read == RecordRead::trailer_only) {
-            auto id = commit_record_id(git_commit_message(commit.get()));
-            if (id && is_record_id(*id)) out.record_id = *id;
-            else add("record-missing", "commit " + commit_hex + " has no valid Dvi-Record trailer");
-            return out;
+    if (raw.parents > 1) add("not-linear", "commit has " + std::to_string(raw.parents) + " parents; a chain is linear");
+    if (auto id = commit_record_id(raw.message.c_str()); id && is_record_id(*id)) out.record_id = *id;
+    return {};
+}
+
+// A commit whose headers are malformed is a finding about that commit, not a failure of
+// the repository: it cannot carry a valid signature.
+Result<std::optional<git::RawCommit>> read_checked_commit(git_repository* repo, const git_oid& oid, CommitCheck& out) {
+    auto raw = git::read_commit(repo, oid);
+    if (raw) return std::optional<git::RawCommit>(std::move(*raw));
+    if (raw.error().code != Errc::bad_signature) return raw.error();
+    out.codes.push_back("bad-signature");
+    out.problems.push_back(raw.error().message);
+    return std::optional<git::RawCommit>();
+}
+}  // namespace
+
+Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key,
+                                         RecordRead read) const {
+    git_repository* repo = m_impl->repo.get();
+    CommitCheck out;
+    out.commit = commit_hex;
+    DVI_TRY(oid, parse_oid(commit_hex));
+    DVI_TRY(raw, read_checked_commit(repo, oid, out));
+    if (!raw) return out;
+    DVI_CHECK(check_raw_commit(*raw, expected_key, out));
+    if (read == RecordRead::trailer_only) {
+        if (out.record_id.empty()) {
+            out.codes.push_back("record-missing");
+            out.problems.push_back("commit " + commit_hex + " has no valid Dvi-Record trailer");
         }
+        return out;
     }
+    out.record_id.clear();  // set again below, once the record is read
     std::string code;
     auto rec = read_commit_record(repo, commit_hex, code);
     if (!rec) {
@@ -1000,6 +1019,29 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
         out.record_id = rec->id;
         out.record = std::move(*rec);
     }
+    return out;
+}
+
+Result<Ledger::ChainCommit> Ledger::check_chain_commit(const WriterId& writer, const std::string& commit_hex,
+                                                       const crypto::PublicKey& expected_key) const {
+    git_repository* repo = m_impl->repo.get();
+    ChainCommit out{CommitCheck{}, make_error(Errc::repository, "commit " + commit_hex + " could not be read")};
+    out.check.commit = commit_hex;
+    DVI_TRY(oid, parse_oid(commit_hex));
+    DVI_TRY(raw, read_checked_commit(repo, oid, out.check));
+    if (!raw) return out;
+    DVI_CHECK(check_raw_commit(*raw, expected_key, out.check));
+    if (out.check.record_id.empty()) {
+        out.check.codes.push_back("record-missing");
+        out.check.problems.push_back("commit " + commit_hex + " has no valid Dvi-Record trailer");
+    }
+    git_tree* t = nullptr;
+    if (int rc = git_tree_lookup(&t, repo, &raw->tree); rc != 0) {
+        out.head = git::error(rc, "cannot read the tree of commit " + commit_hex);
+        return out;
+    }
+    git::Tree tree(t);
+    out.head = chain_head_in(repo, tree.get(), writer, oid);
     return out;
 }
 

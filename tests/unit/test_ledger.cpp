@@ -86,6 +86,62 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
         auto rec = ledger->record_of_commit(commits[2]).value();
         CHECK(rec.id == ids[0]);
     }
+
+    SECTION("the audit's one read of a commit gives its signature, trailer and chain.json") {
+        for (std::size_t i = 0; i < commits.size(); ++i) {
+            auto c = ledger->check_chain_commit(w, commits[i], key.public_key()).value();
+            CHECK(c.check.problems.empty());
+            CHECK(c.check.signer == key.public_key().fingerprint());
+            CHECK(c.check.record_id == ids[commits.size() - 1 - i]);
+            REQUIRE(c.head.ok());
+            CHECK(c.head->seq == static_cast<std::int64_t>(commits.size() - i));
+            CHECK(c.head->record_id == ids[commits.size() - 1 - i]);
+            CHECK(c.head->commit == commits[i]);
+        }
+        auto other = crypto::PrivateKey::generate().value();
+        auto c = ledger->check_chain_commit(w, commits[0], other.public_key()).value();
+        CHECK(c.check.codes == std::vector<std::string>{"wrong-key"});
+    }
+
+    SECTION("a commit's signature covers every byte but its own header") {
+        // Variants of the head commit written with stock git: each must fail to verify,
+        // or be read as unsigned, never pass.
+        const auto git = "git -C " + dvi_test::shq(s / "l") + " ";
+        auto raw = dvi_test::run(git + "cat-file commit " + commits[0], false);
+        REQUIRE(raw.status == 0);
+        auto forge = [&](const std::string& bytes) {
+            dvi_test::write_text(s / "forged", bytes);
+            auto r = dvi_test::run(git + "hash-object -t commit -w --literally " + dvi_test::shq(s / "forged"), false);
+            REQUIRE(r.status == 0);
+            return dvi_test::trim(r.output);
+        };
+        auto codes = [&](const std::string& oid) { return ledger->check_commit(oid, key.public_key()).value().codes; };
+        const std::string& bytes = raw.output;
+        auto sig_at = bytes.find("\ngpgsig ");
+        auto sig_end = bytes.find("-----END SSH SIGNATURE-----\n", sig_at);
+        REQUIRE(sig_at != std::string::npos);
+        REQUIRE(sig_end != std::string::npos);
+        sig_end += std::string("-----END SSH SIGNATURE-----\n").size();
+        const std::string header = bytes.substr(sig_at + 1, sig_end - sig_at - 1);
+        // Unchanged, it verifies (the round trip through git's own writer).
+        CHECK(codes(forge(bytes)).empty());
+        // One byte of the message's first line changed.
+        std::string edited = bytes;
+        edited[edited.find("\n\n") + 2] ^= 1;
+        CHECK(codes(forge(edited)) == std::vector<std::string>{"bad-signature"});
+        // The signature header twice.
+        std::string twice = bytes.substr(0, sig_end) + header + bytes.substr(sig_end);
+        CHECK(codes(forge(twice)) == std::vector<std::string>{"bad-signature"});
+        // No header, and the signature's text moved into the message: unsigned.
+        std::string moved = bytes.substr(0, sig_at + 1) + bytes.substr(sig_end) + header;
+        auto m = codes(forge(moved));
+        REQUIRE(!m.empty());
+        CHECK(m.front() == "unsigned-commit");
+        // Not starting with its tree.
+        auto tree_end = bytes.find('\n');
+        std::string swapped = bytes.substr(tree_end + 1, sig_at - tree_end) + bytes.substr(0, tree_end + 1) + bytes.substr(sig_at + 1);
+        CHECK(codes(forge(swapped)) == std::vector<std::string>{"bad-signature"});
+    }
 }
 
 TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {

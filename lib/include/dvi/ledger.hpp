@@ -191,6 +191,16 @@ public:
     Result<CommitCheck> check_commit(const std::string& commit_hex, const crypto::PublicKey& expected_key,
                                      RecordRead read = RecordRead::own_tree) const;
 
+    // The audit's read of a commit of `writer`'s chain, from one read of the commit:
+    // check_commit's checks with RecordRead::trailer_only, and the chain head the
+    // commit's chain.json claims (an error when that file is missing or malformed).
+    struct ChainCommit {
+        CommitCheck check;
+        Result<ChainHead> head;
+    };
+    Result<ChainCommit> check_chain_commit(const WriterId& writer, const std::string& commit_hex,
+                                           const crypto::PublicKey& expected_key) const;
+
     // Commits of a chain from head to its root (a history walk: for log and audit).
     Result<std::vector<std::string>> chain_commits(const WriterId& writer) const;
     // The record a commit adds (by its trailer), as stored in that commit's tree.
