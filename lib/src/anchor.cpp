@@ -44,7 +44,7 @@ Result<std::vector<StoredRecord>> own_anchors(const Ledger& ledger, const Writer
     std::vector<StoredRecord> out;
     for (auto& [chain, id] : all) {
         if (chain != w) continue;
-        DVI_TRY(rec, ledger.find_record(id));
+        DVI_TRY(rec, ledger.find_record(id, "anchor"));
         out.push_back(std::move(rec));
     }
     return out;
@@ -256,7 +256,7 @@ Result<std::optional<std::int64_t>> anchor_time(const Ledger& ledger, const Rost
                                                ev["time"].get<std::string>());
         return std::optional<std::int64_t>(info->time);
     }
-    auto witnessed = ledger.find_record(ev.value("anchor", std::string()));
+    auto witnessed = ledger.find_record(ev.value("anchor", std::string()), "anchor");
     if (!witnessed) return bad("the anchor it co-signs is not in this ledger");
     if (witnessed->type != "anchor" || witnessed->json["heads"] != rec["heads"])
         return bad("it does not confirm the heads of " + witnessed->id);
@@ -276,7 +276,7 @@ Result<std::optional<TrustedTime>> trusted_time(const Ledger& ledger, const Rost
         if (!h.anchor.empty() && h.anchor_time && ids.insert(h.anchor).second) claims.emplace_back(*h.anchor_time, h.anchor);
     std::sort(claims.rbegin(), claims.rend());
     for (auto& [claimed, id] : claims) {
-        auto rec = ledger.find_record(id);
+        auto rec = ledger.find_record(id, "anchor");
         if (!rec || rec->type != "anchor") continue;
         auto t = anchor_time(ledger, roster, *rec);
         if (t && *t) return std::optional<TrustedTime>(TrustedTime{**t, id});

@@ -499,8 +499,10 @@ Result<std::vector<std::tuple<WriterId, std::string, std::string>>> Ledger::read
 
 namespace {
 // Record ids under records/<type>/ of `tree` that match `hex_prefix` (>= 4 digits).
+// `only_type`, when not empty: the one records/<type>/ folder to look in.
 Result<std::vector<std::pair<std::string, std::string>>> match_in_tree(git_repository* repo, git_tree* tree,
-                                                                       const std::string& hex_prefix) {
+                                                                       const std::string& hex_prefix,
+                                                                       std::string_view only_type = {}) {
     std::vector<std::pair<std::string, std::string>> out;  // (type, id)
     git_tree_entry* raw = nullptr;
     int rc = git_tree_entry_bypath(&raw, tree, "records");
@@ -516,6 +518,7 @@ Result<std::vector<std::pair<std::string, std::string>>> match_in_tree(git_repos
     for (std::size_t i = 0; i < git_tree_entrycount(records_tree.get()); ++i) {
         const git_tree_entry* type_entry = git_tree_entry_byindex(records_tree.get(), i);
         std::string type = git_tree_entry_name(type_entry);
+        if (!only_type.empty() && type != only_type) continue;
         std::string dir = hex_prefix.substr(0, 2) + "/" + hex_prefix.substr(2, 2);
         if (hex_prefix.size() == 64) {
             git_tree_entry* e = nullptr;
@@ -549,7 +552,19 @@ Result<std::vector<std::pair<std::string, std::string>>> match_in_tree(git_repos
 }
 }  // namespace
 
-Result<StoredRecord> Ledger::find_record(std::string_view id_or_prefix) const {
+Result<StoredRecord> Ledger::find_record(std::string_view id_or_prefix, std::string_view type) const {
+    if (!type.empty()) {
+        // The type's own folders first: in a chain of a million prints, looking for a
+        // licence then costs one lookup in its records/ tree instead of reading a
+        // fan-out folder of each type. Not found there, the search below says what the
+        // id names instead (or that it is ambiguous, or absent).
+        auto typed = find_record_of(id_or_prefix, type);
+        if (typed || typed.error().code != Errc::not_found) return typed;
+    }
+    return find_record_of(id_or_prefix, {});
+}
+
+Result<StoredRecord> Ledger::find_record_of(std::string_view id_or_prefix, std::string_view only_type) const {
     std::string hex(id_or_prefix);
     if (hex.rfind("sha256:", 0) == 0) hex = hex.substr(7);
     bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](char c) {
@@ -566,7 +581,7 @@ Result<StoredRecord> Ledger::find_record(std::string_view id_or_prefix) const {
     for (auto& h : heads) {
         DVI_TRY(oid, parse_oid(h.commit));
         DVI_TRY(tree, commit_tree(m_impl->repo.get(), oid));
-        DVI_TRY(matches, match_in_tree(m_impl->repo.get(), tree.get(), hex));
+        DVI_TRY(matches, match_in_tree(m_impl->repo.get(), tree.get(), hex, only_type));
         for (auto& [type, id] : matches) found.emplace_back(type, id, h);
     }
     std::set<std::string> ids;

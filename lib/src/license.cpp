@@ -124,7 +124,7 @@ Result<StoredRecord> find_typed(const Ledger& ledger, std::string_view ref, cons
         if (found.empty()) return make_error(Errc::not_found, "no dossier '" + target + "' in the ledger");
         target = found.front().second;
     }
-    DVI_TRY(rec, ledger.find_record(target));
+    DVI_TRY(rec, ledger.find_record(target, type));
     if (rec.type != type)
         return make_error(Errc::invalid_input, "record " + rec.id + " is a " + rec.type + ", not a " + type);
     return rec;
@@ -350,18 +350,18 @@ Result<LicenseStatus> license_status(const Ledger& ledger, std::string_view ref)
     for (int guard = 0; guard < 32; ++guard) {
         DVI_TRY(rev, revocation_of(ledger, cur));
         if (rev) {
-            auto r = ledger.find_record(*rev);
+            auto r = ledger.find_record(*rev, "revocation");
             st.revoked = r ? r->json.value("reason", "revoked") : std::string("revoked");
             break;
         }
         if (cur_json["parent"].is_null()) break;
         cur = cur_json["parent"].get<std::string>();
-        DVI_TRY(up, ledger.find_record(cur));
+        DVI_TRY(up, ledger.find_record(cur, "license"));
         cur_json = up.json;
     }
     DVI_TRY(dossier_rev, revocation_of(ledger, rec.json.value("dossier", "")));
     if (dossier_rev) {
-        auto r = ledger.find_record(*dossier_rev);
+        auto r = ledger.find_record(*dossier_rev, "revocation");
         st.dossier_revoked = r ? r->json.value("reason", "revoked") : std::string("revoked");
     }
     Holder to = Holder::from_json(rec.json["to"]);
@@ -390,7 +390,7 @@ Result<std::vector<LicenseStatus>> license_list(const Ledger& ledger, const std:
     DVI_TRY(all, ledger.records_of_type("license"));
     std::vector<LicenseStatus> out;
     for (auto& [chain, id] : all) {
-        DVI_TRY(rec, ledger.find_record(id));
+        DVI_TRY(rec, ledger.find_record(id, "license"));
         if (dossier_id && rec.json.value("dossier", "") != *dossier_id) continue;
         // Allocations are shown under their parent, unless the list is of one holder's.
         if (!to && !rec.json["parent"].is_null()) continue;

@@ -244,7 +244,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     std::string grant = lic->id;
     for (Json cur = L; !cur["parent"].is_null();) {
         grant = cur["parent"].get<std::string>();
-        DVI_TRY(up, ledger.find_record(grant));
+        DVI_TRY(up, ledger.find_record(grant, "license"));
         cur = up.json;
     }
     facts["grant"] = grant;
@@ -256,7 +256,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
                       "the licence is addressed to '" + holder.str() + "', not to this printer agent '" + signer.id.str() + "'");
 
     // 2. The dossier.
-    DVI_TRY(dossier, ledger.find_record(L["dossier"].get<std::string>()));
+    DVI_TRY(dossier, ledger.find_record(L["dossier"].get<std::string>(), "dossier"));
     const Json& D = dossier.json;
     facts["dossier"] = dossier.id;
     out.dossier = D.value("part_number", "") + "@" + D.value("revision", "");
@@ -352,7 +352,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         DVI_TRY(devs, ledger.read_chain_dir("index/deviations/" + hex_of(dossier.id) + "-" + hex_of(lot->id)));
         for (auto& [chain, name, content] : devs) {
             std::string id = "sha256:" + name;
-            DVI_TRY(dev, ledger.find_record(id));
+            DVI_TRY(dev, ledger.find_record(id, "deviation"));
             Holder to = Holder::from_json(dev.json["to"]);
             if (to.partner != signer.id.partner || to.writer != signer.id.writer) continue;
             if (dev.json.contains("not_after") && t > *util::parse_time(dev.json["not_after"].get<std::string>()) + 86399)
@@ -412,7 +412,7 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
             deviation.reset();
             std::int64_t total = 0;
             for (auto& id : deviations) {
-                DVI_TRY(dev, ledger.find_record(id));
+                DVI_TRY(dev, ledger.find_record(id, "deviation"));
                 DVI_TRY(dev_used, counter_in(ledger, signer.id, deviation_usage_path(id)));
                 std::int64_t max_parts = dev.json["max_parts"].get<std::int64_t>();
                 total += max_parts;

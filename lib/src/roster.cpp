@@ -294,7 +294,7 @@ Result<Roster> roster_load(const Ledger& ledger) {
     std::vector<StoredRecord> records;
     for (std::string id = best_state.value("head", ""); !id.empty();) {
         if (records.size() > 100000) return make_error(Errc::bad_signature, "the roster's history does not end");
-        auto rec = ledger.find_record(id);
+        auto rec = ledger.find_record(id, "roster");
         if (!rec) return make_error(Errc::bad_signature, "the roster names record " + id + ", which the ledger lacks");
         if (rec->type != "roster") return make_error(Errc::bad_signature, "the roster names " + id + ", not a roster record");
         const Json& prev = rec->json["prev"];

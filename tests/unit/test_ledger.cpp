@@ -66,6 +66,12 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
         CHECK(ledger->find_record(ids[1].substr(7, 3)).error().code == Errc::invalid_input);
         CHECK(ledger->find_record("sha256:" + std::string(64, 'f')).error().code == Errc::not_found);
         CHECK(ledger->find_record("not-hex").error().code == Errc::invalid_input);
+        // A type hint narrows the search first; a record of another type is still found,
+        // so that the caller can say what the id names instead.
+        CHECK(ledger->find_record(ids[1], "note").value().id == ids[1]);
+        CHECK(ledger->find_record(ids[1].substr(7, 8), "note").value().id == ids[1]);
+        CHECK(ledger->find_record(ids[1], "dossier").value().type == "note");
+        CHECK(ledger->find_record("sha256:" + std::string(64, 'f'), "note").error().code == Errc::not_found);
         auto by_type = ledger->records_of_type("note").value();
         std::set<std::string> listed;
         for (auto& [chain, id] : by_type) listed.insert(id);

@@ -161,7 +161,9 @@ public:
     Result<std::vector<std::tuple<WriterId, std::string, std::string>>> read_chain_dir(const std::string& dir) const;
 
     // A record by full id or by a unique prefix of its hex (at least 4 digits).
-    Result<StoredRecord> find_record(std::string_view id_or_prefix) const;
+    // With `type` (the type the caller expects), that type's folders are searched first,
+    // which spares reading the fan-out folders of other types in long chains.
+    Result<StoredRecord> find_record(std::string_view id_or_prefix, std::string_view type = {}) const;
     // Ids of every record of `type` in every chain's current tree, with their chain
     // (reads the records/<type>/ fan-out; no history walk).
     Result<std::vector<std::pair<WriterId, std::string>>> records_of_type(const std::string& type) const;
@@ -233,6 +235,8 @@ private:
     // After an append: packs the loose objects when about dvi.autoPack of them (unset or
     // 0: never) have accumulated, as `git gc --auto` would.
     void auto_pack(std::vector<std::string>& notices);
+    // find_record's search, in the records/<only_type>/ folders only when that is given.
+    Result<StoredRecord> find_record_of(std::string_view id_or_prefix, std::string_view only_type) const;
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
