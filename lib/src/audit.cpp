@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -92,11 +93,11 @@ struct Rec {
     std::int64_t created = 0;
 };
 
-// One commit of a chain to verify.
+// One commit of a chain to verify; 28 bytes, one per record of the ledger.
 struct Job {
-    std::uint32_t chain = 0;  // index into the heads
-    std::int64_t seq = 0;
     git_oid commit{};
+    std::uint32_t chain = 0;  // index into the heads
+    std::uint32_t seq = 0;    // its position in the chain
 };
 
 // A field of an object, or null: records are read, never changed, and a missing field
@@ -150,12 +151,11 @@ private:
 // read (about 150 bytes, where their parsed JSON takes 5 to 10 KB); every other record,
 // a few per dossier and licence, keeps its JSON.
 enum class Kind : std::uint8_t { full, print, inspection };
+// 64 bytes: its commit, chain and position are those of its job.
 struct Entry {
-    git_oid commit{};
-    std::uint32_t chain = 0;
     Digest id{};
-    std::int64_t seq = 0;
     std::int64_t created = 0;
+    std::uint32_t job = 0;  // index into the audit's jobs
     Sym type = 0;
     Sym seen = 0;
     Sym created_text = k_no_sym;  // `created` as written, when format_rfc3339(created) does not give it back
@@ -178,8 +178,10 @@ struct InspectionFacts {
 
 class Auditor {
 public:
-    Auditor(const Ledger& ledger, const Roster& roster, AuditReport& rep, std::vector<WriterId> chains, AuditEvents events)
-        : m_ledger(ledger), m_roster(roster), m_rep(rep), m_chains(std::move(chains)), m_events(events),
+    // `jobs`: every commit of the audit, which outlive the Auditor.
+    Auditor(const Ledger& ledger, const Roster& roster, AuditReport& rep, std::vector<WriterId> chains,
+            const std::vector<Job>& jobs, AuditEvents events)
+        : m_ledger(ledger), m_roster(roster), m_rep(rep), m_chains(std::move(chains)), m_jobs(jobs), m_events(events),
           m_by_chain(m_chains.size()) {
         for (std::uint32_t c = 0; c < m_chains.size(); ++c) m_chain_index.emplace(m_chains[c].str(), c);
     }
@@ -205,10 +207,10 @@ public:
     void add(const char* code, Severity sev, const Entry* e, std::string message) {
         Finding f{code, sev, "", 0, "", "", std::move(message), "", ""};
         if (e) {
-            f.chain = m_chains[e->chain].str();
-            f.seq = e->seq;
+            f.chain = chain_name(*e);
+            f.seq = seq_of(*e);
             f.record = id_text(e->id);
-            f.commit = git::oid_hex(e->commit);
+            f.commit = git::oid_hex(m_jobs[e->job].commit);
             const std::string& type = m_strings[e->type];
             f.dossier = type == "dossier" ? f.record : field_of(*e, "dossier");
             f.license = type == "license" ? f.record : field_of(*e, "license");
@@ -279,11 +281,12 @@ public:
     void index() {
         m_by_id.reserve(m_entries.size());
         for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
-            m_by_id.emplace_back(m_entries[i].id, i);
+            m_by_id.push_back(i);
             m_by_type[m_strings[m_entries[i].type]].push_back(i);
         }
         // The first of two records with one id (a record replayed in another chain) answers.
-        std::stable_sort(m_by_id.begin(), m_by_id.end(), [](auto& x, auto& y) { return x.first < y.first; });
+        std::stable_sort(m_by_id.begin(), m_by_id.end(),
+                         [this](std::uint32_t x, std::uint32_t y) { return m_entries[x].id < m_entries[y].id; });
     }
 
     std::size_t size() const { return m_entries.size(); }
@@ -299,8 +302,9 @@ public:
     const Entry* get(std::string_view id) const {
         auto d = digest_of(id);
         if (!d) return nullptr;
-        auto it = std::lower_bound(m_by_id.begin(), m_by_id.end(), *d, [](auto& x, const Digest& v) { return x.first < v; });
-        return it == m_by_id.end() || it->first != *d ? nullptr : &m_entries[it->second];
+        auto it = std::lower_bound(m_by_id.begin(), m_by_id.end(), *d,
+                                   [this](std::uint32_t x, const Digest& v) { return m_entries[x].id < v; });
+        return it == m_by_id.end() || m_entries[*it].id != *d ? nullptr : &m_entries[*it];
     }
     const Entry* lookup(const Json& id) const { return id.is_string() ? get(std::string_view(id.get_ref<const std::string&>())) : nullptr; }
     const std::vector<std::uint32_t>& of_type(const std::string& t) { return m_by_type[t]; }
@@ -311,7 +315,9 @@ public:
         return e.kind == Kind::full ? m_json[e.payload] : null;
     }
     const std::string& type_of(const Entry& e) const { return m_strings[e.type]; }
-    std::string chain_name(const Entry& e) const { return m_chains[e.chain].str(); }
+    std::uint32_t chain_of(const Entry& e) const { return m_jobs[e.job].chain; }
+    std::int64_t seq_of(const Entry& e) const { return m_jobs[e.job].seq; }
+    std::string chain_name(const Entry& e) const { return m_chains[chain_of(e)].str(); }
     std::string created_text(const Entry& e) const {
         return e.created_text != k_no_sym ? m_strings[e.created_text] : util::format_rfc3339(e.created);
     }
@@ -364,7 +370,7 @@ public:
                 // A verified record of the replay answers at once; only a head the replay
                 // did not keep (a commit with a finding) costs a walk of its chain.
                 if (const Entry* named = at_position(chain, num(h, "seq"));
-                    named && git::oid_hex(named->commit) == commit && id_text(named->id) == str(h, "record"))
+                    named && git::oid_hex(m_jobs[named->job].commit) == commit && id_text(named->id) == str(h, "record"))
                     continue;
                 auto inside = m_ledger.chain_contains(w, commit);
                 auto pos = inside && *inside ? m_ledger.head_at(w, commit) : Result<ChainHead>(Error{});
@@ -384,8 +390,8 @@ public:
         auto c = m_chain_index.find(chain);
         if (c == m_chain_index.end()) return nullptr;
         const auto& list = m_by_chain[c->second];
-        auto it = std::lower_bound(list.begin(), list.end(), seq, [&](std::uint32_t i, std::int64_t s) { return m_entries[i].seq < s; });
-        return it == list.end() || m_entries[*it].seq != seq ? nullptr : &m_entries[*it];
+        auto it = std::lower_bound(list.begin(), list.end(), seq, [&](std::uint32_t i, std::int64_t s) { return seq_of(m_entries[i]) < s; });
+        return it == list.end() || seq_of(m_entries[*it]) != seq ? nullptr : &m_entries[*it];
     }
 
     std::optional<std::int64_t> seen_time(const Entry& e) const {
@@ -420,7 +426,7 @@ public:
         for (auto i : of_type("license")) {
             const Entry& l = m_entries[i];
             const Json& lj = json(l);
-            const WriterId& issuer = m_chains[l.chain];
+            const WriterId& issuer = m_chains[chain_of(l)];
             LicenceUsage u;
             u.id = id_text(l.id);
             u.parent = str(lj, "parent");
@@ -504,7 +510,7 @@ public:
         if (!a) return false;
         const std::string chain = chain_name(r);
         for (auto& h : at(json(*a), "heads"))
-            if (str(h, "chain") == chain && num(h, "seq") >= r.seq) return true;
+            if (str(h, "chain") == chain && num(h, "seq") >= seq_of(r)) return true;
         return false;
     }
 
@@ -512,7 +518,7 @@ public:
     // (its anchor covers it), a warning when only the clocks say the print came later
     // (a disconnected agent could not know).
     void revoked_before(const Entry& p, const Entry& rv, const std::string& what) {
-        std::string msg = what + " was revoked at " + created_text(rv) + " (" + chain_name(rv) + " #" + std::to_string(rv.seq) + ")";
+        std::string msg = what + " was revoked at " + created_text(rv) + " (" + chain_name(rv) + " #" + std::to_string(seq_of(rv)) + ")";
         if (covered(p, rv))
             add("print-after-revocation", Severity::error, &p, msg + ", and the printing agent had that revocation");
         else if (rv.created < p.created)
@@ -527,7 +533,7 @@ public:
         for (auto i : of_type("print")) {
             const Entry& p = m_entries[i];
             const PrintFacts& f = m_prints[p.payload];
-            const WriterId& printer = m_chains[p.chain];
+            const WriterId& printer = m_chains[chain_of(p)];
             if (m_strings[f.decision] != k_allowed) continue;
             const Entry* lic = ref(p, "license", m_strings[f.license], "license");
             const Entry* dossier = ref(p, "dossier", m_strings[f.dossier], "dossier");
@@ -622,7 +628,7 @@ public:
             const Entry* p = ref(in, "print", f.print_is_id ? id_text(f.print) : m_strings[f.print_text], "print");
             const bool failed = m_strings[f.result] == "fail";
             if (failed) add("inspection-failed", Severity::warning, &in, "serial " + m_strings[f.serial] + " failed inspection");
-            if (!p || !failed || p->chain != in.chain) continue;
+            if (!p || !failed || chain_of(*p) != chain_of(in)) continue;
             const PrintFacts& pf = m_prints[p->payload];
             const Entry* lic = get(m_strings[pf.license]);
             if (lic && json(*lic).is_object() && !json(*lic).value("count_failed", true))
@@ -641,7 +647,7 @@ public:
             const Entry& d = m_entries[i];
             const Entry* dossier = ref(d, "dossier", "dossier");
             ref(d, "material_lot", "material-lot");
-            const std::string& issuer = m_chains[d.chain].partner;
+            const std::string& issuer = m_chains[chain_of(d)].partner;
             if (dossier && str(json(*dossier), "oem") != issuer)
                 add("deviation-not-by-oem", Severity::error, &d,
                     "the deviation is issued by '" + issuer + "', not by the dossier's OEM '" + str(json(*dossier), "oem") + "'");
@@ -710,7 +716,7 @@ public:
             const std::string& type = type_of(e);
             if (type == "dossier") m_rep.names[id_text(e.id)] = str(json(e), "part_number") + "@" + str(json(e), "revision");
             if (m_events == AuditEvents::skip) continue;
-            AuditEvent ev{chain_name(e), e.seq, type, id_text(e.id), created_text(e), ""};
+            AuditEvent ev{chain_name(e), seq_of(e), type, id_text(e.id), created_text(e), ""};
             if (e.kind == Kind::print) ev.label = m_strings[m_prints[e.payload].decision];
             else if (type == "anchor") ev.label = str(at(json(e), "evidence"), "kind");
             else if (type == "roster") ev.label = str(json(e), "action");
@@ -723,10 +729,8 @@ private:
     // Keeps a checked record: whole, or the facts the cross-record checks read of it.
     void keep(Rec&& rec, const Job& job) {
         Entry e;
-        e.commit = job.commit;
-        e.chain = job.chain;
         e.id = digest_of(rec.id).value_or(Digest{});
-        e.seq = job.seq;
+        e.job = static_cast<std::uint32_t>(&job - m_jobs.data());
         e.created = rec.created;
         e.type = m_strings.intern(rec.type);
         const Json& j = rec.json;
@@ -777,6 +781,7 @@ private:
     const Roster& m_roster;
     AuditReport& m_rep;
     std::vector<WriterId> m_chains;
+    const std::vector<Job>& m_jobs;
     AuditEvents m_events;
     std::map<std::string, std::uint32_t> m_chain_index;
     Strings m_strings;
@@ -785,7 +790,7 @@ private:
     std::deque<PrintFacts> m_prints;
     std::deque<InspectionFacts> m_inspections;
     std::vector<std::vector<std::uint32_t>> m_by_chain;         // entries of each chain, by position
-    std::vector<std::pair<Digest, std::uint32_t>> m_by_id;      // sorted by id
+    std::vector<std::uint32_t> m_by_id;                         // entries, sorted by id
     std::map<std::string, std::vector<std::uint32_t>> m_by_type;
     std::map<std::string, std::int64_t> m_anchor_time;
     std::unordered_map<Sym, std::int64_t> m_seen_time;  // the same, by interned anchor id
@@ -1041,8 +1046,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     jobs.reserve(commit_count);
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
         const auto& commits = **walked[c];
-        std::int64_t seq = 0;
-        for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({c, ++seq, *it});
+        if (commits.size() >= std::numeric_limits<std::uint32_t>::max())
+            return make_error(Errc::repository, "chain '" + heads[c].writer.str() + "' has more commits than an audit can hold");
+        std::uint32_t seq = 0;
+        for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({*it, c, ++seq});
         walked[c].reset();
     }
     rep.commits = jobs.size();
@@ -1173,7 +1180,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         win.state_errors.assign(win.end - start, std::nullopt);
     };
 
-    Auditor a(ledger, *roster, rep, writers, req.events);
+    Auditor a(ledger, *roster, rep, writers, jobs, req.events);
     a.reserve(jobs);
     std::vector<std::int64_t> last_created(heads.size(), 0);
     std::set<std::size_t> unknown;

@@ -39,11 +39,12 @@ if [ "$seal_mib" -gt 0 ]; then
     for f in random.bin text.gcode; do
         get() { awk -v f="$f" -v t="$1" '$1 == f { sub(/^[^ ]+ +/, ""); if (index($0, t) == 1) print $NF }' seal.txt; }
         what=$([ $f = random.bin ] && echo "incompressible (3MF-like)" || echo "G-code")
-        refs="\`sha256sum\` $(get sha256sum) MB/s, \`git hash-object -w\` $(get 'git hash-object') MB/s"
+        refs="\`sha256sum\` $(get sha256sum) MB/s, \`git hash-object -w\` $(get 'git hash-object') MB/s, \`dd conv=fsync\` (a durable copy) $(get 'dd conv=fsync') MB/s"
         toto=$(get in-toto-run)
         [ -z "$toto" ] || refs="$refs, \`in-toto-run\` $toto MB/s"
         r="$(ratio "$(get 'dvi seal ')" "$(get 'git hash-object')")x git"
         [ -z "$toto" ] || r="$r, $(ratio "$(get 'dvi seal ')" "$toto")x in-toto"
+        r="$r, $(ratio "$(get 'dvi seal ')" "$(get 'dd conv=fsync')")x dd"
         row "seal ${seal_mib} MiB $what" "$(get 'dvi seal ') MB/s" "$refs" "$r"
     done
 fi
