@@ -1,5 +1,6 @@
 #include "dvi/ledger.hpp"
 
+#include <git2/sys/repository.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -279,6 +280,14 @@ Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 Ledger::~Ledger() = default;
 
 void* Ledger::raw_repository() const { return m_impl->repo.get(); }
+
+bool Ledger::release_object_store() const {
+    // Pending objects and the private store are backends of this object database.
+    if (m_impl->pending || m_impl->stage) return false;
+    // Frees the object database (a pack's cache goes with the last database that uses
+    // it), the object cache, config and refdb; libgit2 opens each again when next needed.
+    return git_repository__cleanup(m_impl->repo.get()) == 0;
+}
 fs::path Ledger::path() const { return m_impl->gitdir; }
 
 Result<Ledger> Ledger::create(const fs::path& dir) {

@@ -150,6 +150,30 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
     }
 }
 
+TEST_CASE("a read-only handle lets go of its object store and reads on") {
+    TempDir s;
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    std::vector<std::string> ids;
+    {
+        auto writer = Ledger::create(s / "l").value();
+        for (int i = 0; i < 3; ++i) ids.push_back(writer.append(note(key, w, "n" + std::to_string(i))).value().record_id);
+        // A handle that wrote keeps its store (its pending objects live there).
+        CHECK_FALSE(writer.release_object_store());
+        CHECK(writer.append(note(key, w, "after")).ok());
+    }
+    REQUIRE(dvi_test::run("git -C " + dvi_test::shq(s / "l") + " gc -q").status == 0);  // reads come from a pack
+    auto reader = Ledger::open(s / "l").value();
+    auto commits = reader.chain_commits(w).value();
+    REQUIRE(commits.size() == 4);
+    for (int round = 0; round < 2; ++round) {
+        CHECK(reader.release_object_store());
+        CHECK(reader.find_record(ids[1]).value().json["text"] == "n1");
+        CHECK(reader.check_commit(commits[1], key.public_key()).value().problems.empty());
+        CHECK(reader.chain_commits(w).value() == commits);
+    }
+}
+
 TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {
     TempDir s;
     auto ledger = Ledger::create(s / "l").value();

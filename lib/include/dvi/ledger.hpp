@@ -229,6 +229,12 @@ public:
 
     // For library modules that need libgit2 directly (sync, audit).
     void* raw_repository() const;
+    // Lets go of what libgit2 keeps of the object store between reads: a cache of delta
+    // bases of up to 16 MB for each pack, the packs' index mappings, the object cache.
+    // The next read opens the store again. For a long read-only pass (audit), whose
+    // memory would otherwise grow with the number of packs; a handle that has written
+    // anything keeps its store, and the call returns false.
+    bool release_object_store() const;
 
 private:
     Ledger();
