@@ -7,6 +7,7 @@
 #include <array>
 #include <deque>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <limits>
@@ -816,6 +817,39 @@ void give_back_memory(const std::filesystem::path& pack_dir) {
     util::release_mappings_under(pack_dir);
 }
 
+// Holds the pages of the pack files and indexes that libgit2 maps under `budget` bytes
+// while it lives, from a thread of its own: the chain walks, the chains' indexes and the
+// replay all read packs, and a lookup's binary search touches pages all over an index
+// (28 bytes per object, 11 objects per record). Pages past the budget go back to the
+// page cache, to be read again from there when next needed.
+class MappedBudget {
+public:
+    MappedBudget(std::filesystem::path dir, std::size_t budget)
+        : m_thread([this, dir = std::move(dir), budget] {
+              std::unique_lock lock(m_mutex);
+              while (!m_stop) {
+                  if (util::resident_bytes().files > budget) util::release_mappings_under(dir);
+                  m_changed.wait_for(lock, std::chrono::milliseconds(50));
+              }
+          }) {}
+    MappedBudget(const MappedBudget&) = delete;
+    MappedBudget& operator=(const MappedBudget&) = delete;
+    ~MappedBudget() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_changed.notify_all();
+        m_thread.join();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    bool m_stop = false;
+    std::thread m_thread;  // last: starts once the members it uses exist
+};
+
 struct ChainIndex {
     struct Item {
         Digest id;
@@ -994,6 +1028,9 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     rep.genesis = roster->genesis();
     DVI_TRY(heads, ledger.chains());
     rep.chains = heads.size();
+    const std::filesystem::path pack_dir =
+        std::filesystem::path(git_repository_path(static_cast<git_repository*>(ledger.raw_repository()))) / "objects" / "pack";
+    MappedBudget mapped(pack_dir, std::size_t{64} << 20);
 
     // Each verifying thread has its own handle of the ledger (libgit2 handles are not
     // shared between threads); the chains' own counts (chain.json) only decide how many.
@@ -1188,9 +1225,6 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // own, so that a later audit, which skips its immutable checks, loses none.
     std::map<std::string, CachedChain> verified_prefix;
     std::vector<char> broken(heads.size(), 0);
-    constexpr std::size_t k_mapped_budget = std::size_t{64} << 20;
-    const std::filesystem::path pack_dir =
-        std::filesystem::path(git_repository_path(static_cast<git_repository*>(ledger.raw_repository()))) / "objects" / "pack";
     // What the chain walks and the indexes read and freed (libgit2's commit lists, their
     // pack pages) goes back before the replay grows: at a million records, 250 MB of
     // freed heap and mapped pack pages stayed resident through the whole audit.
@@ -1219,10 +1253,6 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         win.results.clear();
         win.schema_errors.clear();
         win.state_errors.clear();
-        // libgit2 maps each pack's index whole, and a replay's lookups touch all of it (28
-        // bytes per object, about 300 per record): past the budget, those pages go back
-        // to the page cache, to be read again from there when next needed.
-        if (util::resident_bytes().files > k_mapped_budget) util::release_mappings_under(pack_dir);
     };
     std::array<Window, 2> windows;
     if (threads == 1) {
