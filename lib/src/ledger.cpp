@@ -190,6 +190,18 @@ struct Ledger::Impl {
         return {};
     }
 
+    // Hands `backend` (over the private store's `objects`) to the repository's object
+    // database, which then owns it; frees it when that fails.
+    Status add_backend(git_odb_backend* backend, int priority, const fs::path& objects) {
+        git_odb* raw = nullptr;
+        int rc = git_repository_odb(&raw, repo.get());
+        git::Odb odb(raw);
+        if (rc == 0) rc = git_odb_add_backend(odb.get(), backend, priority);
+        if (rc == 0) return {};
+        backend->free(backend);
+        return git::error(rc, "cannot prepare " + util::quote(objects));
+    }
+
     // The packs of large artifacts (pack::BlobPack) in the private store, made readable
     // when the first is written: a command that writes none (print-verify) pays nothing.
     Status stage_packs() {
@@ -199,15 +211,9 @@ struct Ledger::Impl {
         std::error_code ec;
         fs::create_directories(objects / "pack", ec);  // libgit2's pack backend only looks if it exists
         if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects / "pack") + ": " + ec.message(), io_hint(ec));
-        git_odb* raw = nullptr;
-        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
-        git::Odb odb(raw);
         git_odb_backend* packs = nullptr;
         DVI_CHECK(git::check(git_odb_backend_pack(&packs, objects.c_str()), "cannot prepare " + util::quote(objects)));
-        if (int rc = git_odb_add_backend(odb.get(), packs, 99); rc != 0) {
-            packs->free(packs);
-            return git::error(rc, "cannot prepare " + util::quote(objects));
-        }
+        DVI_CHECK(add_backend(packs, 99, objects));
         stage_packs_ready = true;
         return {};
     }
@@ -222,15 +228,9 @@ struct Ledger::Impl {
         std::error_code ec;
         fs::create_directories(objects, ec);
         if (ec) return make_error(Errc::io, "cannot create " + util::quote(objects) + ": " + ec.message(), io_hint(ec));
-        git_odb* raw = nullptr;
-        DVI_CHECK(git::check(git_repository_odb(&raw, repo.get()), "cannot open the object database"));
-        git::Odb odb(raw);
         git_odb_backend* loose = nullptr;
         DVI_CHECK(git::check(git_odb_backend_loose(&loose, objects.c_str(), -1, 0, 0, 0), "cannot prepare " + util::quote(objects)));
-        if (int rc = git_odb_add_backend(odb.get(), loose, 98); rc != 0) {
-            loose->free(loose);
-            return git::error(rc, "cannot prepare " + util::quote(objects));
-        }
+        DVI_CHECK(add_backend(loose, 98, objects));
         pending->spill_to(loose);
         stage_loose_ready = true;
         return {};

@@ -118,6 +118,25 @@ struct Repo {
     ~Repo() { git_repository_free(raw); }
 };
 
+// The objects of the packs `idx` names (a path or a shell glob), as git verify-pack -v
+// lists them: "<id> <type> <size> <size in pack> <offset>", then "<depth> <base>" for a delta.
+struct Listed {
+    std::string id, type, base;  // base empty: stored whole
+};
+std::vector<Listed> pack_listing(const std::string& idx) {
+    std::vector<Listed> out;
+    std::istringstream lines(run("git verify-pack -v " + idx).output);
+    for (std::string l; std::getline(lines, l);) {
+        std::istringstream f(l);
+        Listed e;
+        std::string size, packed, offset, depth;
+        if (!(f >> e.id >> e.type >> size >> packed >> offset)) continue;
+        if (f >> depth) f >> e.base;
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("delta: rebuilds the target from the base", "[pack]") {
@@ -249,22 +268,14 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         CHECK(pack_count(repo) == 1);
         check_with_git(repo);
         CHECK(all_objects(repo) == all);
-        // git verify-pack -v: "<id> <type> <size> <size in pack> <offset> <depth> <base>" for a delta.
         // Newest folders are deltas against their versions before the run, in the merged
         // pack, where that delta is worth it (a folder that changed little).
-        std::string listing = run("git verify-pack -v " + shq(repo) + "/objects/pack/pack-*.idx").output;
         std::size_t cross = 0;
         std::set<std::string> before_run;
         std::istringstream old(run("git -C " + shq(repo) + " rev-list --objects main~400 | cut -c1-40").output);
         for (std::string id; std::getline(old, id);) before_run.insert(id);
-        std::istringstream lines(listing);
-        for (std::string l; std::getline(lines, l);) {
-            std::istringstream f(l);
-            std::string id, type, size, packed, offset, depth, base;
-            if ((f >> id >> type >> size >> packed >> offset >> depth >> base) && type == "tree" && !before_run.count(id) &&
-                before_run.count(base))
-                ++cross;
-        }
+        for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
+            if (e.type == "tree" && !e.base.empty() && !before_run.count(e.id) && before_run.count(e.base)) ++cross;
         INFO("new folders stored against their version before the run: " << cross);
         CHECK(cross >= 20);  // 38 with this seed: the small ones, where a delta is not worth it, stay whole
     }
@@ -286,14 +297,11 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         check_with_git(repo2);
         // The new pack's records ("device" in them): whole or deltas, from git verify-pack -v.
         std::string newest = trim(run("ls -t " + shq(repo2 / "objects/pack") + "/*.idx | head -1").output);
-        std::istringstream lines(run("git verify-pack -v " + shq(newest)).output);
         std::size_t whole = 0, deltas = 0;
-        for (std::string l; std::getline(lines, l);) {
-            std::istringstream f(l);
-            std::string id, type, size, packed, offset, depth;
-            if (!(f >> id >> type >> size >> packed >> offset) || type != "blob") continue;
-            if (run("git -C " + shq(repo2) + " cat-file -p " + id + " | grep -q device").status != 0) continue;
-            ++(f >> depth ? deltas : whole);
+        for (auto& e : pack_listing(shq(newest))) {
+            if (e.type != "blob") continue;
+            if (run("git -C " + shq(repo2) + " cat-file -p " + e.id + " | grep -q device").status != 0) continue;
+            ++(e.base.empty() ? whole : deltas);
         }
         INFO(whole << " records whole, " << deltas << " deltas");
         CHECK(whole + deltas == 10);
