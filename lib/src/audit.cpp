@@ -866,8 +866,18 @@ struct ChainIndex {
 };
 
 // `count`: how many records the chain holds (its commits), to size the index once.
+// Reading the folders fills libgit2's caches of delta bases (16 MB for each pack they are
+// in): the ledger's object store is let go every k_index_round folders (no other handle
+// may hold it then).
 ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t count) {
-    ChainIndex out;
+    constexpr std::size_t k_index_round = 16384;
+    struct Walk {
+        ChainIndex index;
+        const Ledger* ledger = nullptr;
+        std::size_t folders = 0;
+    } walk;
+    walk.ledger = &ledger;
+    ChainIndex& out = walk.index;
     out.items.reserve(count);
     auto* repo = static_cast<git_repository*>(ledger.raw_repository());
     git_oid commit_oid;
@@ -881,15 +891,21 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
         git_tree_walk(
             rt, GIT_TREEWALK_PRE,
             [](const char* root, const git_tree_entry* e, void* payload) {
+                auto* w = static_cast<Walk*>(payload);
                 // records/<type>/<ab>/<cd>/<id>.json: nothing deeper is walked, however deep
                 // a hostile tree goes.
-                if (git_tree_entry_type(e) == GIT_OBJECT_TREE) return std::count(root, root + std::strlen(root), '/') >= 3 ? 1 : 0;
+                if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+                    if (std::count(root, root + std::strlen(root), '/') >= 3) return 1;
+                    // The trees held by the walk stay valid: each holds its own reference.
+                    if (++w->folders % k_index_round == 0) w->ledger->release_object_store();
+                    return 0;
+                }
                 if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
                 std::string_view name = git_tree_entry_name(e);
                 if (name.size() != 69 || name.substr(64) != ".json") return 0;
                 auto id = digest_of("sha256:" + std::string(name.substr(0, 64)));
                 if (!id) return 0;
-                auto* idx = static_cast<ChainIndex*>(payload);
+                ChainIndex* idx = &w->index;
                 std::string_view dir = root;
                 std::string type(dir.substr(0, dir.find('/')));
                 auto t = std::find(idx->types.begin(), idx->types.end(), type);
@@ -900,7 +916,7 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
                 idx->items.push_back({*id, *git_tree_entry_id(e), static_cast<std::uint8_t>(t - idx->types.begin())});
                 return 0;
             },
-            &out);
+            &walk);
     }
     git_error_clear();
     git_tree_free(rt);
@@ -910,7 +926,7 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
     // A hostile tree may file one id twice: the first in walk order answers, as when the
     // record is read through the commit's own tree.
     std::stable_sort(out.items.begin(), out.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
-    return out;
+    return std::move(out);
 }
 
 // The record a commit adds, read through the chain's index; nullopt when the index
@@ -1056,38 +1072,64 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // Every commit of every chain, oldest first within a chain; the chains walked in parallel.
     std::vector<WriterId> writers;
     for (auto& h : heads) writers.push_back(h.writer);
-    std::vector<std::optional<Result<std::vector<git_oid>>>> walked(heads.size());
-    {
+    // Each chain is walked by first parents from its head, the chains shared out among the
+    // threads, in rounds of at most k_walk_round commits a chain: between rounds every
+    // handle lets go of its object store, as reading commits fills libgit2's caches of
+    // delta bases (16 MB for each pack a chain runs through).
+    constexpr std::size_t k_walk_round = 65536;
+    struct Walk {
+        git_oid next{};
+        bool done = false;
+        std::vector<git_oid> oids;  // newest first, as walked
+        std::optional<Error> error;
+    };
+    std::vector<Walk> walked(heads.size());
+    for (std::size_t c = 0; c < heads.size(); ++c) {
+        DVI_TRY(head, git::parse_oid(heads[c].commit));
+        walked[c].next = head;
+        walked[c].oids.reserve(static_cast<std::size_t>(std::max<std::int64_t>(heads[c].seq, 1)));
+    }
+    auto release_all = [&] {
+        for (auto& h : handles) h->release_object_store();
+        ledger.release_object_store();
+    };
+    while (std::any_of(walked.begin(), walked.end(), [](auto& w) { return !w.done; })) {
         std::atomic<std::size_t> next_chain{0};
         on_all([&](const Ledger& l, unsigned) {
+            auto* repo = static_cast<git_repository*>(l.raw_repository());
             for (std::size_t c; (c = next_chain++) < heads.size();) {
-                auto commits = l.chain_commits(heads[c].writer);
-                if (!commits) {
-                    walked[c] = Result<std::vector<git_oid>>(commits.error());
-                    continue;
+                Walk& w = walked[c];
+                for (std::size_t n = 0; !w.done && n < k_walk_round; ++n) {
+                    auto raw = git::read_commit(repo, w.next);
+                    if (!raw) {
+                        w.error = make_error(Errc::repository, raw.error().message);
+                        w.done = true;
+                        break;
+                    }
+                    w.oids.push_back(w.next);
+                    // A merge is reported by the commit's own checks rather than walked.
+                    if (raw->parents == 0 || w.oids.size() >= (std::size_t{1} << 40)) w.done = true;
+                    else w.next = raw->parent;
                 }
-                std::vector<git_oid> oids(commits->size());  // newest first, as walked
-                for (std::size_t i = 0; i < oids.size(); ++i) git_oid_fromstr(&oids[i], (*commits)[i].c_str());
-                walked[c] = std::move(oids);
             }
         });
+        for (auto& w : walked)
+            if (w.error) return *w.error;
+        release_all();
     }
     // Every vector that grows with the ledger is sized once: doubling one of a million
     // entries would hold both copies at once.
     std::size_t commit_count = 0;
-    for (auto& w : walked) {
-        if (!*w) return w->error();
-        commit_count += (*w)->size();
-    }
+    for (auto& w : walked) commit_count += w.oids.size();
     std::vector<Job> jobs;
     jobs.reserve(commit_count);
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
-        const auto& commits = **walked[c];
+        const auto& commits = walked[c].oids;
         if (commits.size() >= std::numeric_limits<std::uint32_t>::max())
             return make_error(Errc::repository, "chain '" + heads[c].writer.str() + "' has more commits than an audit can hold");
         std::uint32_t seq = 0;
         for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({*it, c, ++seq});
-        walked[c].reset();
+        walked[c].oids = {};
     }
     rep.commits = jobs.size();
     std::vector<std::optional<crypto::PublicKey>> keys;
@@ -1147,6 +1189,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         for (auto& j : jobs) ++per_chain[j.chain];
         for (std::size_t c = 0; c < heads.size(); ++c)
             if (keys[c]) indexes[c] = index_chain(ledger, heads[c], per_chain[c]);
+        release_all();
     }
     auto one = [&](const Ledger& l, Window& win, std::size_t i) {
         const Job& job = jobs[i];
@@ -1331,8 +1374,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             // which take up to 16 MB for each pack a window touched (at a million records
             // in 22 packs, that was most of the audit's memory), and starts the next
             // window with only the packs that window reads.
-            for (auto& h : handles) h->release_object_store();
-            ledger.release_object_store();
+            release_all();
             if (!last) {
                 prepare(windows[(k + 1) % 2], current.end);
                 post(windows[(k + 1) % 2]);

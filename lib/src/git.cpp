@@ -413,7 +413,12 @@ Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
                 return malformed("it does not start with its tree");
             first = false;
         }
-        if (line.substr(0, 7) == "parent ") ++out.parents;
+        if (line.substr(0, 7) == "parent ") {
+            git_oid parent;
+            if (line.size() != 7 + GIT_OID_HEXSZ || git_oid_fromstrn(&parent, line.data() + 7, GIT_OID_HEXSZ) != 0)
+                return malformed("a parent is not an object id");
+            if (out.parents++ == 0) out.parent = parent;
+        }
         if (line.substr(0, 7) == "gpgsig ") {
             if (out.signature) return malformed("it has two signatures");
             std::string sig;

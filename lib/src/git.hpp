@@ -142,6 +142,7 @@ Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, con
 struct RawCommit {
     git_oid tree{};
     std::size_t parents = 0;
+    git_oid parent{};  // the first, when there is one
     std::optional<std::string> signature;  // the gpgsig header, continuation spaces removed
     std::string signed_data;               // the object without that header: the signed payload
     std::string message;
