@@ -1086,8 +1086,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<Walk> walked(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c) {
         DVI_TRY(head, git::parse_oid(heads[c].commit));
-        walked[c].next = head;
-        walked[c].oids.reserve(static_cast<std::size_t>(std::max<std::int64_t>(heads[c].seq, 1)));
+        walked[c].next = head;  // the count chain.json claims is not trusted with a reservation
     }
     auto release_all = [&] {
         for (auto& h : handles) h->release_object_store();
