@@ -981,8 +981,8 @@ Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) con
 
 namespace {
 // The checks of a commit's own bytes, from one read: its signature by `expected_key`, at
-// most one parent, and the trailer's id. Fills `out`; an error when the repository fails.
-Status check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expected_key, CommitCheck& out) {
+// most one parent, and the trailer's id. Fills `out`.
+void check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expected_key, CommitCheck& out) {
     auto add = [&](const char* code, std::string message) {
         out.codes.push_back(code);
         out.problems.push_back(std::move(message));
@@ -1001,7 +1001,13 @@ Status check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expe
     }
     if (raw.parents > 1) add("not-linear", "commit has " + std::to_string(raw.parents) + " parents; a chain is linear");
     if (auto id = commit_record_id(raw.message.c_str()); id && is_record_id(*id)) out.record_id = *id;
-    return {};
+}
+
+// For a caller that reads the record by the trailer's id: a commit without one is a finding.
+void require_trailer(CommitCheck& out) {
+    if (!out.record_id.empty()) return;
+    out.codes.push_back("record-missing");
+    out.problems.push_back("commit " + out.commit + " has no valid Dvi-Record trailer");
 }
 
 // A commit whose headers are malformed is a finding about that commit, not a failure of
@@ -1024,15 +1030,12 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
     DVI_TRY(oid, parse_oid(commit_hex));
     DVI_TRY(raw, read_checked_commit(repo, oid, out));
     if (!raw) return out;
-    DVI_CHECK(check_raw_commit(*raw, expected_key, out));
+    check_raw_commit(*raw, expected_key, out);
     if (read == RecordRead::trailer_only) {
-        if (out.record_id.empty()) {
-            out.codes.push_back("record-missing");
-            out.problems.push_back("commit " + commit_hex + " has no valid Dvi-Record trailer");
-        }
+        require_trailer(out);
         return out;
     }
-    out.record_id.clear();  // set again below, once the record is read
+    out.record_id.clear();  // the record read below says what is missing, and sets it
     std::string code;
     auto rec = read_commit_record(repo, commit_hex, code);
     if (!rec) {
@@ -1054,11 +1057,8 @@ Result<Ledger::ChainCommit> Ledger::check_chain_commit(const WriterId& writer, c
     DVI_TRY(oid, parse_oid(commit_hex));
     DVI_TRY(raw, read_checked_commit(repo, oid, out.check));
     if (!raw) return out;
-    DVI_CHECK(check_raw_commit(*raw, expected_key, out.check));
-    if (out.check.record_id.empty()) {
-        out.check.codes.push_back("record-missing");
-        out.check.problems.push_back("commit " + commit_hex + " has no valid Dvi-Record trailer");
-    }
+    check_raw_commit(*raw, expected_key, out.check);
+    require_trailer(out.check);
     git_tree* t = nullptr;
     if (int rc = git_tree_lookup(&t, repo, &raw->tree); rc != 0) {
         out.head = git::error(rc, "cannot read the tree of commit " + commit_hex);
