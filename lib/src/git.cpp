@@ -438,6 +438,7 @@ Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
         }
         pos = next;
     }
+    if (first) return malformed("it does not start with its tree");  // no header at all
     out.signed_data.append(data.substr(pos));
     out.message = std::string(data.substr(pos + 1));
     return out;

@@ -147,6 +147,8 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
         auto tree_end = bytes.find('\n');
         std::string swapped = bytes.substr(tree_end + 1, sig_at - tree_end) + bytes.substr(0, tree_end + 1) + bytes.substr(sig_at + 1);
         CHECK(codes(forge(swapped)) == std::vector<std::string>{"bad-signature"});
+        // No headers at all: nothing to check against.
+        CHECK(codes(forge("\n" + bytes.substr(bytes.find("\n\n") + 2))) == std::vector<std::string>{"bad-signature"});
     }
 }
 
