@@ -22,6 +22,7 @@
 #include "dvi/anchor.hpp"
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
+#include "dvi/sshsig.hpp"
 #include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 #include "git.hpp"
@@ -1072,6 +1073,23 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // Every commit of every chain, oldest first within a chain; the chains walked in parallel.
     std::vector<WriterId> writers;
     for (auto& h : heads) writers.push_back(h.writer);
+    std::vector<std::optional<crypto::PublicKey>> keys;
+    for (auto& h : heads) {
+        auto k = roster->key_of(h.writer);
+        keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
+    }
+    std::map<std::string, CachedChain> cache;
+    if (req.cache == AuditCache::use) cache = load_cache(ledger, rep.genesis, rep.notices);
+    // The head an earlier audit verified, where a chain's walk stops verifying signatures
+    // (whether it sits at its cached position is checked once the chain is walked).
+    std::vector<std::optional<git_oid>> cached_head(heads.size());
+    for (std::size_t c = 0; c < heads.size(); ++c) {
+        auto it = cache.find(heads[c].writer.str());
+        git_oid oid;
+        if (it != cache.end() && keys[c] && it->second.key == keys[c]->fingerprint() &&
+            git_oid_fromstr(&oid, it->second.commit.c_str()) == 0)
+            cached_head[c] = oid;
+    }
     // Each chain is walked by first parents from its head, the chains shared out among the
     // threads, in rounds of at most k_walk_round commits a chain: between rounds every
     // handle lets go of its object store, as reading commits fills libgit2's caches of
@@ -1080,6 +1098,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     struct Walk {
         git_oid next{};
         bool done = false;
+        bool cached = false;        // reached the head an earlier audit verified
         std::vector<git_oid> oids;  // newest first, as walked
         std::optional<Error> error;
     };
@@ -1092,10 +1111,33 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         for (auto& h : handles) h->release_object_store();
         ledger.release_object_store();
     };
+    // A chain is walked one commit after the other (each names the next), so that a ledger
+    // of one long chain left all cores but one idle. The signatures of the commits read so
+    // far are verified meanwhile by every thread, from the bytes the walk read. A signature
+    // found good by the writer's key is not verified again below; any other outcome is left
+    // to the full check, which says what is wrong. A few hundred commits wait at most.
+    struct Signed {
+        std::uint32_t chain = 0, at = 0;  // at: position in the walk, newest first
+        std::string signature, payload;
+    };
+    constexpr std::size_t k_waiting = 256;
+    struct SignQueue {
+        std::mutex mutex;
+        std::condition_variable ready;
+        std::deque<Signed> items;
+        unsigned walking = 0;
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> good;  // (chain, at)
+    } signing;
     while (std::any_of(walked.begin(), walked.end(), [](auto& w) { return !w.done; })) {
         std::atomic<std::size_t> next_chain{0};
+        signing.walking = threads;
         on_all([&](const Ledger& l, unsigned) {
             auto* repo = static_cast<git_repository*>(l.raw_repository());
+            std::vector<std::pair<std::uint32_t, std::uint32_t>> good;
+            auto verify_one = [&](const Signed& s) {
+                auto key = sshsig::verify(s.signature, s.payload, sshsig::k_git_namespace);
+                if (key && *key == *keys[s.chain]) good.emplace_back(s.chain, s.at);
+            };
             for (std::size_t c; (c = next_chain++) < heads.size();) {
                 Walk& w = walked[c];
                 for (std::size_t n = 0; !w.done && n < k_walk_round; ++n) {
@@ -1106,11 +1148,48 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                         break;
                     }
                     w.oids.push_back(w.next);
+                    if (keys[c] && !w.cached && raw->signature && w.oids.size() <= std::numeric_limits<std::uint32_t>::max()) {
+                        if (cached_head[c] && git_oid_equal(&*cached_head[c], &w.next)) {
+                            w.cached = true;  // what is older was verified by an earlier audit
+                        } else {
+                            std::optional<Signed> mine;
+                            {
+                                std::lock_guard lock(signing.mutex);
+                                signing.items.push_back({static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(w.oids.size() - 1),
+                                                         std::move(*raw->signature), std::move(raw->signed_data)});
+                                if (signing.items.size() > k_waiting) {
+                                    mine = std::move(signing.items.front());
+                                    signing.items.pop_front();
+                                }
+                            }
+                            signing.ready.notify_one();
+                            if (mine) verify_one(*mine);
+                        }
+                    }
                     // A merge is reported by the commit's own checks rather than walked.
                     if (raw->parents == 0 || w.oids.size() >= (std::size_t{1} << 40)) w.done = true;
                     else w.next = raw->parent;
                 }
             }
+            // This thread's chains are walked: it verifies what the others still read.
+            {
+                std::lock_guard lock(signing.mutex);
+                --signing.walking;
+            }
+            signing.ready.notify_all();
+            for (;;) {
+                Signed s;
+                {
+                    std::unique_lock lock(signing.mutex);
+                    signing.ready.wait(lock, [&] { return !signing.items.empty() || signing.walking == 0; });
+                    if (signing.items.empty()) break;
+                    s = std::move(signing.items.front());
+                    signing.items.pop_front();
+                }
+                verify_one(s);
+            }
+            std::lock_guard lock(signing.mutex);
+            signing.good.insert(signing.good.end(), good.begin(), good.end());
         });
         for (auto& w : walked)
             if (w.error) return *w.error;
@@ -1122,25 +1201,25 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     for (auto& w : walked) commit_count += w.oids.size();
     std::vector<Job> jobs;
     jobs.reserve(commit_count);
+    std::vector<std::size_t> first_job(heads.size()), chain_size(heads.size());
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
         const auto& commits = walked[c].oids;
         if (commits.size() >= std::numeric_limits<std::uint32_t>::max())
             return make_error(Errc::repository, "chain '" + heads[c].writer.str() + "' has more commits than an audit can hold");
+        first_job[c] = jobs.size();
+        chain_size[c] = commits.size();
         std::uint32_t seq = 0;
         for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({*it, c, ++seq});
         walked[c].oids = {};
     }
+    // The jobs whose signature the walk verified (the walk counts from the head).
+    std::vector<char> presigned(jobs.size(), 0);
+    for (auto [c, at] : signing.good) presigned[first_job[c] + chain_size[c] - 1 - at] = 1;
+    signing.good = {};
     rep.commits = jobs.size();
-    std::vector<std::optional<crypto::PublicKey>> keys;
-    for (auto& h : heads) {
-        auto k = roster->key_of(h.writer);
-        keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
-    }
 
     // Which commits an earlier audit verified: a chain's cached head must sit at its
     // position in the chain as it is now, signed by the same key.
-    std::map<std::string, CachedChain> cache;
-    if (req.cache == AuditCache::use) cache = load_cache(ledger, rep.genesis, rep.notices);
     std::vector<char> skip(jobs.size(), 0);
     {
         std::map<std::size_t, std::int64_t> upto;
@@ -1217,7 +1296,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             // The signature here; the record from the chain's head-tree index (its
             // bytes checked against the trailer's id), else from the commit's tree.
             // One read of the commit gives its signature, its trailer and its chain.json.
-            auto checked = l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain]);
+            auto checked = l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain],
+                                                presigned[i] ? Ledger::Signature::verified : Ledger::Signature::verify);
             std::optional<Result<ChainHead>> head;
             if (!checked) {
                 result = Result<CommitCheck>(checked.error());

@@ -982,12 +982,15 @@ Result<StoredRecord> Ledger::record_of_commit(const std::string& commit_hex) con
 namespace {
 // The checks of a commit's own bytes, from one read: its signature by `expected_key`, at
 // most one parent, and the trailer's id. Fills `out`.
-void check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expected_key, CommitCheck& out) {
+void check_raw_commit(const git::RawCommit& raw, const crypto::PublicKey& expected_key, CommitCheck& out,
+                      Ledger::Signature signature = Ledger::Signature::verify) {
     auto add = [&](const char* code, std::string message) {
         out.codes.push_back(code);
         out.problems.push_back(std::move(message));
     };
-    if (!raw.signature) {
+    if (raw.signature && signature == Ledger::Signature::verified) {
+        out.signer = expected_key.fingerprint();
+    } else if (!raw.signature) {
         add("unsigned-commit", "commit is not signed");
     } else {
         auto key = sshsig::verify(*raw.signature, raw.signed_data, sshsig::k_git_namespace);
@@ -1050,14 +1053,14 @@ Result<CommitCheck> Ledger::check_commit(const std::string& commit_hex, const cr
 }
 
 Result<Ledger::ChainCommit> Ledger::check_chain_commit(const WriterId& writer, const std::string& commit_hex,
-                                                       const crypto::PublicKey& expected_key) const {
+                                                       const crypto::PublicKey& expected_key, Signature signature) const {
     git_repository* repo = m_impl->repo.get();
     ChainCommit out{CommitCheck{}, make_error(Errc::repository, "commit " + commit_hex + " could not be read")};
     out.check.commit = commit_hex;
     DVI_TRY(oid, parse_oid(commit_hex));
     DVI_TRY(raw, read_checked_commit(repo, oid, out.check));
     if (!raw) return out;
-    check_raw_commit(*raw, expected_key, out.check);
+    check_raw_commit(*raw, expected_key, out.check, signature);
     require_trailer(out.check);
     git_tree* t = nullptr;
     if (int rc = git_tree_lookup(&t, repo, &raw->tree); rc != 0) {

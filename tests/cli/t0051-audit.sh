@@ -113,6 +113,30 @@ expect 1 "$DVI" audit
 stdout_has ": FAIL"
 pass "a tampered ledger fails, in every format"
 
+# A chain rewritten from its tenth-newest commit on, each later commit keeping its old
+# signature (on a copy): exactly the ten rewritten commits are reported, whether their
+# signatures were checked while the chain was walked or after.
+cp -a "$DVI_DIR" "$T/rewritten"
+parent=
+for c in $(git -C "$T/rewritten" rev-list --first-parent -n 10 $ref | tac); do
+    git -C "$T/rewritten" cat-file commit "$c" >"$T/body"
+    if [ -z "$parent" ]; then sed -i 's/^print: /print: (rewritten) /' "$T/body"; else sed -i "s/^parent .*/parent $parent/" "$T/body"; fi
+    parent=$(git -C "$T/rewritten" hash-object -t commit -w "$T/body")
+    echo "$parent" >>rewritten.list
+done
+git -C "$T/rewritten" update-ref $ref "$parent"
+for full in --full ""; do
+    expect 1 "$DVI" -C "$T/rewritten" audit --format json $full
+    python3 - "$T/out" "$T/rewritten" <<'EOF2' || fail "the rewritten chain ($full)"
+import json, sys
+f = [x for x in json.load(open(sys.argv[1]))["findings"] if x["severity"] == "error"]
+assert {x["code"] for x in f} == {"bad-signature"}, f
+assert sorted(x["commit"] for x in f) == sorted(open("rewritten.list").read().split()), f
+EOF2
+done
+rm -rf "$T/rewritten" rewritten.list body
+pass "a chain rewritten from its middle: every rewritten commit, no other"
+
 # --since <anchor>: only what came after the anchor's heads is reported (the ledger is
 # still replayed whole): the tampered head before it is left out, a later warning is not.
 anchor=$("$DVI" --json --key acme.pem anchor | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])')

@@ -196,12 +196,17 @@ public:
     // The audit's read of a commit of `writer`'s chain, from one read of the commit:
     // check_commit's checks with RecordRead::trailer_only, and the chain head the
     // commit's chain.json claims (an error when that file is missing or malformed).
+    // Signature::verified: the caller has verified this commit's signature by
+    // `expected_key` (its object is content-addressed and hash-checked on every read, so
+    // the bytes are the same); the other checks still run.
     struct ChainCommit {
         CommitCheck check;
         Result<ChainHead> head;
     };
+    enum class Signature { verify, verified };
     Result<ChainCommit> check_chain_commit(const WriterId& writer, const std::string& commit_hex,
-                                           const crypto::PublicKey& expected_key) const;
+                                           const crypto::PublicKey& expected_key,
+                                           Signature signature = Signature::verify) const;
 
     // Commits of a chain from head to its root (a history walk: for log and audit).
     Result<std::vector<std::string>> chain_commits(const WriterId& writer) const;
