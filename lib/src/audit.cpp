@@ -1100,6 +1100,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         bool done = false;
         bool cached = false;        // reached the head an earlier audit verified
         std::vector<git_oid> oids;  // newest first, as walked
+        std::vector<char> good;     // by position in oids: its signature verified during the walk
         std::optional<Error> error;
     };
     std::vector<Walk> walked(heads.size());
@@ -1126,17 +1127,18 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         std::condition_variable ready;
         std::deque<Signed> items;
         unsigned walking = 0;
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> good;  // (chain, at)
     } signing;
     while (std::any_of(walked.begin(), walked.end(), [](auto& w) { return !w.done; })) {
         std::atomic<std::size_t> next_chain{0};
         signing.walking = threads;
+        // Sized for the whole round first: threads set flags in it while the chain grows.
+        for (auto& w : walked)
+            if (!w.done) w.good.resize(w.oids.size() + k_walk_round, 0);
         on_all([&](const Ledger& l, unsigned) {
             auto* repo = static_cast<git_repository*>(l.raw_repository());
-            std::vector<std::pair<std::uint32_t, std::uint32_t>> good;
             auto verify_one = [&](const Signed& s) {
                 auto key = sshsig::verify(s.signature, s.payload, sshsig::k_git_namespace);
-                if (key && *key == *keys[s.chain]) good.emplace_back(s.chain, s.at);
+                if (key && *key == *keys[s.chain]) walked[s.chain].good[s.at] = 1;
             };
             for (std::size_t c; (c = next_chain++) < heads.size();) {
                 Walk& w = walked[c];
@@ -1188,11 +1190,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 }
                 verify_one(s);
             }
-            std::lock_guard lock(signing.mutex);
-            signing.good.insert(signing.good.end(), good.begin(), good.end());
         });
-        for (auto& w : walked)
+        for (auto& w : walked) {
             if (w.error) return *w.error;
+            w.good.resize(w.oids.size());
+        }
         release_all();
     }
     // Every vector that grows with the ledger is sized once: doubling one of a million
@@ -1201,21 +1203,18 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     for (auto& w : walked) commit_count += w.oids.size();
     std::vector<Job> jobs;
     jobs.reserve(commit_count);
-    std::vector<std::size_t> first_job(heads.size()), chain_size(heads.size());
+    std::vector<char> presigned;  // by job: its signature verified during the walk
+    presigned.reserve(commit_count);
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
         const auto& commits = walked[c].oids;
         if (commits.size() >= std::numeric_limits<std::uint32_t>::max())
             return make_error(Errc::repository, "chain '" + heads[c].writer.str() + "' has more commits than an audit can hold");
-        first_job[c] = jobs.size();
-        chain_size[c] = commits.size();
         std::uint32_t seq = 0;
         for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({*it, c, ++seq});
+        presigned.insert(presigned.end(), walked[c].good.rbegin(), walked[c].good.rend());
         walked[c].oids = {};
+        walked[c].good = {};
     }
-    // The jobs whose signature the walk verified (the walk counts from the head).
-    std::vector<char> presigned(jobs.size(), 0);
-    for (auto [c, at] : signing.good) presigned[first_job[c] + chain_size[c] - 1 - at] = 1;
-    signing.good = {};
     rep.commits = jobs.size();
 
     // Which commits an earlier audit verified: a chain's cached head must sit at its
