@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark's short version, run by CTest: run.sh on a ledger of a few hundred
 # records (no sealing), which also fails when the audit finds anything in the ledger it
-# grew; then each row of the table must be there with its figures.
+# grew; then each row of the table must be there with its figures. Then audit.sh, twice
+# each, on 200 records.
 #   tests/bench/smoke.sh <build>
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,4 +14,11 @@ for row in '^\| `print-verify`, 3[0-9][0-9] records \| p50 [0-9.]+ ms' \
     '^\| import a bundle of 3[0-9][0-9] records' \
     '^\| ledger on disk, 3[0-9][0-9] records \| [0-9]+ bytes/record'; do
     grep -Eq "$row" <<<"$out" || { echo "smoke.sh: no row matching '$row'" >&2; exit 1; }
+done
+out=$(DVI_BENCH_RUNS=2 "$src/tests/bench/audit.sh" "$1" 200)
+echo "$out"
+for row in '^dvi audit --full, 2[0-9][0-9] commits +[0-9.]+ +[0-9]+ +[0-9]+$' \
+    '^git log --show-signature \(2[0-9][0-9] commits\) +[0-9]+ *$' \
+    '^audit vs git log --show-signature: [0-9]+x; vs the two-core Ed25519 verify rate: [0-9]+%$'; do
+    grep -Eq "$row" <<<"$out" || { echo "smoke.sh: no audit.sh line matching '$row'" >&2; exit 1; }
 done
