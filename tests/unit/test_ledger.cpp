@@ -107,6 +107,13 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
         auto other = crypto::PrivateKey::generate().value();
         auto c = ledger->check_chain_commit(w, commits[0], other.public_key()).value();
         CHECK(c.check.codes == std::vector<std::string>{"wrong-key"});
+        // A signature the caller verified is taken as the key's; the other checks still run.
+        auto v = ledger->check_chain_commit(w, commits[1], key.public_key(), Ledger::Signature::verified).value();
+        CHECK(v.check.codes.empty());
+        CHECK(v.check.signer == key.public_key().fingerprint());
+        CHECK(v.check.record_id == ids[commits.size() - 2]);
+        REQUIRE(v.head.ok());
+        CHECK(v.head->seq == static_cast<std::int64_t>(commits.size() - 1));
     }
 
     SECTION("a commit's signature covers every byte but its own header") {
@@ -122,6 +129,10 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
             return dvi_test::trim(r.output);
         };
         auto codes = [&](const std::string& oid) { return ledger->check_commit(oid, key.public_key()).value().codes; };
+        // What the audit reads of a commit whose signature it has verified already.
+        auto codes_verified = [&](const std::string& oid) {
+            return ledger->check_chain_commit(w, oid, key.public_key(), Ledger::Signature::verified).value().check.codes;
+        };
         const std::string& bytes = raw.output;
         auto sig_at = bytes.find("\ngpgsig ");
         auto sig_end = bytes.find("-----END SSH SIGNATURE-----\n", sig_at);
@@ -143,6 +154,10 @@ TEST_CASE("appends build one linear, signed chain whose tree is its index") {
         auto m = codes(forge(moved));
         REQUIRE(!m.empty());
         CHECK(m.front() == "unsigned-commit");
+        // A commit without a signature stays unsigned however the caller's check went.
+        auto mv = codes_verified(forge(moved));
+        REQUIRE(!mv.empty());
+        CHECK(mv.front() == "unsigned-commit");
         // Not starting with its tree.
         auto tree_end = bytes.find('\n');
         std::string swapped = bytes.substr(tree_end + 1, sig_at - tree_end) + bytes.substr(0, tree_end + 1) + bytes.substr(sig_at + 1);
