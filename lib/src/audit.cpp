@@ -1112,9 +1112,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         for (auto& h : handles) h->release_object_store();
         ledger.release_object_store();
     };
-    // A chain is walked one commit after the other (each names the next), so that a ledger
-    // of one long chain left all cores but one idle. The signatures of the commits read so
-    // far are verified meanwhile by every thread, from the bytes the walk read. A signature
+    // A chain can only be walked one commit after another (each names the one before it),
+    // which left all cores but one idle on a ledger of one long chain. So the signatures of
+    // the commits read so far are verified meanwhile by every thread, from the bytes the
+    // walk read. A signature
     // found good by the writer's key is not verified again below; any other outcome is left
     // to the full check, which says what is wrong. A few hundred commits wait at most.
     struct Signed {
