@@ -1078,17 +1078,21 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         auto k = roster->key_of(h.writer);
         keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
     }
+    // What an earlier audit verified of each chain, if by the key the chain has now: the
+    // walk stops verifying signatures at that head, and whether the head still sits at
+    // its cached position is checked once the chain is walked.
     std::map<std::string, CachedChain> cache;
     if (req.cache == AuditCache::use) cache = load_cache(ledger, rep.genesis, rep.notices);
-    // The head an earlier audit verified, where a chain's walk stops verifying signatures
-    // (whether it sits at its cached position is checked once the chain is walked).
+    std::vector<const CachedChain*> cached(heads.size(), nullptr);
     std::vector<std::optional<git_oid>> cached_head(heads.size());
     for (std::size_t c = 0; c < heads.size(); ++c) {
         auto it = cache.find(heads[c].writer.str());
         git_oid oid;
         if (it != cache.end() && keys[c] && it->second.key == keys[c]->fingerprint() &&
-            git_oid_fromstr(&oid, it->second.commit.c_str()) == 0)
+            git_oid_fromstr(&oid, it->second.commit.c_str()) == 0) {
+            cached[c] = &it->second;
             cached_head[c] = oid;
+        }
     }
     // Each chain is walked by first parents from its head, the chains shared out among the
     // threads, in rounds of at most k_walk_round commits a chain: between rounds every
@@ -1115,9 +1119,9 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // A chain can only be walked one commit after another (each names the one before it),
     // which left all cores but one idle on a ledger of one long chain. So the signatures of
     // the commits read so far are verified meanwhile by every thread, from the bytes the
-    // walk read. A signature
-    // found good by the writer's key is not verified again below; any other outcome is left
-    // to the full check, which says what is wrong. A few hundred commits wait at most.
+    // walk read. A signature found good by the writer's key is not verified again below;
+    // any other outcome is left to the full check, which says what is wrong. A few hundred
+    // commits wait at most.
     struct Signed {
         std::uint32_t chain = 0, at = 0;  // at: position in the walk, newest first
         std::string signature, payload;
@@ -1223,16 +1227,14 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<char> skip(jobs.size(), 0);
     {
         std::map<std::size_t, std::int64_t> upto;
-        for (std::size_t c = 0; c < heads.size(); ++c) {
-            auto it = cache.find(heads[c].writer.str());
-            if (it != cache.end() && keys[c] && it->second.key == keys[c]->fingerprint()) upto[c] = it->second.seq;
-        }
+        for (std::size_t c = 0; c < heads.size(); ++c)
+            if (cached[c]) upto[c] = cached[c]->seq;
         // The cached head itself must be this chain's commit at that position.
         std::set<std::size_t> found;
         for (std::size_t i = 0; i < jobs.size(); ++i) {
             auto u = upto.find(jobs[i].chain);
             if (u == upto.end() || jobs[i].seq != u->second) continue;
-            if (git::oid_hex(jobs[i].commit) == cache[heads[jobs[i].chain].writer.str()].commit) found.insert(jobs[i].chain);
+            if (git_oid_equal(&jobs[i].commit, &*cached_head[jobs[i].chain])) found.insert(jobs[i].chain);
         }
         for (auto& [c, n] : upto)
             if (!found.count(c)) n = 0;
