@@ -16,6 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -416,10 +417,17 @@ struct Planned {
     std::optional<git_oid> base;
 };
 
+// Hints (see pack.hpp): an object a run stored whole, and the previous version it could
+// be a delta against once a merge brings both into one pack.
+struct Hint {
+    git_oid object, base;
+};
+
 struct Plan {
     std::vector<Planned> order;
     OidMap<int> depth;         // delta depth of each planned object
     OidMap<std::size_t> at;    // its place in order
+    std::vector<Hint> hints;   // planned whole, their previous version in a pack not merged
 };
 
 // Plans the loose objects: the commits of each chain from the oldest, each followed by
@@ -450,6 +458,8 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
                 if (const PackedBase* p = packed(*base); p && p->type == it->second.type && p->depth + 1 < k_max_cross_depth) {
                     b = base;
                     depth = p->depth + 1;
+                } else if (!in_merged(*base)) {
+                    plan.hints.push_back({oid, *base});
                 }
             }
         }
@@ -579,6 +589,9 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
                     !plan.order[plan.at.at(x)].base && p->depth + 1 < k_max_cross_depth) {
                     plan.depth[x] = p->depth + 1;
                     plan.order[plan.at.at(x)].base = prior->second;
+                } else if (prior != before_run.end() && !p && !in_merged(prior->second) && xo != loose.end() &&
+                           xo->second.data && plan.at.count(x) && !plan.order[plan.at.at(x)].base) {
+                    plan.hints.push_back({x, prior->second});  // for the run that merges both
                 }
                 continue;
             }
@@ -605,9 +618,11 @@ struct SourceEntry {
 
 // Copies the entries of `src` (not those `skip` says the new pack already has) into
 // `out`, each byte for byte but for an OFS_DELTA, which becomes a REF_DELTA naming its
-// base by id: offsets change in the new pack, ids do not.
+// base by id (offsets change in the new pack, ids do not), and for an object `replaced`
+// has a new entry for.
 Status copy_pack(const fs::path& idx_path, const std::vector<IdxEntry>& entries, Sha1File& out,
-                 std::vector<IdxEntry>& written, const std::function<bool(const git_oid&)>& skip) {
+                 std::vector<IdxEntry>& written, const std::function<bool(const git_oid&)>& skip,
+                 const OidMap<std::string>& replaced) {
     fs::path pack_path = idx_path;
     pack_path.replace_extension(".pack");
     auto m = Mapped::open(pack_path);
@@ -641,7 +656,10 @@ Status copy_pack(const fs::path& idx_path, const std::vector<IdxEntry>& entries,
         if (crc32_z(0, p, static_cast<std::size_t>(end - p)) != ie.crc)
             return bad("the entry of " + git::oid_hex(ie.oid) + " does not match its CRC");
         IdxEntry w{ie.oid, out.offset(), ie.crc};
-        if (type == 6) {  // OFS_DELTA
+        if (auto r = replaced.find(ie.oid); r != replaced.end()) {
+            w.crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(r->second.data()), r->second.size()));
+            DVI_CHECK(out.write(r->second));
+        } else if (type == 6) {  // OFS_DELTA
             std::uint64_t back = *q & 0x7f;
             while ((*q & 0x80) && q + 1 < end) {
                 ++q;
@@ -707,6 +725,297 @@ Status write_index(const fs::path& path, std::vector<IdxEntry>& entries, const s
     return {};
 }
 
+constexpr std::string_view k_hints_magic = "dvi-pack-hints 1\n";
+constexpr std::uintmax_t k_max_hints_file = std::uintmax_t{64} << 20;
+
+fs::path hints_path(const fs::path& gitdir, const fs::path& idx) {
+    return gitdir / "dvi" / "pack-hints" / (idx.stem().string() + ".hints");
+}
+
+// A missing, damaged or oversized file is no hints: they only ever choose delta bases.
+std::vector<Hint> read_hints(const fs::path& path) {
+    std::vector<Hint> out;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return out;
+    auto text = util::read_file(path, k_max_hints_file);
+    if (!text || std::string_view(*text).substr(0, k_hints_magic.size()) != k_hints_magic ||
+        (text->size() - k_hints_magic.size()) % 40 != 0)
+        return out;
+    out.resize((text->size() - k_hints_magic.size()) / 40);
+    const char* p = text->data() + k_hints_magic.size();
+    for (auto& h : out) {
+        std::memcpy(h.object.id, p, 20);
+        std::memcpy(h.base.id, p + 20, 20);
+        p += 40;
+    }
+    return out;
+}
+
+// Hints are advisory: one that cannot be written costs some bytes later, nothing else.
+void write_hints(const fs::path& path, const std::vector<Hint>& hints) {
+    std::error_code ec;
+    if (hints.empty()) {
+        fs::remove(path, ec);
+        return;
+    }
+    std::string text(k_hints_magic);
+    for (auto& h : hints) {
+        text.append(reinterpret_cast<const char*>(h.object.id), 20);
+        text.append(reinterpret_cast<const char*>(h.base.id), 20);
+    }
+    fs::create_directories(path.parent_path(), ec);
+    (void)util::write_file_atomic(path, text, util::FileMode::public_0644, util::Overwrite::yes);
+}
+
+// A pack index, mapped, to tell whether its pack holds an object: a binary search among
+// the ids of the object's fan-out bucket.
+class IndexView {
+public:
+    explicit IndexView(const fs::path& idx) : m_map(Mapped::open(idx)) {
+        if (!m_map) return;
+        const unsigned char* p = m_map->data();
+        if (m_map->size() < 8 + 1024 + 40 || std::memcmp(p, "\377tOc\0\0\0\2", 8) != 0) {
+            m_map.reset();
+            return;
+        }
+        m_count = be32(p + 8 + 255 * 4);
+        if (8 + 1024 + std::size_t{m_count} * 20 > m_map->size()) m_map.reset();
+    }
+    bool has(const git_oid& oid) const {
+        if (!m_map) return false;
+        const unsigned char* p = m_map->data();
+        std::uint32_t lo = oid.id[0] ? be32(p + 8 + (oid.id[0] - 1) * 4) : 0, hi = be32(p + 8 + oid.id[0] * 4);
+        if (hi > m_count || lo > hi) return false;
+        const unsigned char* ids = p + 8 + 1024;
+        while (lo < hi) {
+            std::uint32_t mid = lo + (hi - lo) / 2;
+            int c = std::memcmp(ids + std::size_t{mid} * 20, oid.id, 20);
+            if (c == 0) return true;
+            if (c < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        return false;
+    }
+
+private:
+    std::optional<Mapped> m_map;
+    std::uint32_t m_count = 0;
+};
+
+// The packs a run merges, as the rebasing of hinted objects sees them: where an object's
+// first copy is (the one the new pack takes), whether an entry is whole or a delta on
+// what, and how deep the delta chains ending at a whole entry go.
+class MergeSet {
+public:
+    struct Entry {
+        std::size_t pack, index;  // index: into that pack's entries (sorted by id)
+    };
+    struct Head {
+        int type = 0;                // 1 to 4 when stored whole
+        std::optional<git_oid> base;  // else the delta's base
+    };
+    MergeSet(const std::vector<fs::path>& packs, const std::vector<std::vector<IdxEntry>>& entries)
+        : m_paths(packs), m_entries(entries), m_packs(packs.size()) {}
+
+    std::optional<Entry> find(const git_oid& oid) const {
+        for (std::size_t i = 0; i < m_entries.size(); ++i)
+            if (auto k = index_in(i, oid)) return Entry{i, *k};
+        return std::nullopt;
+    }
+    // nullopt: the entry makes no sense (it is then never used).
+    std::optional<Head> head(const Entry& e) {
+        Pack& pk = pack(e.pack);
+        if (!pk.map || pk.map->size() < 32) return std::nullopt;
+        const unsigned char* body_end = pk.map->data() + pk.map->size() - 20;
+        std::uint64_t offset = m_entries[e.pack][e.index].offset;
+        if (offset < 12 || offset >= pk.map->size() - 20) return std::nullopt;
+        const unsigned char* q = pk.map->data() + offset;
+        Head h;
+        h.type = (*q >> 4) & 7;
+        while ((*q & 0x80) && q + 1 < body_end) ++q;
+        ++q;
+        if (h.type >= 1 && h.type <= 4) return h;
+        if (h.type == 7) {
+            if (q + 20 > body_end) return std::nullopt;
+            git_oid base;
+            std::memcpy(base.id, q, 20);
+            h.base = base;
+            return h;
+        }
+        if (h.type != 6) return std::nullopt;
+        std::uint64_t back = *q & 0x7f;
+        while ((*q & 0x80) && q + 1 < body_end) {
+            ++q;
+            back = ((back + 1) << 7) | (*q & 0x7f);
+        }
+        if (back == 0 || back > offset) return std::nullopt;
+        auto it = std::lower_bound(pk.by_offset.begin(), pk.by_offset.end(), offset - back,
+                                   [&](std::uint32_t k, std::uint64_t o) { return m_entries[e.pack][k].offset < o; });
+        if (it == pk.by_offset.end() || m_entries[e.pack][*it].offset != offset - back) return std::nullopt;
+        h.base = m_entries[e.pack][*it].oid;
+        return h;
+    }
+    // The whole object the delta chain of `oid` ends at, as the packs are now.
+    std::optional<git_oid> chain_end(git_oid oid) {
+        for (int depth = 0; depth <= k_max_depth; ++depth) {
+            auto e = find(oid);
+            auto h = e ? head(*e) : std::nullopt;
+            if (!h) return std::nullopt;
+            if (!h->base) return oid;
+            oid = *h->base;
+        }
+        return std::nullopt;
+    }
+    // The longest delta chain in its pack that ends at `root`, a whole entry: how much
+    // deeper the objects stored against it go when it becomes a delta itself.
+    int height(const Entry& root) {
+        Pack& pk = pack(root.pack);
+        if (pk.height.empty()) heights(root.pack);
+        return pk.height[root.index];
+    }
+
+private:
+    struct Pack {
+        std::optional<Mapped> map;
+        std::vector<std::uint32_t> by_offset;  // entry indexes, by offset
+        std::vector<int> height;
+        bool opened = false;
+    };
+    std::optional<std::size_t> index_in(std::size_t i, const git_oid& oid) const {
+        auto& entries = m_entries[i];
+        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
+        if (it == entries.end() || !git_oid_equal(&it->oid, &oid)) return std::nullopt;
+        return static_cast<std::size_t>(it - entries.begin());
+    }
+    Pack& pack(std::size_t i) {
+        Pack& pk = m_packs[i];
+        if (!pk.opened) {
+            pk.opened = true;
+            if (auto m = Mapped::open(fs::path(m_paths[i]).replace_extension(".pack"))) pk.map.emplace(std::move(*m));
+            pk.by_offset.resize(m_entries[i].size());
+            for (std::uint32_t k = 0; k < pk.by_offset.size(); ++k) pk.by_offset[k] = k;
+            std::sort(pk.by_offset.begin(), pk.by_offset.end(),
+                      [&](std::uint32_t a, std::uint32_t b) { return m_entries[i][a].offset < m_entries[i][b].offset; });
+        }
+        return pk;
+    }
+    // Every entry's depth and the whole entry its chain ends at, each resolved once; an
+    // entry whose chain leaves the pack, loops or makes no sense counts as too deep.
+    void heights(std::size_t i) {
+        const std::size_t n = m_entries[i].size();
+        constexpr std::uint32_t k_none = std::numeric_limits<std::uint32_t>::max();
+        std::vector<int> depth(n, -1);
+        std::vector<std::uint32_t> root(n, k_none);
+        std::vector<std::uint32_t> stack;
+        for (std::size_t k = 0; k < n; ++k) {
+            std::size_t x = k;
+            stack.clear();
+            while (depth[x] < 0) {
+                auto h = head({i, x});
+                std::optional<std::size_t> b = h && h->base ? index_in(i, *h->base) : std::nullopt;
+                if (h && !h->base) {
+                    depth[x] = 0;
+                    root[x] = static_cast<std::uint32_t>(x);
+                } else if (!b || stack.size() > static_cast<std::size_t>(k_max_depth)) {
+                    depth[x] = k_max_depth;
+                } else {
+                    stack.push_back(static_cast<std::uint32_t>(x));
+                    x = *b;
+                }
+            }
+            for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+                depth[*it] = std::min(depth[x] + 1, k_max_depth);
+                root[*it] = root[x];
+                x = *it;
+            }
+        }
+        Pack& pk = m_packs[i];
+        pk.height.assign(n, k_max_depth);
+        for (std::size_t k = 0; k < n; ++k)
+            if (root[k] == k) pk.height[k] = 0;
+        for (std::size_t k = 0; k < n; ++k)
+            if (root[k] != k_none) pk.height[root[k]] = std::max(pk.height[root[k]], depth[k]);
+    }
+    const std::vector<fs::path>& m_paths;
+    const std::vector<std::vector<IdxEntry>>& m_entries;
+    std::vector<Pack> m_packs;
+};
+
+// The hinted objects of the merged packs that become deltas against their previous
+// versions, as the pack entries that replace their whole ones; and the hints to keep for
+// a later merge (the previous version is in a pack this run does not merge). A delta chain
+// stays under git's depth of 50, and under k_max_cross_depth up to the rebased object
+// (which may be its folder's newest version, what a printer agent reads). No loop: an
+// object's base chain never reaches it, and an object that became the end of another's
+// chain here is not rebased itself, nor is one of `ends` (the loose objects' chains end
+// there, their depths planned with it whole).
+struct Rebased {
+    OidMap<std::string> entries;
+    std::vector<Hint> kept;
+};
+Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git_odb* odb,
+                              const std::function<bool(const git_oid&)>& elsewhere, OidMap<bool> ends) {
+    Rebased out;
+    OidMap<git_oid> rebased;  // object -> its new base
+    auto read = [&](const git_oid& oid) -> std::optional<std::pair<git_object_t, std::string>> {
+        std::size_t size = 0;
+        git_object_t type = GIT_OBJECT_INVALID;
+        git_odb_object* o = nullptr;
+        if (!odb || git_odb_read_header(&size, &type, odb, &oid) != 0 || size > k_max_delta_object ||
+            git_odb_read(&o, odb, &oid) != 0) {
+            git_error_clear();
+            return std::nullopt;
+        }
+        std::pair<git_object_t, std::string> r{git_odb_object_type(o),
+                                               std::string(static_cast<const char*>(git_odb_object_data(o)), git_odb_object_size(o))};
+        git_odb_object_free(o);
+        return r;
+    };
+    for (auto& h : hints) {
+        auto t = set.find(h.object);
+        if (!t || rebased.count(h.object) || ends.count(h.object)) continue;
+        auto th = set.head(*t);
+        if (!th || th->base) continue;  // not whole (any more): nothing to gain
+        if (!set.find(h.base)) {
+            if (elsewhere(h.base)) out.kept.push_back(h);
+            continue;
+        }
+        // The base's depth in the new pack, and the whole object its chain ends at.
+        int depth = 0;
+        std::optional<git_oid> end;
+        for (git_oid x = h.base; depth < k_max_depth && !git_oid_equal(&x, &h.object);) {
+            auto e = set.find(x);
+            auto xh = e ? set.head(*e) : std::nullopt;
+            if (!xh) break;
+            if (xh->base) {
+                x = *xh->base;
+            } else if (auto r = rebased.find(x); r != rebased.end()) {
+                x = r->second;
+            } else {
+                end = x;
+                break;
+            }
+            ++depth;
+        }
+        if (!end || depth + 1 >= k_max_cross_depth || depth + 1 + set.height(*t) >= k_max_depth) continue;
+        auto target = read(h.object);
+        auto base = read(h.base);
+        if (!target || !base || target->first != base->first) continue;
+        auto d = delta::encode(base->second, target->second, target->second.size() / 2);
+        if (!d) continue;
+        auto back = delta::apply(base->second, *d);
+        if (!back || *back != target->second) continue;
+        std::string entry = entry_header(7, d->size());
+        entry.append(reinterpret_cast<const char*>(h.base.id), 20);
+        DVI_TRY(z, deflate(*d));
+        entry += z;
+        out.entries.emplace(h.object, std::move(entry));
+        rebased.emplace(h.object, h.base);
+        ends.emplace(*end, true);
+    }
+    return out;
+}
+
 }  // namespace
 
 bool due(const fs::path& gitdir, std::size_t threshold) {
@@ -744,6 +1053,15 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         }
     }
 
+    // Hints of packs that are gone (deleted by git gc, or a run killed before it
+    // deleted them).
+    {
+        std::error_code ec;
+        for (auto& f : fs::directory_iterator(gitdir / "dvi" / "pack-hints", ec)) {
+            std::error_code e2;
+            if (!fs::exists(gitdir / "objects" / "pack" / (f.path().stem().string() + ".idx"), e2)) fs::remove(f.path(), e2);
+        }
+    }
     // Each loose object is read once, here (an unreadable one is left for git fsck).
     // At most k_max_batch of them a run, so that memory stays bounded on a ledger that
     // never packed: the next appends pack the rest.
@@ -753,11 +1071,22 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         if (auto l = read_loose(path, k_max_delta_object)) loose.emplace(oid, std::move(*l));
     }
     auto packs = packs_of(gitdir);
-    // Geometric merging: from the smallest pack up, merge while the next one is not
-    // at least twice what is merged so far (the new pack of loose objects included).
+    // Geometric merging, as `git repack --geometric=2` splits the packs: those above the
+    // split each hold at least twice the objects of the one below; the others go into the
+    // new pack with the loose objects, and so does the next one up while it holds less
+    // than twice all that. Packs of about the same size, as runs leave them, are merged
+    // (a greedy merge from the smallest up left a million records in 20 packs), and with
+    // them the hinted objects become deltas.
     packs.erase(std::remove_if(packs.begin(), packs.end(), [](auto& p) { return !p.mergeable; }), packs.end());
     std::sort(packs.begin(), packs.end(), [](auto& a, auto& b) { return a.count < b.count; });
-    std::size_t merged_size = loose.size(), merge = 0;
+    std::size_t merge = 0;
+    for (std::size_t i = packs.size(); i-- > 1;)
+        if (packs[i].count < 2 * std::size_t{packs[i - 1].count}) {
+            merge = i + 1;
+            break;
+        }
+    std::size_t merged_size = loose.size();
+    for (std::size_t i = 0; i < merge; ++i) merged_size += packs[i].count;
     while (merge < packs.size() && packs[merge].count < 2 * merged_size) merged_size += packs[merge++].count;
     // The last run's pack too, while it is at most k_follow times this run's objects: it
     // holds the versions before this run of the folders this run touches again, so that
@@ -870,6 +1199,35 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         return data;
     };
     Plan plan = plan_loose(loose, in_merged, packed, stored);
+    // Objects of the merged packs stored whole, by hints, oldest pack first (a later
+    // pack's object may be a delta against an earlier one's, then rebased itself).
+    std::vector<fs::path> merged_idx;
+    for (std::size_t i = 0; i < merge; ++i) merged_idx.push_back(packs[i].idx);
+    MergeSet merge_set(merged_idx, merged);
+    std::vector<std::size_t> by_age(merge);
+    for (std::size_t i = 0; i < merge; ++i) by_age[i] = i;
+    std::sort(by_age.begin(), by_age.end(), [&](auto a, auto b) { return packs[a].written < packs[b].written; });
+    std::vector<Hint> hints;
+    for (auto i : by_age) {
+        auto h = read_hints(hints_path(gitdir, packs[i].idx));
+        hints.insert(hints.end(), h.begin(), h.end());
+    }
+    // A hint is kept while a pack this run does not merge, but a later one may, holds its base.
+    std::vector<std::optional<IndexView>> others(packs.size() - merge);
+    auto elsewhere = [&](const git_oid& oid) {
+        for (std::size_t k = 0; k < others.size(); ++k) {
+            if (!others[k]) others[k].emplace(packs[merge + k].idx);
+            if (others[k]->has(oid)) return true;
+        }
+        return false;
+    };
+    OidMap<bool> planned_on;
+    for (auto& item : plan.order)
+        if (item.base && !loose.count(*item.base))
+            if (auto end = merge_set.chain_end(*item.base)) planned_on.emplace(*end, true);
+    DVI_TRY(rebased, rebase_hinted(merge_set, hints, read_odb, elsewhere, std::move(planned_on)));
+    for (auto& h : plan.hints)
+        if (elsewhere(h.base)) rebased.kept.push_back(h);
     // Objects two merged packs share are copied once, from the first.
     std::size_t duplicates = 0;
     for (std::size_t i = 1; i < merge; ++i)
@@ -893,7 +1251,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         auto skip = [&](const git_oid& oid) {
             return std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i), [&](auto& m) { return in_pack(m, oid); });
         };
-        DVI_CHECK(copy_pack(packs[i].idx, merged[i], pack, written, skip));
+        DVI_CHECK(copy_pack(packs[i].idx, merged[i], pack, written, skip, rebased.entries));
     }
     // The loose objects, as planned; a base's content is kept until its last delta.
     for (auto& item : plan.order) {
@@ -950,6 +1308,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     }
     fs::remove(tmp_idx, ec);
     if (!existed) pack.keep();
+    write_hints(hints_path(gitdir, final_idx), rebased.kept);
     // The new pack is on disk before anything it holds is deleted (whatever the
     // durability asked for the appends: this deletes history).
     DVI_CHECK(sync_dir(gitdir));
@@ -961,6 +1320,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         fs::path base = packs[i].idx;
         if (base == final_idx) continue;  // the same set: already written
         for (auto* ext : {".idx", ".pack", ".rev", ".bitmap", ".mtimes"}) fs::remove(base.replace_extension(ext), ec);
+        fs::remove(hints_path(gitdir, packs[i].idx), ec);
     }
     git_odb* odb = nullptr;
     if (git_repository_odb(&odb, repo) == 0) {
@@ -969,6 +1329,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     }
     out.packed = plan.order.size();
     out.merged = merge;
+    out.rebased = rebased.entries.size();
     out.packs = packs_of(gitdir).size();
     return out;
 }

@@ -279,6 +279,48 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         INFO("new folders stored against their version before the run: " << cross);
         CHECK(cross >= 20);  // 38 with this seed: the small ones, where a delta is not worth it, stay whole
     }
+    SECTION("hints that name a loop, a missing object or another type, or a damaged file, change nothing else") {
+        import_loose(repo, chain_stream(rng, 301, 20, true), dir.path());
+        REQUIRE(pack::run(r.raw, repo));
+        std::string newest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
+        std::string oldest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | tail -1").output);
+        // Two whole versions of records/print, one in each pack, hinted against each other.
+        std::string x = trim(run("git -C " + shq(repo) + " rev-parse main~20:records/print").output);
+        std::string y = trim(run("git -C " + shq(repo) + " rev-parse main:records/print").output);
+        std::string blob = trim(run("git -C " + shq(repo) + " rev-parse main:chain.json").output);
+        // An older version of y, stored as a delta against y: y against it would be a loop.
+        std::string y_older = trim(run("git -C " + shq(repo) + " rev-parse main~1:records/print").output);
+        auto is_whole = [&](const std::string& idx, const std::string& id) {
+            for (auto& e : pack_listing(shq(idx)))
+                if (e.id == id) return e.base.empty();
+            return false;
+        };
+        REQUIRE(is_whole(oldest, x));
+        REQUIRE(is_whole(newest, y));
+        REQUIRE(!is_whole(newest, y_older));
+        auto raw = [](const std::string& hex) {
+            git_oid oid;
+            REQUIRE(git_oid_fromstr(&oid, hex.c_str()) == 0);
+            return std::string(reinterpret_cast<const char*>(oid.id), 20);
+        };
+        std::string crafted = "dvi-pack-hints 1\n" + raw(y) + raw(y_older) + raw(x) + raw(y) + raw(y) + raw(x) + raw(std::string(40, '1')) + raw(x) +
+                              raw(blob) + raw(x) + raw(y) + raw(blob);
+        fs::path hints = repo / "dvi" / "pack-hints" / (fs::path(newest).stem().string() + ".hints");
+        dvi_test::write_text(hints, crafted);
+        dvi_test::write_text(repo / "dvi" / "pack-hints" / (fs::path(oldest).stem().string() + ".hints"), "dvi-pack-hints 1\nshort");
+        // Another chain's appends, so that the run merges both packs and plans no loose
+        // object against x or y.
+        std::string other = chain_stream(rng, 1, 400, false);
+        for (std::size_t at; (at = other.find("refs/heads/main")) != std::string::npos;) other.replace(at, 15, "refs/heads/next");
+        import_loose(repo, other, dir.path());
+        std::string all = all_objects(repo);
+        auto third = pack::run(r.raw, repo);
+        REQUIRE(third);
+        CHECK(third->merged == 2);
+        CHECK(third->rebased == 1);  // x against y or y against x, never both
+        check_with_git(repo);
+        CHECK(all_objects(repo) == all);
+    }
     SECTION("a run that merges nothing: new records are deltas against the chain's previous one") {
         // Their folders' versions before the run are in the pack of the first run, which
         // this one does not merge: every entry of such a folder looked new, older records
@@ -332,6 +374,69 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         CHECK(pack_count(repo) == 2);
         check_with_git(repo);
     }
+}
+
+TEST_CASE("pack: what a run stored whole, its previous version in a pack it did not merge, is a delta once both merge",
+          "[pack]") {
+    std::mt19937 rng(12);
+    // Records in 40 folders, as a large ledger's fill its fanned-out ones: each new
+    // version of a folder adds an entry to a few hundred bytes.
+    TempDir d2("dvi-pack-hints");
+    fs::path repo = d2 / "ledger.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    import_loose(repo, chain_stream(rng, 1, 300, false, 40), d2.path());
+    Repo r2(repo);
+    REQUIRE(pack::run(r2.raw, repo));
+    import_loose(repo, chain_stream(rng, 301, 20, true, 40), d2.path());
+    auto second = pack::run(r2.raw, repo);
+    REQUIRE(second);
+    REQUIRE(second->merged == 0);
+    // The run's objects, and which of its folders it stored whole.
+    std::set<std::string> first_run, second_run;
+    std::istringstream older(run("git -C " + shq(repo) + " rev-list --objects main~20 | cut -c1-40").output);
+    for (std::string id; std::getline(older, id);) first_run.insert(id);
+    std::istringstream newer(run("git -C " + shq(repo) + " rev-list --objects main ^main~20 | cut -c1-40").output);
+    for (std::string id; std::getline(newer, id);) second_run.insert(id);
+    std::string newest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
+    std::size_t whole = 0;
+    for (auto& e : pack_listing(shq(newest)))
+        if (e.type == "tree" && e.base.empty() && second_run.count(e.id)) ++whole;
+    INFO(whole << " folders of the second run stored whole");
+    REQUIRE(whole >= 20);  // the 20 folders of its records, and those above them
+    fs::path hints = repo / "dvi" / "pack-hints" / (fs::path(newest).stem().string() + ".hints");
+    REQUIRE(fs::exists(hints));
+    // A copy without the hints, packed the same way: what the hints are worth.
+    REQUIRE(run("cp -r " + shq(repo) + " " + shq(d2 / "plain.git") + " && rm -r " + shq(d2 / "plain.git/dvi/pack-hints")).status == 0);
+
+    import_loose(repo, chain_stream(rng, 321, 400, true), d2.path());
+    REQUIRE(run("cp -r " + shq(repo / "objects") + "/. " + shq(d2 / "plain.git/objects") + "/").status == 0);
+    std::string all = all_objects(repo);
+    auto third = pack::run(r2.raw, repo);
+    REQUIRE(third);
+    CHECK(third->merged == 2);
+    CHECK(pack_count(repo) == 1);
+    check_with_git(repo);
+    CHECK(all_objects(repo) == all);
+    CHECK(fs::is_empty(repo / "dvi" / "pack-hints"));  // all resolved: nothing left to merge
+    std::size_t cross = 0;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
+        if (e.type == "tree" && second_run.count(e.id) && first_run.count(e.base)) ++cross;
+    INFO(cross << " folders of the second run now stored against the first run's; " << third->rebased << " rebased");
+    CHECK(cross >= 20);  // at least the folders of its records, each one entry more than before
+    CHECK(third->rebased >= cross);
+
+    Repo plain(d2 / "plain.git");
+    auto without = pack::run(plain.raw, d2 / "plain.git");
+    REQUIRE(without);
+    CHECK(without->merged == 2);
+    CHECK(without->rebased == 0);
+    check_with_git(d2 / "plain.git");
+    CHECK(all_objects(d2 / "plain.git") == all);
+    auto bytes = [&](const fs::path& p) {
+        return std::stoul(trim(run("cat " + shq(p / "objects/pack") + "/*.pack | wc -c").output));
+    };
+    INFO("with hints " << bytes(repo) << " bytes, without " << bytes(d2 / "plain.git"));
+    CHECK(bytes(repo) < bytes(d2 / "plain.git"));
 }
 
 TEST_CASE("pack: a large blob streamed as a pack of its own, stored or deflated", "[pack]") {
