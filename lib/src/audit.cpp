@@ -95,6 +95,14 @@ struct Rec {
     std::int64_t created = 0;
 };
 
+// What the walk of a chain read of a commit: its tree, and the item of its chain's index
+// that its trailer names (k_unindexed when it names none, or it has more than one parent).
+constexpr std::uint32_t k_unindexed = std::numeric_limits<std::uint32_t>::max();
+struct Walked {
+    git_oid tree{};
+    std::uint32_t item = k_unindexed;
+};
+
 // One commit of a chain to verify; 28 bytes, one per record of the ledger.
 struct Job {
     git_oid commit{};
@@ -930,6 +938,26 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
     return std::move(out);
 }
 
+// The record of item `item` of the index, added by commit `commit_hex` whose trailer says `id`.
+std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const ChainIndex::Item& item,
+                                           const std::string& commit_hex, const std::string& id) {
+    auto* repo = static_cast<git_repository*>(l.raw_repository());
+    git_blob* blob = nullptr;
+    if (!git::check_size(repo, item.blob, std::size_t{16} << 20, "record").ok() ||
+        git_blob_lookup(&blob, repo, &item.blob) != 0) {
+        git_error_clear();
+        return std::nullopt;  // the slow path says what is wrong
+    }
+    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
+    git_blob_free(blob);
+    if (record_id_of(bytes) != id) return std::nullopt;
+    auto json = canonical_parse(bytes);
+    if (!json) return std::nullopt;
+    StoredRecord rec{id, index.types[item.type], std::string(), std::move(*json), ChainHead{}};
+    rec.chain.commit = commit_hex;
+    return rec;
+}
+
 // The record a commit adds, read through the chain's index; nullopt when the index
 // cannot tell (the caller then reads it the slow way).
 // `id`: the record id of the commit's trailer, when known; else the commit is read for it.
@@ -949,20 +977,7 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     auto digest = id ? digest_of(*id) : std::nullopt;
     const ChainIndex::Item* item = digest ? index.find(*digest) : nullptr;
     if (!item) return std::nullopt;
-    git_blob* blob = nullptr;
-    if (!git::check_size(repo, item->blob, std::size_t{16} << 20, "record").ok() ||
-        git_blob_lookup(&blob, repo, &item->blob) != 0) {
-        git_error_clear();
-        return std::nullopt;  // the slow path says what is wrong
-    }
-    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
-    git_blob_free(blob);
-    if (record_id_of(bytes) != *id) return std::nullopt;
-    auto json = canonical_parse(bytes);
-    if (!json) return std::nullopt;
-    StoredRecord rec{*id, index.types[item->type], std::string(), std::move(*json), ChainHead{}};
-    rec.chain.commit = commit_hex;
-    return rec;
+    return indexed_record(l, index, *item, commit_hex, *id);
 }
 
 constexpr const char* k_cache_format = "dvi-audit-cache@1";
@@ -1105,6 +1120,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         bool cached = false;        // reached the head an earlier audit verified
         std::vector<git_oid> oids;  // newest first, as walked
         std::vector<char> good;     // by position in oids: its signature verified during the walk
+        std::vector<Walked> read;   // by position in oids: what the walk read of it
         std::optional<Error> error;
     };
     std::vector<Walk> walked(heads.size());
@@ -1116,6 +1132,14 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         for (auto& h : handles) h->release_object_store();
         ledger.release_object_store();
     };
+    // Every record of each chain's head tree, by id: how the walk finds the record a commit
+    // adds, and the replay reads it, without walking the commit's own tree. Sized by the
+    // count chain.json claims, which is not trusted beyond a million.
+    std::vector<ChainIndex> indexes(heads.size());
+    for (std::size_t c = 0; c < heads.size(); ++c)
+        if (keys[c])
+            indexes[c] = index_chain(ledger, heads[c], static_cast<std::size_t>(std::clamp<std::int64_t>(heads[c].seq, 0, 1 << 20)));
+    release_all();
     // A chain can only be walked one commit after another (each names the one before it),
     // which left all cores but one idle on a ledger of one long chain. So the signatures of
     // the commits read so far are verified meanwhile by every thread, from the bytes the
@@ -1155,6 +1179,12 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                         break;
                     }
                     w.oids.push_back(w.next);
+                    Walked seen{raw->tree, k_unindexed};
+                    if (raw->parents <= 1 && keys[c])
+                        if (auto id = commit_record_id(raw->message.c_str()); id && is_record_id(*id))
+                            if (auto* item = indexes[c].find(*digest_of(*id)))
+                                seen.item = static_cast<std::uint32_t>(item - indexes[c].items.data());
+                    w.read.push_back(seen);
                     if (keys[c] && !w.cached && raw->signature && w.oids.size() <= std::numeric_limits<std::uint32_t>::max()) {
                         if (cached_head[c] && git_oid_equal(&*cached_head[c], &w.next)) {
                             w.cached = true;  // what is older was verified by an earlier audit
@@ -1210,6 +1240,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     jobs.reserve(commit_count);
     std::vector<char> presigned;  // by job: its signature verified during the walk
     presigned.reserve(commit_count);
+    std::vector<Walked> walked_read;  // by job: what the walk read of its commit
+    walked_read.reserve(commit_count);
     for (std::uint32_t c = 0; c < heads.size(); ++c) {
         const auto& commits = walked[c].oids;
         if (commits.size() >= std::numeric_limits<std::uint32_t>::max())
@@ -1217,8 +1249,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         std::uint32_t seq = 0;
         for (auto it = commits.rbegin(); it != commits.rend(); ++it) jobs.push_back({*it, c, ++seq});
         presigned.insert(presigned.end(), walked[c].good.rbegin(), walked[c].good.rend());
+        walked_read.insert(walked_read.end(), walked[c].read.rbegin(), walked[c].read.rend());
         walked[c].oids = {};
         walked[c].good = {};
+        walked[c].read = {};
     }
     rep.commits = jobs.size();
 
@@ -1263,15 +1297,8 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             req.progress(d, jobs.size());
         }
     };
-    std::vector<ChainIndex> indexes(heads.size());
-    {
-        std::vector<std::size_t> per_chain(heads.size(), 0);
-        for (auto& j : jobs) ++per_chain[j.chain];
-        for (std::size_t c = 0; c < heads.size(); ++c)
-            if (keys[c]) indexes[c] = index_chain(ledger, heads[c], per_chain[c]);
-        release_all();
-    }
-    auto one = [&](const Ledger& l, Window& win, std::size_t i) {
+    // `last`: the chain head the commit before job i claimed, when this thread read it.
+    auto one = [&](const Ledger& l, Window& win, std::size_t i, std::optional<ChainHead>& last) {
         const Job& job = jobs[i];
         const std::string commit = git::oid_hex(job.commit);
         auto& result = win.results[i - win.start];
@@ -1294,10 +1321,44 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 cc.record = std::move(*rec);
                 result = std::move(cc);
             }
+        } else if (presigned[i] && walked_read[i].item != k_unindexed) {
+            // What the walk read of the commit says all its own checks passed: its
+            // chain.json and its record (from the head-tree index) are read here.
+            const ChainIndex& index = indexes[job.chain];
+            const ChainIndex::Item& item = index.items[walked_read[i].item];
+            std::string id = id_text(item.id);
+            std::optional<ChainHead> guess;
+            if (last) {
+                guess = std::move(last);
+                guess->seq += 1;
+                guess->record_id = id;
+            }
+            last.reset();
+            auto checked = l.check_walked_commit(heads[job.chain].writer, job.commit, walked_read[i].tree, id, *keys[job.chain],
+                                                 guess ? &*guess : nullptr);
+            std::optional<Result<ChainHead>> head;
+            if (!checked) {
+                result = Result<CommitCheck>(checked.error());
+            } else {
+                result = std::move(checked->check);
+                head = std::move(checked->head);
+                if (auto fast = indexed_record(l, index, item, commit, id)) (**result).record = std::move(*fast);
+                else result = l.check_commit(commit, *keys[job.chain]);
+            }
+            if (*result && (**result).record && head) {
+                const StoredRecord& rec = *(**result).record;
+                if (auto v = validate_record(rec.json); !v) win.schema_errors[i - win.start] = v.error().message;
+                if (!*head) win.state_errors[i - win.start] = head->error().message;
+                else if ((*head)->seq != job.seq || (*head)->record_id != rec.id)
+                    win.state_errors[i - win.start] =
+                        "its chain.json says position " + std::to_string((*head)->seq) + " and record " + (*head)->record_id;
+                else last = **head;
+            }
         } else {
             // The signature here; the record from the chain's head-tree index (its
             // bytes checked against the trailer's id), else from the commit's tree.
             // One read of the commit gives its signature, its trailer and its chain.json.
+            last.reset();
             auto checked = l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain],
                                                 presigned[i] ? Ledger::Signature::verified : Ledger::Signature::verify);
             std::optional<Result<ChainHead>> head;
@@ -1329,8 +1390,13 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     // against the one before, which is then still in that thread's cache.
     constexpr std::size_t k_batch = 32;
     auto verify = [&](const Ledger& l, Window& win) {
-        for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;)
-            for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) one(l, win, i);
+        for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;) {
+            std::optional<ChainHead> last;
+            for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) {
+                if (i > start && jobs[i].chain != jobs[i - 1].chain) last.reset();
+                one(l, win, i, last);
+            }
+        }
     };
     auto prepare = [&](Window& win, std::size_t start) {
         win.start = start;

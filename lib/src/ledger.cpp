@@ -385,8 +385,31 @@ std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
     return util::parse_time(t->get<std::string>());
 }
 
+// A chain's chain.json: the bytes an append writes for head `h` of its chain.
+std::string chain_state_bytes(const WriterId& w, std::int64_t seq, const std::string& record_id, const AnchorSeen& seen) {
+    Json chain = {{"partner", w.partner}, {"writer", w.writer}, {"seq", seq}, {"record", record_id}};
+    if (!seen.id.empty()) chain["anchor"] = {{"id", seen.id}, {"time", seen.time ? Json(*seen.time) : Json(nullptr)}};
+    return canonical_dump(chain).value();
+}
+
 // The chain head that `tree`, the tree of commit `oid` of `w`'s chain, claims (its chain.json).
-Result<ChainHead> chain_head_in(git_repository* repo, git_tree* tree, const WriterId& w, const git_oid& oid) {
+// `guess`: a head it is expected to claim; when the chain.json is exactly the bytes an
+// append writes for that head (its blob id says so), the blob is not read.
+Result<ChainHead> chain_head_in(git_repository* repo, git_tree* tree, const WriterId& w, const git_oid& oid,
+                                const ChainHead* guess = nullptr) {
+    if (const git_tree_entry* e = guess ? git_tree_entry_byname(tree, "chain.json") : nullptr;
+        e && git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+        const std::string bytes = chain_state_bytes(w, guess->seq, guess->record_id, {guess->anchor, guess->anchor_time});
+        git_oid expected;
+        if (git_odb_hash(&expected, bytes.data(), bytes.size(), GIT_OBJECT_BLOB) == 0 &&
+            git_oid_equal(&expected, git_tree_entry_id(e))) {
+            ChainHead h = *guess;
+            h.writer = w;
+            h.commit = git::oid_hex(oid);
+            return h;
+        }
+        git_error_clear();
+    }
     DVI_TRY(chain, tree_read(repo, tree, "chain.json"));
     ChainHead h;
     h.writer = w;
@@ -823,13 +846,10 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
         if (!is_valid_name(type)) return make_error(Errc::internal, "record without a valid type");
         std::vector<TreeFile> files;
         files.push_back({record_tree_path(type, id), bytes});
-        Json chain = {{"partner", req.writer.partner}, {"writer", req.writer.writer}, {"seq", pos.seq}, {"record", id}};
         if (record.value("seen", Json()) != pos.seen)
             return make_error(Errc::internal, "record does not name the anchor its writer has seen");
         if (type == "anchor") seen = later_anchor(seen, {id, claimed_anchor_time(record)}, Prefer::second_on_tie);
-        if (!seen.id.empty())
-            chain["anchor"] = {{"id", seen.id}, {"time", seen.time ? Json(*seen.time) : Json(nullptr)}};
-        files.push_back({"chain.json", canonical_dump(chain).value()});
+        files.push_back({"chain.json", chain_state_bytes(req.writer, pos.seq, id, seen)});
         if (req.derive) {
             DVI_TRY(extra, req.derive(id, record));
             for (auto& f : extra) files.push_back(std::move(f));
@@ -1069,6 +1089,24 @@ Result<Ledger::ChainCommit> Ledger::check_chain_commit(const WriterId& writer, c
     }
     git::Tree tree(t);
     out.head = chain_head_in(repo, tree.get(), writer, oid);
+    return out;
+}
+
+Result<Ledger::ChainCommit> Ledger::check_walked_commit(const WriterId& writer, const git_oid& commit, const git_oid& tree_oid,
+                                                        std::string record_id, const crypto::PublicKey& key,
+                                                        const ChainHead* guess) const {
+    git_repository* repo = m_impl->repo.get();
+    ChainCommit out{CommitCheck{}, make_error(Errc::repository, "commit could not be read")};
+    out.check.commit = git::oid_hex(commit);
+    out.check.signer = key.fingerprint();
+    out.check.record_id = std::move(record_id);
+    git_tree* t = nullptr;
+    if (int rc = git_tree_lookup(&t, repo, &tree_oid); rc != 0) {
+        out.head = git::error(rc, "cannot read the tree of commit " + out.check.commit);
+        return out;
+    }
+    git::Tree tree(t);
+    out.head = chain_head_in(repo, tree.get(), writer, commit, guess);
     return out;
 }
 

@@ -29,11 +29,12 @@ scenario() {
     SCENARIO=$1
 }
 # finds <code> [<exit status>]: the audit reports <code> (and exits 1, or as given), and
-# so does the next one, which takes what the first verified from its cache.
+# so does the next one, which takes what the first verified from its cache, and so does
+# a full one, which replays every commit the base ledger's cache vouches for as well.
 finds() {
     local run
-    for run in first cached; do
-        expect "${2:-1}" "$DVI" audit --json
+    for run in first cached --full; do
+        expect "${2:-1}" "$DVI" audit --json $([ "$run" = --full ] && echo --full)
         python3 - "$T/out" "$1" <<'EOF' || fail "$SCENARIO: no finding '$1' ($run audit)"
 import json, sys
 codes = [f["code"] for f in json.load(open(sys.argv[1]))["findings"]]

@@ -3,7 +3,9 @@
 //  2. acceptance is exact: canonical_parse accepts bytes iff they parse as JSON and are
 //     their own canonical form;
 //  3. fixed point: the canonical form of any JSON value is accepted and reads back equal;
-//  4. the form is the one canonical.hpp promises, Python's json.dumps(v, sort_keys=True,
+//  4. an accepted value has the types Json::parse gives (canonical_parse reads canonical
+//     bytes in one pass of its own), a non-negative integer unsigned;
+//  5. the form is the one canonical.hpp promises, Python's json.dumps(v, sort_keys=True,
 //     separators=(",", ":"), ensure_ascii=False), here written out independently.
 #include <cstdio>
 #include <string>
@@ -79,6 +81,22 @@ void python_dumps(const dvi::Json& v, std::string& out) {
     }
 }
 
+// Equal values of equal types, all the way down (Json's == says 1u == 1).
+bool same_types(const dvi::Json& a, const dvi::Json& b) {
+    if (a.type() != b.type() || a.size() != b.size()) return false;
+    if (a.is_object()) {
+        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
+            if (x.key() != y.key() || !same_types(x.value(), y.value())) return false;
+        return true;
+    }
+    if (a.is_array()) {
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!same_types(a[i], b[i])) return false;
+        return true;
+    }
+    return a == b;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -97,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         DVI_FUZZ_CHECK(!parsed, "canonical_parse accepts only JSON");
         return 0;
     }
+    if (parsed) DVI_FUZZ_CHECK(same_types(*parsed, any), "canonical_parse gives the value and types Json::parse gives");
     auto canonical = dvi::canonical_dump(any);
     DVI_FUZZ_CHECK(parsed.ok() == (canonical.ok() && *canonical == bytes),
                    "canonical_parse accepts exactly the bytes that are their own canonical form");

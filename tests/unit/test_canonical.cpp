@@ -121,6 +121,17 @@ TEST_CASE("canonical_parse refuses anything whose canonical form differs") {
         {R"(["\u001F"])", "an upper-case hex escape"},
         {"[\"\x01\"]", "a raw control character"},
         {"[\"\xff\"]", "invalid UTF-8"},
+        {"[\"\xc0\x80\"]", "an overlong UTF-8 sequence"},
+        {"[\"\xed\xa0\x80\"]", "a UTF-8 surrogate"},
+        {"[\"\xf4\x90\x80\x80\"]", "UTF-8 beyond U+10FFFF"},
+        {"[\"\xe2\x82\"]", "a truncated UTF-8 sequence"},
+        {R"(["\u0008"])", "a control character that has a short escape"},
+        {R"(["\ud83d\ude00"])", "an escaped surrogate pair"},
+        {R"(["\x41"])", "an unknown escape"},
+        {R"([1,])", "a trailing comma"},
+        {R"([-])", "a lone minus"},
+        {R"([tru])", "a truncated literal"},
+        {R"({"a"})", "a key without a value"},
         {"\xef\xbb\xbf{}", "a byte order mark"},
         {R"({"a":1)", "truncated"},
         {"", "empty"},
@@ -131,6 +142,44 @@ TEST_CASE("canonical_parse refuses anything whose canonical form differs") {
         auto r = canonical_parse(text);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == Errc::invalid_input);
+    }
+}
+
+namespace {
+// Equal values of equal types, all the way down (Json's == says 1u == 1).
+bool same_types(const Json& a, const Json& b) {
+    if (a.type() != b.type() || a.size() != b.size()) return false;
+    if (a.is_object()) {
+        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
+            if (x.key() != y.key() || !same_types(x.value(), y.value())) return false;
+        return true;
+    }
+    if (a.is_array()) {
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!same_types(a[i], b[i])) return false;
+        return true;
+    }
+    return a == b;
+}
+}  // namespace
+
+TEST_CASE("canonical_parse gives the value and the types Json::parse gives") {
+    const std::string deep = std::string(300, '[') + "1" + std::string(300, ']');  // deeper than the one-pass reader goes
+    const std::string cases[] = {
+        R"([0,7,9007199254740991,-1,-9007199254740991])",
+        R"(["\b\f\n\r\t\u0000\u001f","\"","\\",""])",
+        "[\"\xf0\x9f\x98\x80 \xe2\x82\xac \xc3\xa9 \x7f\"]",
+        R"({"":{},"a":[],"b":[[],{}],"c":{"d":{"e":null}},"f":true,"g":false})",
+        R"("a string alone")",
+        R"(42)",
+        deep,
+    };
+    for (const auto& text : cases) {
+        INFO(text.substr(0, 80));
+        auto r = canonical_parse(text);
+        REQUIRE(r.ok());
+        CHECK(same_types(*r, Json::parse(text)));
+        CHECK(dump(*r) == text);
     }
 }
 

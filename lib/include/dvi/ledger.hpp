@@ -19,6 +19,8 @@
 #include "dvi/crypto.hpp"
 #include "dvi/result.hpp"
 
+struct git_oid;  // libgit2's object id, for the library's own modules (audit)
+
 namespace dvi {
 
 // Partner ids and writer names: lower-case ASCII letters, digits, '-' and '_', 1-63
@@ -207,6 +209,13 @@ public:
     Result<ChainCommit> check_chain_commit(const WriterId& writer, const std::string& commit_hex,
                                            const crypto::PublicKey& expected_key,
                                            Signature signature = Signature::verify) const;
+    // The same for a commit a walk of the chain has read already, signed by `key` (verified),
+    // with at most one parent and a valid trailer naming `record_id`; `tree` is its tree.
+    // `guess`: the head its chain.json is expected to claim (the commit before it moved on
+    // by this record); a chain.json that is exactly that is known by its blob id, unread.
+    Result<ChainCommit> check_walked_commit(const WriterId& writer, const git_oid& commit, const git_oid& tree,
+                                            std::string record_id, const crypto::PublicKey& key,
+                                            const ChainHead* guess) const;
 
     // Commits of a chain from head to its root (a history walk: for log and audit).
     Result<std::vector<std::string>> chain_commits(const WriterId& writer) const;
