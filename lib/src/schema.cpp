@@ -24,14 +24,14 @@ const std::set<std::string>& supported_keywords() {
     return k;
 }
 
-std::string escape_pointer_token(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+// Appends "/<token>" to a JSON pointer, escaped (RFC 6901).
+void append_pointer_token(std::string& pointer, const std::string& token) {
+    pointer += '/';
+    for (char c : token) {
+        if (c == '~') pointer += "~0";
+        else if (c == '/') pointer += "~1";
+        else pointer += c;
     }
-    return out;
 }
 
 std::size_t utf8_length(const std::string& s) {
@@ -166,7 +166,9 @@ public:
     // the process, so what is found in them can be kept by address.
     Validator(const Json& root, bool compiled_in) : m_root(&root), m_compiled_in(compiled_in) {}
 
-    Status run(const Json& schema, const Json& doc, const std::string& ptr, std::vector<SchemaViolation>& out,
+    // `ptr`: the JSON pointer of `doc`, a buffer the checks of its members extend and
+    // restore (no string is built for a member that has no finding).
+    Status run(const Json& schema, const Json& doc, std::string& ptr, std::vector<SchemaViolation>& out,
                int depth = 0) {
         if (depth > 64) return make_error(Errc::internal, "schema recursion too deep");
         if (schema.is_boolean()) {
@@ -187,20 +189,20 @@ public:
             m_root = saved;
             DVI_CHECK(st);
         }
-        if (auto t = kw.type; t) {
+        if (auto t = kw.type; t && !(t->is_string() ? has_type(doc, t->get_ref<const std::string&>())
+                                                   : std::any_of(t->begin(), t->end(), [&](const Json& ty) {
+                                                         return ty.is_string() && has_type(doc, ty.get_ref<const std::string&>());
+                                                     }))) {
             std::vector<std::string> types;
             if (t->is_string()) types.push_back(*t);
             else for (auto& x : *t) types.push_back(x);
-            bool match = std::any_of(types.begin(), types.end(), [&](auto& ty) { return has_type(doc, ty); });
-            if (!match) {
-                std::string exp;
-                for (std::size_t i = 0; i < types.size(); ++i) exp += (i ? " or " : "") + expected_name(types[i]);
-                std::string msg = "expected " + exp + ", found " + type_name(doc);
-                if (doc.is_number_float() && std::find(types.begin(), types.end(), "string") != types.end())
-                    msg += " (write decimal quantities as strings with units, e.g. \"0.2 mm\")";
-                add(out, ptr, msg);
-                return {};  // further checks would only repeat the same fault
-            }
+            std::string exp;
+            for (std::size_t i = 0; i < types.size(); ++i) exp += (i ? " or " : "") + expected_name(types[i]);
+            std::string msg = "expected " + exp + ", found " + type_name(doc);
+            if (doc.is_number_float() && std::find(types.begin(), types.end(), "string") != types.end())
+                msg += " (write decimal quantities as strings with units, e.g. \"0.2 mm\")";
+            add(out, ptr, msg);
+            return {};  // further checks would only repeat the same fault
         }
         if (auto c = kw.const_; c && doc != *c)
             add(out, ptr, "must be " + short_value(*c) + ", found " + short_value(doc));
@@ -263,7 +265,7 @@ private:
         out.push_back({ptr, pointer_to_field(ptr), std::move(msg)});
     }
 
-    Result<std::size_t> count(const Json& schema, const Json& doc, const std::string& ptr, int depth) {
+    Result<std::size_t> count(const Json& schema, const Json& doc, std::string& ptr, int depth) {
         std::vector<SchemaViolation> tmp;
         DVI_CHECK(run(schema, doc, ptr, tmp, depth + 1));
         return tmp.size();
@@ -305,7 +307,7 @@ private:
 
     Status string_checks(const Keywords& kw, const std::string& s, const std::string& ptr,
                          std::vector<SchemaViolation>& out) {
-        auto len = utf8_length(s);
+        const auto len = kw.min_length || kw.max_length ? utf8_length(s) : 0;
         if (auto m = kw.min_length; m && len < m->get<std::size_t>())
             add(out, ptr, len == 0 ? "must not be empty" : "is too short (at least " + m->dump() + " characters)");
         if (auto m = kw.max_length; m && len > m->get<std::size_t>())
@@ -344,36 +346,42 @@ private:
         return {};
     }
 
-    Status object_checks(const Keywords& kw, const Json& doc, const std::string& ptr,
+    Status object_checks(const Keywords& kw, const Json& doc, std::string& ptr,
                          std::vector<SchemaViolation>& out, int depth) {
         const Json* props = kw.properties;
+        const std::size_t base = ptr.size();
         if (auto r = kw.required; r)
             for (auto& name : *r)
-                if (!doc.contains(name.get<std::string>()))
-                    add(out, ptr + "/" + escape_pointer_token(name), "is missing");
+                if (!doc.contains(name.get_ref<const std::string&>())) {
+                    append_pointer_token(ptr, name.get_ref<const std::string&>());
+                    add(out, ptr, "is missing");
+                    ptr.resize(base);
+                }
         if (auto m = kw.min_properties; m && doc.size() < m->get<std::size_t>())
             add(out, ptr, "must have at least " + m->dump() + " entries");
         if (auto m = kw.max_properties; m && doc.size() > m->get<std::size_t>())
             add(out, ptr, "must have at most " + m->dump() + " entries");
         for (auto it = doc.begin(); it != doc.end(); ++it) {
-            std::string child = ptr + "/" + escape_pointer_token(it.key());
+            append_pointer_token(ptr, it.key());
             if (auto pn = kw.property_names; pn)
-                DVI_CHECK(run(*pn, Json(it.key()), child, out, depth + 1));
+                DVI_CHECK(run(*pn, Json(it.key()), ptr, out, depth + 1));
             auto prop = props ? props->find(it.key()) : Json::const_iterator();
             if (props && prop != props->end()) {
-                DVI_CHECK(run(*prop, it.value(), child, out, depth + 1));
+                DVI_CHECK(run(*prop, it.value(), ptr, out, depth + 1));
             } else if (auto ap = kw.additional_properties; ap) {
                 if (ap->is_boolean() && !ap->get<bool>())
-                    add(out, child, "is not a known field");
+                    add(out, ptr, "is not a known field");
                 else
-                    DVI_CHECK(run(*ap, it.value(), child, out, depth + 1));
+                    DVI_CHECK(run(*ap, it.value(), ptr, out, depth + 1));
             }
+            ptr.resize(base);
         }
         return {};
     }
 
-    Status array_checks(const Keywords& kw, const Json& doc, const std::string& ptr,
+    Status array_checks(const Keywords& kw, const Json& doc, std::string& ptr,
                         std::vector<SchemaViolation>& out, int depth) {
+        const std::size_t base = ptr.size();
         if (auto m = kw.min_items; m && doc.size() < m->get<std::size_t>())
             add(out, ptr, doc.empty() ? "must not be empty" : "needs at least " + m->dump() + " entries");
         if (auto m = kw.max_items; m && doc.size() > m->get<std::size_t>())
@@ -387,8 +395,12 @@ private:
                     }
         }
         if (auto items = kw.items; items)
-            for (std::size_t i = 0; i < doc.size(); ++i)
-                DVI_CHECK(run(*items, doc[i], ptr + "/" + std::to_string(i), out, depth + 1));
+            for (std::size_t i = 0; i < doc.size(); ++i) {
+                ptr += '/';
+                ptr += std::to_string(i);
+                DVI_CHECK(run(*items, doc[i], ptr, out, depth + 1));
+                ptr.resize(base);
+            }
         return {};
     }
 };
@@ -452,7 +464,8 @@ std::vector<std::string> schema_names() {
 Result<std::vector<SchemaViolation>> schema_validate(const Json& schema, const Json& doc) {
     std::vector<SchemaViolation> out;
     Validator v(schema, compiled_in(schema));
-    DVI_CHECK(v.run(schema, doc, "", out));
+    std::string pointer;
+    DVI_CHECK(v.run(schema, doc, pointer, out));
     return out;
 }
 
