@@ -1306,7 +1306,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
             // unknown writer: reported once below
         } else if (skip[i]) {
             // Verified by an earlier run: read the record, skip the signature.
-            if (auto fast = indexed_record(l, indexes[job.chain], commit)) {
+            const ChainIndex& index = indexes[job.chain];
+            const std::uint32_t item = walked_read[i].item;
+            if (auto fast = item != k_unindexed ? indexed_record(l, index, index.items[item], commit, id_text(index.items[item].id))
+                                                : indexed_record(l, index, commit)) {
                 CommitCheck cc;
                 cc.commit = commit;
                 cc.record_id = fast->id;
