@@ -938,7 +938,8 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
     return std::move(out);
 }
 
-// The record of item `item` of the index, added by commit `commit_hex` whose trailer says `id`.
+// The record of item `item` of the index, added by commit `commit_hex` whose trailer says
+// `id` (the item's id): its bytes are checked against it.
 std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const ChainIndex::Item& item,
                                            const std::string& commit_hex, const std::string& id) {
     auto* repo = static_cast<git_repository*>(l.raw_repository());
@@ -950,7 +951,8 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     }
     std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
     git_blob_free(blob);
-    if (record_id_of(bytes) != id) return std::nullopt;
+    if (const auto digest = crypto::sha256(bytes); !std::equal(digest.begin(), digest.end(), item.id.begin(), item.id.end()))
+        return std::nullopt;
     auto json = canonical_parse(bytes);
     if (!json) return std::nullopt;
     StoredRecord rec{id, index.types[item.type], std::string(), std::move(*json), ChainHead{}};
