@@ -1326,30 +1326,49 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 cc.record = std::move(*rec);
                 result = std::move(cc);
             }
-        } else if (presigned[i] && walked_read[i].item != k_unindexed) {
-            // What the walk read of the commit says all its own checks passed: its
-            // chain.json and its record (from the head-tree index) are read here.
-            const ChainIndex& index = indexes[job.chain];
-            const ChainIndex::Item& item = index.items[walked_read[i].item];
-            std::string id = id_text(item.id);
-            std::optional<ChainHead> guess;
-            if (last) {
-                guess = std::move(last);
-                guess->seq += 1;
-                guess->record_id = id;
-            }
-            last.reset();
-            auto checked = l.check_walked_commit(heads[job.chain].writer, job.commit, walked_read[i].tree, id, *keys[job.chain],
-                                                 guess ? &*guess : nullptr);
+        } else {
             std::optional<Result<ChainHead>> head;
-            if (!checked) {
-                result = Result<CommitCheck>(checked.error());
+            auto take = [&](Result<Ledger::ChainCommit>&& checked) {
+                if (!checked) {
+                    result = Result<CommitCheck>(checked.error());
+                } else {
+                    result = std::move(checked->check);
+                    head = std::move(checked->head);
+                }
+            };
+            if (presigned[i] && walked_read[i].item != k_unindexed) {
+                // The walk read the commit and found its signature, parents and trailer
+                // good: its chain.json and its record (through the index) are read here.
+                const ChainIndex& index = indexes[job.chain];
+                const ChainIndex::Item& item = index.items[walked_read[i].item];
+                std::string id = id_text(item.id);
+                std::optional<ChainHead> guess = std::move(last);
+                if (guess) {
+                    guess->seq += 1;
+                    guess->record_id = id;
+                }
+                take(l.check_walked_commit(heads[job.chain].writer, job.commit, walked_read[i].tree, id, *keys[job.chain],
+                                           guess ? &*guess : nullptr));
+                if (*result) {
+                    if (auto fast = indexed_record(l, index, item, commit, id)) (**result).record = std::move(*fast);
+                    else result = l.check_commit(commit, *keys[job.chain]);
+                }
             } else {
-                result = std::move(checked->check);
-                head = std::move(checked->head);
-                if (auto fast = indexed_record(l, index, item, commit, id)) (**result).record = std::move(*fast);
-                else result = l.check_commit(commit, *keys[job.chain]);
+                // The signature here; the record from the chain's head-tree index (its
+                // bytes checked against the trailer's id), else from the commit's tree.
+                // One read of the commit gives its signature, its trailer and its chain.json.
+                take(l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain],
+                                          presigned[i] ? Ledger::Signature::verified : Ledger::Signature::verify));
+                if (*result && !(**result).record_id.empty()) {
+                    auto fast = indexed_record(l, indexes[job.chain], commit, (**result).record_id);
+                    if (fast) (**result).record = std::move(*fast);
+                    else result = l.check_commit(commit, *keys[job.chain]);
+                }
             }
+            // The schema and chain.json too, here on every core: they are the costliest
+            // checks after the signature. A chain.json that describes its commit is the
+            // guess for the next one's.
+            last.reset();
             if (*result && (**result).record && head) {
                 const StoredRecord& rec = *(**result).record;
                 if (auto v = validate_record(rec.json); !v) win.schema_errors[i - win.start] = v.error().message;
@@ -1358,35 +1377,6 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                     win.state_errors[i - win.start] =
                         "its chain.json says position " + std::to_string((*head)->seq) + " and record " + (*head)->record_id;
                 else last = **head;
-            }
-        } else {
-            // The signature here; the record from the chain's head-tree index (its
-            // bytes checked against the trailer's id), else from the commit's tree.
-            // One read of the commit gives its signature, its trailer and its chain.json.
-            last.reset();
-            auto checked = l.check_chain_commit(heads[job.chain].writer, commit, *keys[job.chain],
-                                                presigned[i] ? Ledger::Signature::verified : Ledger::Signature::verify);
-            std::optional<Result<ChainHead>> head;
-            if (!checked) {
-                result = Result<CommitCheck>(checked.error());
-            } else {
-                result = std::move(checked->check);
-                head = std::move(checked->head);
-            }
-            if (*result && !(**result).record_id.empty()) {
-                auto fast = indexed_record(l, indexes[job.chain], commit, (**result).record_id);
-                if (fast) (**result).record = std::move(*fast);
-                else result = l.check_commit(commit, *keys[job.chain]);
-            }
-            // The schema and chain.json too, here on every core: they are the costliest
-            // checks after the signature.
-            if (*result && (**result).record && head) {
-                const StoredRecord& rec = *(**result).record;
-                if (auto v = validate_record(rec.json); !v) win.schema_errors[i - win.start] = v.error().message;
-                if (!*head) win.state_errors[i - win.start] = head->error().message;
-                else if ((*head)->seq != job.seq || (*head)->record_id != rec.id)
-                    win.state_errors[i - win.start] =
-                        "its chain.json says position " + std::to_string((*head)->seq) + " and record " + (*head)->record_id;
             }
         }
         continue_progress();

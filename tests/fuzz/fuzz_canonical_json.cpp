@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <string>
 
+#include "../json_types.hpp"
 #include "dvi/canonical.hpp"
 #include "fuzz.hpp"
 
@@ -81,22 +82,6 @@ void python_dumps(const dvi::Json& v, std::string& out) {
     }
 }
 
-// Equal values of equal types, all the way down (Json's == says 1u == 1).
-bool same_types(const dvi::Json& a, const dvi::Json& b) {
-    if (a.type() != b.type() || a.size() != b.size()) return false;
-    if (a.is_object()) {
-        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
-            if (x.key() != y.key() || !same_types(x.value(), y.value())) return false;
-        return true;
-    }
-    if (a.is_array()) {
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (!same_types(a[i], b[i])) return false;
-        return true;
-    }
-    return a == b;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -115,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         DVI_FUZZ_CHECK(!parsed, "canonical_parse accepts only JSON");
         return 0;
     }
-    if (parsed) DVI_FUZZ_CHECK(same_types(*parsed, any), "canonical_parse gives the value and types Json::parse gives");
+    if (parsed) DVI_FUZZ_CHECK(dvi_test::same_types(*parsed, any), "canonical_parse gives the value and types Json::parse gives");
     auto canonical = dvi::canonical_dump(any);
     DVI_FUZZ_CHECK(parsed.ok() == (canonical.ok() && *canonical == bytes),
                    "canonical_parse accepts exactly the bytes that are their own canonical form");

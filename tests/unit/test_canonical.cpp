@@ -5,6 +5,7 @@
 
 #include <limits>
 
+#include "../json_types.hpp"
 #include "dvi/canonical.hpp"
 #include "dvi/crypto.hpp"
 #include "helpers.hpp"
@@ -145,24 +146,6 @@ TEST_CASE("canonical_parse refuses anything whose canonical form differs") {
     }
 }
 
-namespace {
-// Equal values of equal types, all the way down (Json's == says 1u == 1).
-bool same_types(const Json& a, const Json& b) {
-    if (a.type() != b.type() || a.size() != b.size()) return false;
-    if (a.is_object()) {
-        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
-            if (x.key() != y.key() || !same_types(x.value(), y.value())) return false;
-        return true;
-    }
-    if (a.is_array()) {
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (!same_types(a[i], b[i])) return false;
-        return true;
-    }
-    return a == b;
-}
-}  // namespace
-
 TEST_CASE("canonical_parse gives the value and the types Json::parse gives") {
     const std::string deep = std::string(300, '[') + "1" + std::string(300, ']');  // deeper than the one-pass reader goes
     const std::string cases[] = {
@@ -178,7 +161,7 @@ TEST_CASE("canonical_parse gives the value and the types Json::parse gives") {
         INFO(text.substr(0, 80));
         auto r = canonical_parse(text);
         REQUIRE(r.ok());
-        CHECK(same_types(*r, Json::parse(text)));
+        CHECK(dvi_test::same_types(*r, Json::parse(text)));
         CHECK(dump(*r) == text);
     }
 }
