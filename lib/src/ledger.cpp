@@ -385,7 +385,8 @@ std::optional<std::int64_t> claimed_anchor_time(const Json& record) {
     return util::parse_time(t->get<std::string>());
 }
 
-// A chain's chain.json: the bytes an append writes for head `h` of its chain.
+// The bytes of a chain's chain.json as an append writes them: position `seq` of `w`'s
+// chain holds `record_id`, and the latest anchor its writer had seen is `seen`.
 std::string chain_state_bytes(const WriterId& w, std::int64_t seq, const std::string& record_id, const AnchorSeen& seen) {
     Json chain = {{"partner", w.partner}, {"writer", w.writer}, {"seq", seq}, {"record", record_id}};
     if (!seen.id.empty()) chain["anchor"] = {{"id", seen.id}, {"time", seen.time ? Json(*seen.time) : Json(nullptr)}};

@@ -66,6 +66,13 @@ bool has_type(const Json& v, const std::string& t) {
     return false;
 }
 
+// Whether `v` is of the type, or of one of the types, that a schema's "type" names.
+bool matches_type(const Json& v, const Json& type) {
+    if (type.is_string()) return has_type(v, type.get_ref<const std::string&>());
+    return std::any_of(type.begin(), type.end(),
+                       [&](const Json& t) { return t.is_string() && has_type(v, t.get_ref<const std::string&>()); });
+}
+
 std::string expected_name(const std::string& t) {
     static const std::map<std::string, std::string> names{
         {"object", "a mapping"}, {"array", "a list"}, {"string", "a string"}, {"integer", "an integer"},
@@ -189,10 +196,7 @@ public:
             m_root = saved;
             DVI_CHECK(st);
         }
-        if (auto t = kw.type; t && !(t->is_string() ? has_type(doc, t->get_ref<const std::string&>())
-                                                   : std::any_of(t->begin(), t->end(), [&](const Json& ty) {
-                                                         return ty.is_string() && has_type(doc, ty.get_ref<const std::string&>());
-                                                     }))) {
+        if (auto t = kw.type; t && !matches_type(doc, *t)) {
             std::vector<std::string> types;
             if (t->is_string()) types.push_back(*t);
             else for (auto& x : *t) types.push_back(x);
