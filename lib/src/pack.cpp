@@ -609,6 +609,48 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
     return plan;
 }
 
+// The header of a pack entry: its type (1 to 4 stored whole, 6 OFS_DELTA, 7 REF_DELTA),
+// for a delta where its base is, and where its type-and-size bytes and the whole header end.
+struct EntryHeader {
+    int type = 0;
+    std::uint64_t back = 0;       // OFS_DELTA: the base starts that many bytes before
+    std::optional<git_oid> base;  // REF_DELTA: the base's id
+    const unsigned char* size_end = nullptr;
+    const unsigned char* end = nullptr;
+};
+
+// The header of the entry at `offset` of `pack` (a mapped pack file); nullopt when it
+// does not lie within the pack's body or names an OFS_DELTA base outside it. Which types
+// the caller takes, and whether a base is an entry, are the caller's to check.
+std::optional<EntryHeader> read_entry_header(const Mapped& pack, std::uint64_t offset) {
+    if (pack.size() < 32 || offset < 12 || offset >= pack.size() - 20) return std::nullopt;
+    const unsigned char* body_end = pack.data() + pack.size() - 20;
+    const unsigned char* q = pack.data() + offset;
+    EntryHeader h;
+    h.type = (*q >> 4) & 7;
+    while (*q & 0x80)
+        if (++q == body_end) return std::nullopt;
+    h.size_end = ++q;
+    if (h.type == 6) {
+        if (q == body_end) return std::nullopt;
+        h.back = *q & 0x7f;
+        while (*q & 0x80) {
+            if (++q == body_end || h.back >= (std::uint64_t{1} << 56)) return std::nullopt;
+            h.back = ((h.back + 1) << 7) | (*q & 0x7f);
+        }
+        ++q;
+        if (h.back == 0 || h.back > offset) return std::nullopt;
+    } else if (h.type == 7) {
+        if (body_end - q < 20) return std::nullopt;
+        git_oid base;
+        std::memcpy(base.id, q, 20);
+        h.base = base;
+        q += 20;
+    }
+    h.end = q;
+    return h;
+}
+
 // The entries of one pack to merge, in the order they are in the file, each with where
 // it ends; an OFS_DELTA's base is found by its offset.
 struct SourceEntry {
@@ -649,34 +691,23 @@ Status copy_pack(const fs::path& idx_path, const std::vector<IdxEntry>& entries,
         if (skip(ie.oid)) continue;
         const unsigned char* p = m->data() + e.offset;
         const unsigned char* end = m->data() + e.end;
-        const unsigned char* q = p;
-        int type = (*q >> 4) & 7;
-        while ((*q & 0x80) && q + 1 < end) ++q;
-        ++q;  // past the type and size
         if (crc32_z(0, p, static_cast<std::size_t>(end - p)) != ie.crc)
             return bad("the entry of " + git::oid_hex(ie.oid) + " does not match its CRC");
+        auto h = read_entry_header(*m, e.offset);
+        if (!h || h->end > end) return bad("the entry of " + git::oid_hex(ie.oid) + " has a malformed header");
         IdxEntry w{ie.oid, out.offset(), ie.crc};
         if (auto r = replaced.find(ie.oid); r != replaced.end()) {
             w.crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(r->second.data()), r->second.size()));
             DVI_CHECK(out.write(r->second));
-        } else if (type == 6) {  // OFS_DELTA
-            std::uint64_t back = *q & 0x7f;
-            while ((*q & 0x80) && q + 1 < end) {
-                ++q;
-                back = ((back + 1) << 7) | (*q & 0x7f);
-            }
-            ++q;
-            if (back == 0 || back > e.offset) return bad("a delta's base lies outside it");
-            const IdxEntry* base = by_offset(e.offset - back);
+        } else if (h->type == 6) {  // OFS_DELTA
+            const IdxEntry* base = by_offset(e.offset - h->back);
             if (!base) return bad("a delta's base is not an entry");
-            std::string head(reinterpret_cast<const char*>(p), static_cast<std::size_t>(q - p));
             // The same type-and-size bytes with the type changed to REF_DELTA (7).
-            std::size_t size_bytes = 1;
-            while (size_bytes < head.size() && (static_cast<unsigned char>(head[size_bytes - 1]) & 0x80)) ++size_bytes;
-            std::string rewritten = head.substr(0, size_bytes);
+            std::string rewritten(reinterpret_cast<const char*>(p), static_cast<std::size_t>(h->size_end - p));
             rewritten[0] = static_cast<char>((static_cast<unsigned char>(rewritten[0]) & 0x8f) | (7 << 4));
             rewritten.append(reinterpret_cast<const char*>(base->oid.id), 20);
             uLong crc = crc32(0, reinterpret_cast<const Bytef*>(rewritten.data()), static_cast<uInt>(rewritten.size()));
+            const unsigned char* q = h->end;
             std::size_t rest = static_cast<std::size_t>(end - q);
             crc = crc32_z(crc, q, rest);
             w.crc = static_cast<std::uint32_t>(crc);
@@ -825,30 +856,13 @@ public:
     // nullopt: the entry makes no sense (it is then never used).
     std::optional<Head> head(const Entry& e) {
         Pack& pk = pack(e.pack);
-        if (!pk.map || pk.map->size() < 32) return std::nullopt;
-        const unsigned char* body_end = pk.map->data() + pk.map->size() - 20;
-        std::uint64_t offset = m_entries[e.pack][e.index].offset;
-        if (offset < 12 || offset >= pk.map->size() - 20) return std::nullopt;
-        const unsigned char* q = pk.map->data() + offset;
-        Head h;
-        h.type = (*q >> 4) & 7;
-        while ((*q & 0x80) && q + 1 < body_end) ++q;
-        ++q;
-        if (h.type >= 1 && h.type <= 4) return h;
-        if (h.type == 7) {
-            if (q + 20 > body_end) return std::nullopt;
-            git_oid base;
-            std::memcpy(base.id, q, 20);
-            h.base = base;
-            return h;
-        }
+        const std::uint64_t offset = m_entries[e.pack][e.index].offset;
+        auto eh = pk.map ? read_entry_header(*pk.map, offset) : std::nullopt;
+        if (!eh) return std::nullopt;
+        Head h{eh->type, eh->base};
+        if ((h.type >= 1 && h.type <= 4) || h.type == 7) return h;
         if (h.type != 6) return std::nullopt;
-        std::uint64_t back = *q & 0x7f;
-        while ((*q & 0x80) && q + 1 < body_end) {
-            ++q;
-            back = ((back + 1) << 7) | (*q & 0x7f);
-        }
-        if (back == 0 || back > offset) return std::nullopt;
+        const std::uint64_t back = eh->back;
         auto it = std::lower_bound(pk.by_offset.begin(), pk.by_offset.end(), offset - back,
                                    [&](std::uint32_t k, std::uint64_t o) { return m_entries[e.pack][k].offset < o; });
         if (it == pk.by_offset.end() || m_entries[e.pack][*it].offset != offset - back) return std::nullopt;
@@ -1132,27 +1146,14 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             mapped[i] = 1;
             if (auto m = Mapped::open(fs::path(packs[i].idx).replace_extension(".pack"))) maps[i].emplace(std::move(*m));
         }
-        if (!maps[i] || maps[i]->size() < 32) return std::nullopt;
-        const unsigned char* body_end = maps[i]->data() + maps[i]->size() - 20;
+        if (!maps[i]) return std::nullopt;
         for (int depth = 0; depth <= k_max_depth; ++depth) {
-            if (offset < 12 || offset >= maps[i]->size() - 20) return std::nullopt;
-            const unsigned char* q = maps[i]->data() + offset;
-            int type = (*q >> 4) & 7;
-            while ((*q & 0x80) && q + 1 < body_end) ++q;
-            ++q;
-            if (type == 6) {  // OFS_DELTA: the base is that many bytes before
-                std::uint64_t back = *q & 0x7f;
-                while ((*q & 0x80) && q + 1 < body_end) {
-                    ++q;
-                    back = ((back + 1) << 7) | (*q & 0x7f);
-                }
-                if (back == 0 || back > offset) return std::nullopt;
-                offset -= back;
-            } else if (type == 7) {  // REF_DELTA: the base by id, in the same pack
-                if (q + 20 > body_end) return std::nullopt;
-                git_oid base;
-                std::memcpy(base.id, q, 20);
-                const IdxEntry* e = find_entry(merged[i], base);
+            auto h = read_entry_header(*maps[i], offset);
+            if (!h) return std::nullopt;
+            if (h->type == 6) {  // OFS_DELTA: the base is that many bytes before
+                offset -= h->back;
+            } else if (h->type == 7) {  // REF_DELTA: the base by id, in the same pack
+                const IdxEntry* e = find_entry(merged[i], *h->base);
                 if (!e) return std::nullopt;
                 offset = e->offset;
             } else {

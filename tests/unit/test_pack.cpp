@@ -137,6 +137,28 @@ std::vector<Listed> pack_listing(const std::string& idx) {
     return out;
 }
 
+// The index of a ledger's newest pack.
+std::string newest_pack_index(const fs::path& repo) {
+    return trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
+}
+
+// A bare ledger `dir`/ledger.git of `first` records in 40 folders, packed, then `then`
+// records more, packed by a run that merges nothing: two packs side by side, the second
+// run's folders whose versions before it are in the first pack.
+fs::path two_runs_apart(const TempDir& dir, std::mt19937& rng, int first, int then) {
+    fs::path repo = dir / "ledger.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    import_loose(repo, chain_stream(rng, 1, first, false, 40), dir.path());
+    Repo r(repo);
+    REQUIRE(pack::run(r.raw, repo));
+    import_loose(repo, chain_stream(rng, first + 1, then, true, 40), dir.path());
+    auto second = pack::run(r.raw, repo);
+    REQUIRE(second);
+    REQUIRE(second->merged == 0);
+    REQUIRE(pack_count(repo) == 2);
+    return repo;
+}
+
 }  // namespace
 
 TEST_CASE("delta: rebuilds the target from the base", "[pack]") {
@@ -282,7 +304,7 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
     SECTION("hints that name a loop, a missing object or another type, or a damaged file, change nothing else") {
         import_loose(repo, chain_stream(rng, 301, 20, true), dir.path());
         REQUIRE(pack::run(r.raw, repo));
-        std::string newest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
+        std::string newest = newest_pack_index(repo);
         std::string oldest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | tail -1").output);
         // Two whole versions of records/print, one in each pack, hinted against each other.
         std::string x = trim(run("git -C " + shq(repo) + " rev-parse main~20:records/print").output);
@@ -326,19 +348,10 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
         // this one does not merge: every entry of such a folder looked new, older records
         // included, and became the next record's base (outside the pack: stored whole).
         TempDir d2("dvi-pack-records");
-        fs::path repo2 = d2 / "ledger.git";
-        REQUIRE(run("git init -q --bare " + shq(repo2)).status == 0);
-        import_loose(repo2, chain_stream(rng, 1, 120, false, 40), d2.path());
-        Repo r2(repo2);
-        REQUIRE(pack::run(r2.raw, repo2));
-        import_loose(repo2, chain_stream(rng, 121, 10, true, 40), d2.path());
-        auto next = pack::run(r2.raw, repo2);
-        REQUIRE(next);
-        CHECK(next->merged == 0);
-        CHECK(pack_count(repo2) == 2);
+        fs::path repo2 = two_runs_apart(d2, rng, 120, 10);
         check_with_git(repo2);
         // The new pack's records ("device" in them): whole or deltas, from git verify-pack -v.
-        std::string newest = trim(run("ls -t " + shq(repo2 / "objects/pack") + "/*.idx | head -1").output);
+        std::string newest = newest_pack_index(repo2);
         std::size_t whole = 0, deltas = 0;
         for (auto& e : pack_listing(shq(newest))) {
             if (e.type != "blob") continue;
@@ -382,22 +395,15 @@ TEST_CASE("pack: what a run stored whole, its previous version in a pack it did 
     // Records in 40 folders, as a large ledger's fill its fanned-out ones: each new
     // version of a folder adds an entry to a few hundred bytes.
     TempDir d2("dvi-pack-hints");
-    fs::path repo = d2 / "ledger.git";
-    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
-    import_loose(repo, chain_stream(rng, 1, 300, false, 40), d2.path());
+    fs::path repo = two_runs_apart(d2, rng, 300, 20);
     Repo r2(repo);
-    REQUIRE(pack::run(r2.raw, repo));
-    import_loose(repo, chain_stream(rng, 301, 20, true, 40), d2.path());
-    auto second = pack::run(r2.raw, repo);
-    REQUIRE(second);
-    REQUIRE(second->merged == 0);
     // The run's objects, and which of its folders it stored whole.
     std::set<std::string> first_run, second_run;
     std::istringstream older(run("git -C " + shq(repo) + " rev-list --objects main~20 | cut -c1-40").output);
     for (std::string id; std::getline(older, id);) first_run.insert(id);
     std::istringstream newer(run("git -C " + shq(repo) + " rev-list --objects main ^main~20 | cut -c1-40").output);
     for (std::string id; std::getline(newer, id);) second_run.insert(id);
-    std::string newest = trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
+    std::string newest = newest_pack_index(repo);
     std::size_t whole = 0;
     for (auto& e : pack_listing(shq(newest)))
         if (e.type == "tree" && e.base.empty() && second_run.count(e.id)) ++whole;
