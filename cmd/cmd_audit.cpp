@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "audit_html.hpp"
@@ -14,12 +15,15 @@ namespace dvi::cli {
 
 namespace {
 
+constexpr unsigned k_max_jobs = 256;
+
 struct AuditOptions {
     std::string format = "text";
     std::string output;
     bool strict = false;
     bool full = false;
     std::string since;
+    unsigned jobs = 0;  // 0: one thread per core
 };
 
 Json finding_json(const Finding& f) {
@@ -163,11 +167,24 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     if (o.format != "text" && o.format != "json" && o.format != "markdown" && o.format != "html")
         return report(make_error(Errc::invalid_input, "unknown --format '" + o.format + "'",
                                  "use text, json, markdown or html"));
+    if (o.jobs > k_max_jobs)
+        return report(make_error(Errc::invalid_input, "--jobs " + std::to_string(o.jobs) + " is more than " +
+                                                          std::to_string(k_max_jobs) + " threads",
+                                 "leave it out for one thread per core"));
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
     AuditRequest req;
     req.cache = o.full ? AuditCache::full : AuditCache::use;
     req.since = o.since;
+    req.threads = o.jobs;
+    if (const char* env = std::getenv("DVI_TEST_AUDIT_WINDOW"); env && *env) {
+        char* end = nullptr;
+        const unsigned long n = std::strtoul(env, &end, 10);
+        if (*end || n == 0 || n > (1u << 20) || *env == '-')
+            return report(make_error(Errc::invalid_input, std::string("DVI_TEST_AUDIT_WINDOW '") + env +
+                                                              "' is not a number of commits from 1 to 1048576"));
+        req.window = n;
+    }
     req.events = o.format == "html" && !ctx.globals.json ? AuditEvents::collect : AuditEvents::skip;
     std::filesystem::path path = ledger->path();
     req.reopen = [path] { return Ledger::open(path); };
@@ -210,6 +227,7 @@ void register_audit(CLI::App& root, Registry& reg) {
     app->add_flag("--strict", o->strict, "Warnings fail the audit too");
     app->add_flag("--full", o->full, "Verify every signature again, ignoring the cache of earlier audits");
     app->add_option("--since", o->since, "Report only findings after this anchor's heads")->type_name("<anchor>");
+    app->add_option("--jobs", o->jobs, "Check commits on this many threads (default: one per core)")->type_name("<n>");
     app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
                 "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
     reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });

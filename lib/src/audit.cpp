@@ -874,20 +874,33 @@ struct ChainIndex {
     }
 };
 
-// `count`: how many records the chain holds (its commits), to size the index once.
-// Reading the folders fills libgit2's caches of delta bases (16 MB for each pack they are
-// in): the ledger's object store is let go every k_index_round folders (no other handle
-// may hold it then).
-ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t count) {
-    constexpr std::size_t k_index_round = 16384;
-    struct Walk {
-        ChainIndex index;
-        const Ledger* ledger = nullptr;
-        std::size_t folders = 0;
-    } walk;
-    walk.ledger = &ledger;
-    ChainIndex& out = walk.index;
-    out.items.reserve(count);
+// A part of a chain's index, in the order a walk of its records tree meets it: a folder
+// records/<type>/<ab> still to be read (by any thread), or the records filed above the
+// fan-out folders, read with the chain's type folders.
+struct IndexPart {
+    std::uint32_t chain = 0;
+    std::uint8_t type = 0;  // into the chain's index's types
+    std::optional<git_oid> folder;
+    std::vector<ChainIndex::Item> items;
+};
+
+// Adds the record of tree entry `e` to `items` if its name is `<64 hex>.json`.
+void index_entry(const git_tree_entry* e, std::uint8_t type, std::vector<ChainIndex::Item>& items) {
+    std::string_view name = git_tree_entry_name(e);
+    if (name.size() != 69 || name.substr(64) != ".json") return;
+    if (auto id = digest_of("sha256:" + std::string(name.substr(0, 64)))) items.push_back({*id, *git_tree_entry_id(e), type});
+}
+
+// The top of the records tree of the chain at `head`, cut into parts: the layout is
+// records/<type>/<ab>/<cd>/<id>.json, and nothing deeper is read, however deep a hostile
+// tree goes.
+void index_top(const Ledger& ledger, const ChainHead& head, std::uint32_t chain, ChainIndex& index,
+               std::vector<IndexPart>& parts) {
+    struct Top {
+        std::uint32_t chain;
+        ChainIndex* index;
+        std::vector<IndexPart>* parts;
+    } top{chain, &index, &parts};
     auto* repo = static_cast<git_repository*>(ledger.raw_repository());
     git_oid commit_oid;
     git_commit* commit = nullptr;
@@ -900,42 +913,95 @@ ChainIndex index_chain(const Ledger& ledger, const ChainHead& head, std::size_t 
         git_tree_walk(
             rt, GIT_TREEWALK_PRE,
             [](const char* root, const git_tree_entry* e, void* payload) {
-                auto* w = static_cast<Walk*>(payload);
-                // records/<type>/<ab>/<cd>/<id>.json: nothing deeper is walked, however deep
-                // a hostile tree goes.
-                if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-                    if (std::count(root, root + std::strlen(root), '/') >= 3) return 1;
-                    // The trees held by the walk stay valid: each holds its own reference.
-                    if (++w->folders % k_index_round == 0) w->ledger->release_object_store();
-                    return 0;
-                }
-                if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
-                std::string_view name = git_tree_entry_name(e);
-                if (name.size() != 69 || name.substr(64) != ".json") return 0;
-                auto id = digest_of("sha256:" + std::string(name.substr(0, 64)));
-                if (!id) return 0;
-                ChainIndex* idx = &w->index;
+                auto* t = static_cast<Top*>(payload);
+                const bool folder = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+                if (!folder && git_tree_entry_type(e) != GIT_OBJECT_BLOB) return 0;
                 std::string_view dir = root;
+                if (folder && dir.empty()) return 0;  // records/<type>: walked here
                 std::string type(dir.substr(0, dir.find('/')));
-                auto t = std::find(idx->types.begin(), idx->types.end(), type);
-                if (t == idx->types.end()) {
-                    if (idx->types.size() == 255) return 0;  // the slow path reads such a record
-                    t = idx->types.insert(idx->types.end(), type);
+                auto& types = t->index->types;
+                auto it = std::find(types.begin(), types.end(), type);
+                if (it == types.end()) {
+                    if (types.size() == 255) return folder ? 1 : 0;  // the slow path reads these
+                    it = types.insert(types.end(), type);
                 }
-                idx->items.push_back({*id, *git_tree_entry_id(e), static_cast<std::uint8_t>(t - idx->types.begin())});
+                const auto type_at = static_cast<std::uint8_t>(it - types.begin());
+                auto& out = *t->parts;
+                if (folder) {
+                    // records/<type>/<ab>: read later, by any thread
+                    out.push_back(IndexPart{t->chain, type_at, *git_tree_entry_id(e), {}});
+                    return 1;
+                }
+                if (out.empty() || out.back().folder || out.back().chain != t->chain || out.back().type != type_at)
+                    out.push_back(IndexPart{t->chain, type_at, std::nullopt, {}});
+                index_entry(e, type_at, out.back().items);
                 return 0;
             },
-            &walk);
+            &top);
     }
     git_error_clear();
     git_tree_free(rt);
     git_tree_entry_free(records);
     git_tree_free(tree);
     git_commit_free(commit);
-    // A hostile tree may file one id twice: the first in walk order answers, as when the
-    // record is read through the commit's own tree.
-    std::stable_sort(out.items.begin(), out.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
-    return std::move(out);
+}
+
+// Reads the folder records/<type>/<ab> of `part` into its items: the records in it and
+// in its <cd> folders.
+void index_folder(const Ledger& ledger, IndexPart& part) {
+    auto* repo = static_cast<git_repository*>(ledger.raw_repository());
+    git_tree* folder = nullptr;
+    if (git_tree_lookup(&folder, repo, &*part.folder) == 0)
+        git_tree_walk(
+            folder, GIT_TREEWALK_PRE,
+            [](const char* root, const git_tree_entry* e, void* payload) {
+                auto* p = static_cast<IndexPart*>(payload);
+                if (git_tree_entry_type(e) == GIT_OBJECT_TREE) return *root ? 1 : 0;  // <cd>, and nothing below it
+                if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) index_entry(e, p->type, p->items);
+                return 0;
+            },
+            &part);
+    git_error_clear();
+    git_tree_free(folder);
+    part.folder.reset();
+}
+
+// Every record of the head tree of each chain `wanted`, by id. The <ab> folders are read
+// by every thread (`on_all(f)` runs f(handle, thread number) on each handle) in rounds of
+// k_index_round, between which `release_all` lets every handle go of its object store:
+// reading folders fills libgit2's caches of delta bases (16 MB for each pack they are in).
+template <class OnAll, class ReleaseAll>
+std::vector<ChainIndex> index_chains(const Ledger& ledger, const std::vector<ChainHead>& heads, const std::vector<char>& wanted,
+                                     OnAll&& on_all, ReleaseAll&& release_all) {
+    constexpr std::size_t k_index_round = 64;  // folders of up to 257 trees each
+    std::vector<ChainIndex> indexes(heads.size());
+    std::vector<IndexPart> parts;
+    for (std::size_t c = 0; c < heads.size(); ++c)
+        if (wanted[c]) index_top(ledger, heads[c], static_cast<std::uint32_t>(c), indexes[c], parts);
+    std::vector<std::size_t> folders;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        if (parts[i].folder) folders.push_back(i);
+    for (std::size_t round = 0; round < folders.size(); round += k_index_round) {
+        const std::size_t end = std::min(folders.size(), round + k_index_round);
+        std::atomic<std::size_t> next{round};
+        on_all([&](const Ledger& l, unsigned) {
+            for (std::size_t f; (f = next++) < end;) index_folder(l, parts[folders[f]]);
+        });
+        release_all();
+    }
+    // Each index in walk order, then by id: a hostile tree may file one id twice, and the
+    // first in walk order answers, as when the record is read through the commit's own tree.
+    std::vector<std::size_t> sizes(heads.size(), 0);
+    for (auto& p : parts) sizes[p.chain] += p.items.size();
+    for (std::size_t c = 0; c < heads.size(); ++c) indexes[c].items.reserve(sizes[c]);
+    for (auto& p : parts) {
+        auto& items = indexes[p.chain].items;
+        items.insert(items.end(), p.items.begin(), p.items.end());
+        p.items = {};
+    }
+    for (auto& index : indexes)
+        std::stable_sort(index.items.begin(), index.items.end(), [](auto& x, auto& y) { return x.id < y.id; });
+    return indexes;
 }
 
 // The record of item `item` of the index, added by commit `commit_hex` whose trailer says
@@ -1135,13 +1201,10 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         ledger.release_object_store();
     };
     // Every record of each chain's head tree, by id: how the walk finds the record a commit
-    // adds, and the replay reads it, without walking the commit's own tree. Sized by the
-    // count chain.json claims, which is not trusted beyond a million.
-    std::vector<ChainIndex> indexes(heads.size());
-    for (std::size_t c = 0; c < heads.size(); ++c)
-        if (keys[c])
-            indexes[c] = index_chain(ledger, heads[c], static_cast<std::size_t>(std::clamp<std::int64_t>(heads[c].seq, 0, 1 << 20)));
-    release_all();
+    // adds, and the replay reads it, without walking the commit's own tree.
+    std::vector<char> known(heads.size());
+    for (std::size_t c = 0; c < heads.size(); ++c) known[c] = keys[c].has_value();
+    std::vector<ChainIndex> indexes = index_chains(ledger, heads, known, on_all, release_all);
     // A chain can only be walked one commit after another (each names the one before it),
     // which left all cores but one idle on a ledger of one long chain. So the signatures of
     // the commits read so far are verified meanwhile by every thread, from the bytes the
@@ -1280,15 +1343,16 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         }
     }
 
-    // The signatures, on every core. The commits go through in windows: while the threads
-    // verify one, this thread replays the one before in order, so that at most two
+    // The signatures, on every core. The commits go through in windows: this thread
+    // replays in order each batch the threads have checked, as they go, and at most two
     // windows of records are ever whole in memory.
-    constexpr std::size_t k_window = 2048;
+    const std::size_t window_size = std::max<std::size_t>(req.window, 1);
     struct Window {
         std::size_t start = 0, end = 0;
         std::atomic<std::size_t> next{0};
         std::vector<std::optional<Result<CommitCheck>>> results;
         std::vector<std::optional<std::string>> schema_errors, state_errors;
+        std::vector<char> checked;  // by batch, under the pool's mutex
     };
     std::atomic<std::size_t> done{0};
     std::mutex progress_mutex;
@@ -1383,23 +1447,26 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     };
     // Each thread takes consecutive commits of a chain: each record is stored as a delta
     // against the one before, which is then still in that thread's cache.
+    // `checked(b)` is called once batch b of the window is.
     constexpr std::size_t k_batch = 32;
-    auto verify = [&](const Ledger& l, Window& win) {
+    auto verify = [&](const Ledger& l, Window& win, auto&& checked) {
         for (std::size_t start; (start = win.next.fetch_add(k_batch)) < win.end;) {
             std::optional<ChainHead> last;
             for (std::size_t i = start; i < std::min(start + k_batch, win.end); ++i) {
                 if (i > start && jobs[i].chain != jobs[i - 1].chain) last.reset();
                 one(l, win, i, last);
             }
+            checked((start - win.start) / k_batch);
         }
     };
     auto prepare = [&](Window& win, std::size_t start) {
         win.start = start;
-        win.end = std::min(jobs.size(), start + k_window);
+        win.end = std::min(jobs.size(), start + window_size);
         win.next = start;
         win.results.assign(win.end - start, std::nullopt);
         win.schema_errors.assign(win.end - start, std::nullopt);
         win.state_errors.assign(win.end - start, std::nullopt);
+        win.checked.assign((win.end - start + k_batch - 1) / k_batch, 0);
     };
 
     Auditor a(ledger, *roster, rep, writers, jobs, req.events);
@@ -1407,15 +1474,17 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<std::int64_t> last_created(heads.size(), 0);
     std::set<std::size_t> unknown;
     // The verified prefix of each chain: up to the first commit with any finding of its
-    // own, so that a later audit, which skips its immutable checks, loses none.
-    std::map<std::string, CachedChain> verified_prefix;
+    // own, so that a later audit, which skips its immutable checks, loses none. By chain,
+    // the job of its last commit.
+    std::vector<std::optional<std::size_t>> verified_prefix(heads.size());
     std::vector<char> broken(heads.size(), 0);
     // What the chain walks and the indexes read and freed (libgit2's commit lists, their
     // pack pages) goes back before the replay grows: at a million records, 250 MB of
     // freed heap and mapped pack pages stayed resident through the whole audit.
     give_back_memory(pack_dir);
-    auto replay = [&](Window& win) {
-        for (std::size_t i = win.start; i < win.end; ++i) {
+    // Replays jobs [from, to) of the window.
+    auto replay = [&](Window& win, std::size_t from, std::size_t to) {
+        for (std::size_t i = from; i < to; ++i) {
             const std::size_t c = jobs[i].chain;
             const WriterId& w = heads[c].writer;
             if (!keys[c]) {
@@ -1433,66 +1502,69 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 a.check_commit(jobs[i], result, last_created[c], win.schema_errors[i - win.start], win.state_errors[i - win.start]);
             ++(skip[i] ? rep.cached : rep.verified);
             if (!good || found) broken[c] = 1;
-            if (!broken[c]) verified_prefix[w.str()] = CachedChain{git::oid_hex(jobs[i].commit), jobs[i].seq, keys[c]->fingerprint()};
+            if (!broken[c]) verified_prefix[c] = i;
         }
-        win.results.clear();
-        win.schema_errors.clear();
-        win.state_errors.clear();
     };
     std::array<Window, 2> windows;
     if (threads == 1) {
         // One handle: verify, then replay (the replay reads artifacts through it too).
-        for (std::size_t start = 0; start < jobs.size(); start += k_window) {
+        for (std::size_t start = 0; start < jobs.size(); start += window_size) {
             if (start) ledger.release_object_store();
             prepare(windows[0], start);
-            verify(ledger, windows[0]);
-            replay(windows[0]);
+            verify(ledger, windows[0], [](std::size_t) {});
+            replay(windows[0], windows[0].start, windows[0].end);
         }
     } else if (!jobs.empty()) {
         // One thread per handle for the whole audit (each keeps its schema regexes and
-        // verification contexts), given one window after the other.
+        // verification contexts), checking one window after the other; the last of them
+        // to finish a window prepares the next once this thread has replayed the one
+        // before (its place), so that the threads never wait for the replay of the window
+        // they have just checked.
         struct Pool {
             std::mutex mutex;
-            std::condition_variable posted, finished;
-            Window* window = nullptr;
-            std::size_t generation = 0;
-            unsigned busy = 0;
+            std::condition_variable changed;
+            std::size_t posted = 0;    // windows prepared; window k is windows[k % 2]
+            std::size_t replayed = 0;  // windows this thread has replayed
+            unsigned busy = 0;         // threads still checking the last window posted
             bool quit = false;
         } pool;
-        auto post = [&](Window& win) {
-            {
-                std::lock_guard lock(pool.mutex);
-                pool.window = &win;
-                pool.busy = threads;
-                ++pool.generation;
-            }
-            pool.posted.notify_all();
-        };
-        auto wait_finished = [&] {
-            std::unique_lock lock(pool.mutex);
-            pool.finished.wait(lock, [&] { return pool.busy == 0; });
-        };
         std::vector<std::thread> workers;
         for (unsigned t = 0; t < threads; ++t)
             workers.emplace_back([&, t] {
-                for (std::size_t seen = 0;;) {
-                    Window* win = nullptr;
+                for (std::size_t k = 0;; ++k) {
                     {
                         std::unique_lock lock(pool.mutex);
-                        pool.posted.wait(lock, [&] { return pool.quit || pool.generation != seen; });
+                        pool.changed.wait(lock, [&] { return pool.quit || pool.posted > k; });
                         if (pool.quit) break;
-                        seen = pool.generation;
-                        win = pool.window;
                     }
-                    verify(*handles[t], *win);
-                    std::lock_guard lock(pool.mutex);
-                    if (--pool.busy == 0) pool.finished.notify_all();
+                    Window& win = windows[k % 2];
+                    verify(*handles[t], win, [&](std::size_t b) {
+                        {
+                            std::lock_guard lock(pool.mutex);
+                            win.checked[b] = 1;
+                        }
+                        pool.changed.notify_all();
+                    });
+                    // Each handle lets go of libgit2's caches when it has checked a window:
+                    // they take up to 16 MB for each pack the window touched (at a million
+                    // records in 22 packs, that was most of the audit's memory), and a pack
+                    // goes once no handle reads it.
+                    handles[t]->release_object_store();
+                    std::unique_lock lock(pool.mutex);
+                    if (--pool.busy > 0 || win.end >= jobs.size()) continue;
+                    pool.changed.wait(lock, [&] { return pool.quit || pool.replayed >= k; });
+                    if (pool.quit) break;
+                    prepare(windows[(k + 1) % 2], win.end);
+                    pool.busy = threads;
+                    ++pool.posted;
+                    lock.unlock();
+                    pool.changed.notify_all();
                 }
                 // Each handle lets go of its caches on its own thread: freeing libgit2's
                 // object caches one after the other took a few percent of the audit.
                 handles[t].reset();
             });
-        // Stops the threads however this scope is left (a window they verify is finished first).
+        // Stops the threads however this scope is left (a window they check is finished first).
         struct Stop {
             Pool& pool;
             std::vector<std::thread>& workers;
@@ -1501,34 +1573,49 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                     std::lock_guard lock(pool.mutex);
                     pool.quit = true;
                 }
-                pool.posted.notify_all();
+                pool.changed.notify_all();
                 for (auto& w : workers) w.join();
             }
         } stop{pool, workers};
-        // While the threads verify one window, this thread replays the one before.
         prepare(windows[0], 0);
-        post(windows[0]);
+        {
+            std::lock_guard lock(pool.mutex);
+            pool.busy = threads;
+            pool.posted = 1;
+        }
+        pool.changed.notify_all();
         for (std::size_t k = 0;; ++k) {
-            wait_finished();
-            Window& current = windows[k % 2];
-            const bool last = current.end >= jobs.size();
-            // Nothing reads now: every handle lets go of libgit2's caches of delta bases,
-            // which take up to 16 MB for each pack a window touched (at a million records
-            // in 22 packs, that was most of the audit's memory), and starts the next
-            // window with only the packs that window reads.
-            release_all();
-            if (!last) {
-                prepare(windows[(k + 1) % 2], current.end);
-                post(windows[(k + 1) % 2]);
+            Window& win = windows[k % 2];
+            {
+                std::unique_lock lock(pool.mutex);
+                pool.changed.wait(lock, [&] { return pool.posted > k; });
             }
-            replay(current);
-            if (last) break;
+            for (std::size_t b = 0, start = win.start; start < win.end; ++b, start += k_batch) {
+                {
+                    std::unique_lock lock(pool.mutex);
+                    pool.changed.wait(lock, [&] { return win.checked[b] != 0; });
+                }
+                replay(win, start, std::min(win.end, start + k_batch));
+            }
+            ledger.release_object_store();
+            {
+                std::lock_guard lock(pool.mutex);
+                ++pool.replayed;
+            }
+            pool.changed.notify_all();
+            if (win.end >= jobs.size()) break;
         }
     }
     indexes.clear();
     give_back_memory(pack_dir);
     rep.records = a.size();
-    save_cache(ledger, rep.genesis, verified_prefix, rep.notices);
+    {
+        std::map<std::string, CachedChain> verified;
+        for (std::size_t c = 0; c < heads.size(); ++c)
+            if (const auto i = verified_prefix[c])
+                verified[heads[c].writer.str()] = CachedChain{git::oid_hex(jobs[*i].commit), jobs[*i].seq, keys[c]->fingerprint()};
+        save_cache(ledger, rep.genesis, verified, rep.notices);
+    }
     a.index();
     a.anchors();
     a.backdating();

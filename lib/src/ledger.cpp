@@ -1097,7 +1097,7 @@ Result<Ledger::ChainCommit> Ledger::check_walked_commit(const WriterId& writer, 
                                                         std::string record_id, const crypto::PublicKey& key,
                                                         const ChainHead* guess) const {
     git_repository* repo = m_impl->repo.get();
-    ChainCommit out{CommitCheck{}, make_error(Errc::repository, "commit could not be read")};
+    ChainCommit out{CommitCheck{}, ChainHead{}};
     out.check.commit = git::oid_hex(commit);
     out.check.signer = key.fingerprint();
     out.check.record_id = std::move(record_id);

@@ -27,6 +27,10 @@ const std::set<std::string>& supported_keywords() {
 // Appends "/<token>" to a JSON pointer, escaped (RFC 6901).
 void append_pointer_token(std::string& pointer, const std::string& token) {
     pointer += '/';
+    if (token.find_first_of("~/") == std::string::npos) {
+        pointer += token;  // nearly every name: no escape
+        return;
+    }
     for (char c : token) {
         if (c == '~') pointer += "~0";
         else if (c == '/') pointer += "~1";

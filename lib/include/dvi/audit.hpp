@@ -93,6 +93,9 @@ struct AuditRequest {
     // ledger is still replayed, since quotas and references span it.
     std::string since;
     unsigned threads = 0;  // signature checks in parallel; 0: one per core
+    // Commits checked at a time: at most two windows of records are in memory at once.
+    // Tests make it small to run many windows through a small ledger.
+    std::size_t window = 2048;
     AuditEvents events = AuditEvents::skip;
     AuditProgress progress;
     // Opens another handle of the same ledger for a verifying thread (libgit2 handles
