@@ -1157,9 +1157,11 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     std::vector<WriterId> writers;
     for (auto& h : heads) writers.push_back(h.writer);
     std::vector<std::optional<crypto::PublicKey>> keys;
+    std::vector<std::string> fingerprints;  // by chain: its key's, or empty
     for (auto& h : heads) {
         auto k = roster->key_of(h.writer);
         keys.push_back(k ? std::optional<crypto::PublicKey>(*k) : std::nullopt);
+        fingerprints.push_back(k ? k->fingerprint() : std::string());
     }
     // What an earlier audit verified of each chain, if by the key the chain has now: the
     // walk stops verifying signatures at that head, and whether the head still sits at
@@ -1171,7 +1173,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
     for (std::size_t c = 0; c < heads.size(); ++c) {
         auto it = cache.find(heads[c].writer.str());
         git_oid oid;
-        if (it != cache.end() && keys[c] && it->second.key == keys[c]->fingerprint() &&
+        if (it != cache.end() && keys[c] && it->second.key == fingerprints[c] &&
             git_oid_fromstr(&oid, it->second.commit.c_str()) == 0) {
             cached[c] = &it->second;
             cached_head[c] = oid;
@@ -1411,7 +1413,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                     guess->seq += 1;
                     guess->record_id = id;
                 }
-                take(l.check_walked_commit(heads[job.chain].writer, job.commit, walked_read[i].tree, id, *keys[job.chain],
+                take(l.check_walked_commit(heads[job.chain].writer, job.commit, walked_read[i].tree, id, fingerprints[job.chain],
                                            guess ? &*guess : nullptr));
                 if (*result) {
                     if (auto fast = indexed_record(l, index, item, commit, id)) (**result).record = std::move(*fast);
@@ -1613,7 +1615,7 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
         std::map<std::string, CachedChain> verified;
         for (std::size_t c = 0; c < heads.size(); ++c)
             if (const auto i = verified_prefix[c])
-                verified[heads[c].writer.str()] = CachedChain{git::oid_hex(jobs[*i].commit), jobs[*i].seq, keys[c]->fingerprint()};
+                verified[heads[c].writer.str()] = CachedChain{git::oid_hex(jobs[*i].commit), jobs[*i].seq, fingerprints[c]};
         save_cache(ledger, rep.genesis, verified, rep.notices);
     }
     a.index();

@@ -1094,12 +1094,12 @@ Result<Ledger::ChainCommit> Ledger::check_chain_commit(const WriterId& writer, c
 }
 
 Result<Ledger::ChainCommit> Ledger::check_walked_commit(const WriterId& writer, const git_oid& commit, const git_oid& tree_oid,
-                                                        std::string record_id, const crypto::PublicKey& key,
+                                                        std::string record_id, const std::string& signer,
                                                         const ChainHead* guess) const {
     git_repository* repo = m_impl->repo.get();
     ChainCommit out{CommitCheck{}, ChainHead{}};
     out.check.commit = git::oid_hex(commit);
-    out.check.signer = key.fingerprint();
+    out.check.signer = signer;
     out.check.record_id = std::move(record_id);
     git_tree* t = nullptr;
     if (int rc = git_tree_lookup(&t, repo, &tree_oid); rc != 0) {

@@ -209,12 +209,13 @@ public:
     Result<ChainCommit> check_chain_commit(const WriterId& writer, const std::string& commit_hex,
                                            const crypto::PublicKey& expected_key,
                                            Signature signature = Signature::verify) const;
-    // The same for a commit a walk of the chain has read already, signed by `key` (verified),
-    // with at most one parent and a valid trailer naming `record_id`; `tree` is its tree.
-    // `guess`: the head its chain.json is expected to claim (the commit before it moved on
-    // by this record); a chain.json that is exactly that is known by its blob id, unread.
+    // The same for a commit a walk of the chain has read already, signed by the key of
+    // fingerprint `signer` (verified), with at most one parent and a valid trailer naming
+    // `record_id`; `tree` is its tree. `guess`: the head its chain.json is expected to
+    // claim (the commit before it moved on by this record); a chain.json that is exactly
+    // that is known by its blob id, unread.
     Result<ChainCommit> check_walked_commit(const WriterId& writer, const git_oid& commit, const git_oid& tree,
-                                            std::string record_id, const crypto::PublicKey& key,
+                                            std::string record_id, const std::string& signer,
                                             const ChainHead* guess) const;
 
     // Commits of a chain from head to its root (a history walk: for log and audit).
