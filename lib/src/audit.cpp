@@ -1600,12 +1600,15 @@ Result<AuditReport> audit(const Ledger& ledger, const AuditRequest& req) {
                 replay(win, start, std::min(win.end, start + k_batch));
             }
             ledger.release_object_store();
+            // Read before the window's place is given back: a thread may prepare another
+            // window in it at once.
+            const bool last = win.end >= jobs.size();
             {
                 std::lock_guard lock(pool.mutex);
                 ++pool.replayed;
             }
             pool.changed.notify_all();
-            if (win.end >= jobs.size()) break;
+            if (last) break;
         }
     }
     indexes.clear();

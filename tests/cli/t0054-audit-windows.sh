@@ -38,7 +38,7 @@ assert len(late) >= 40, late
 PY
 pass "one thread: the forged commits and what follows them"
 
-for run in "3 16" "2 1" "4 7" "2 5000"; do
+for run in "3 16" "2 1" "4 7" "2 5000" "4 1" "3 2" "4 3" "2 7"; do
     read -r jobs window <<<"$run"
     DVI_TEST_AUDIT_WINDOW=$window expect 1 "$DVI" audit --json --full --jobs "$jobs"
     cmp -s "$T/out" one.json || fail "--jobs $jobs in windows of $window: not the report of one thread"
