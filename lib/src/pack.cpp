@@ -959,10 +959,11 @@ private:
 // versions, as the pack entries that replace their whole ones; and the hints to keep for
 // a later merge (the previous version is in a pack this run does not merge). A delta chain
 // stays under git's depth of 50, and under k_max_cross_depth up to the rebased object
-// (which may be its folder's newest version, what a printer agent reads). No loop: an
-// object's base chain never reaches it, and an object that became the end of another's
-// chain here is not rebased itself, nor is one of `ends` (the loose objects' chains end
-// there, their depths planned with it whole).
+// (which may be its folder's newest version, what a printer agent reads). When the hinted
+// object cannot become a delta, its previous version becomes one against it instead. No
+// loop: an object's base chain never reaches it, and an object that became the end of
+// another's chain here is not rebased itself, nor is one of `ends` (the loose objects'
+// chains end there, their depths planned with it whole).
 struct Rebased {
     OidMap<std::string> entries;
     std::vector<Hint> kept;
@@ -985,19 +986,17 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
         git_odb_object_free(o);
         return r;
     };
-    for (auto& h : hints) {
-        auto t = set.find(h.object);
-        if (!t || rebased.count(h.object) || ends.count(h.object)) continue;
+    // `object`, whole in the merged packs, stored as a delta against `base`, if both are
+    // there and the rules above allow it.
+    auto rebase = [&](const git_oid& object, const git_oid& base_oid) -> Status {
+        auto t = set.find(object);
+        if (!t || !set.find(base_oid) || rebased.count(object) || ends.count(object)) return {};
         auto th = set.head(*t);
-        if (!th || th->base) continue;  // not whole (any more): nothing to gain
-        if (!set.find(h.base)) {
-            if (elsewhere(h.base)) out.kept.push_back(h);
-            continue;
-        }
+        if (!th || th->base) return {};  // not whole (any more): nothing to gain
         // The base's depth in the new pack, and the whole object its chain ends at.
         int depth = 0;
         std::optional<git_oid> end;
-        for (git_oid x = h.base; depth < k_max_depth && !git_oid_equal(&x, &h.object);) {
+        for (git_oid x = base_oid; depth < k_max_depth && !git_oid_equal(&x, &object);) {
             auto e = set.find(x);
             auto xh = e ? set.head(*e) : std::nullopt;
             if (!xh) break;
@@ -1011,21 +1010,35 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
             }
             ++depth;
         }
-        if (!end || depth + 1 >= k_max_cross_depth || depth + 1 + set.height(*t) >= k_max_depth) continue;
-        auto target = read(h.object);
-        auto base = read(h.base);
-        if (!target || !base || target->first != base->first) continue;
+        if (!end || depth + 1 >= k_max_cross_depth || depth + 1 + set.height(*t) >= k_max_depth) return {};
+        auto target = read(object);
+        auto base = read(base_oid);
+        if (!target || !base || target->first != base->first) return {};
         auto d = delta::encode(base->second, target->second, target->second.size() / 2);
-        if (!d) continue;
+        if (!d) return {};
         auto back = delta::apply(base->second, *d);
-        if (!back || *back != target->second) continue;
+        if (!back || *back != target->second) return {};
         std::string entry = entry_header(7, d->size());
-        entry.append(reinterpret_cast<const char*>(h.base.id), 20);
+        entry.append(reinterpret_cast<const char*>(base_oid.id), 20);
         DVI_TRY(z, deflate(*d));
         entry += z;
-        out.entries.emplace(h.object, std::move(entry));
-        rebased.emplace(h.object, h.base);
+        out.entries.emplace(object, std::move(entry));
+        rebased.emplace(object, base_oid);
         ends.emplace(*end, true);
+        return {};
+    };
+    for (auto& h : hints) {
+        if (!set.find(h.object)) continue;
+        if (!set.find(h.base)) {
+            if (elsewhere(h.base)) out.kept.push_back(h);
+            continue;
+        }
+        DVI_CHECK(rebase(h.object, h.base));
+        // The other way, as git stores versions (the older against the newer), when the
+        // newer cannot change: a later run's objects are deltas against it already (a
+        // fan-out folder touched by every run), or its chain is too deep. Else both would
+        // stay whole for good, their hint gone with the merge.
+        if (!rebased.count(h.object)) DVI_CHECK(rebase(h.base, h.object));
     }
     return out;
 }

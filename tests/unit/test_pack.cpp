@@ -445,6 +445,41 @@ TEST_CASE("pack: what a run stored whole, its previous version in a pack it did 
     CHECK(bytes(repo) < bytes(d2 / "plain.git"));
 }
 
+TEST_CASE("pack: when a hinted folder is the base of the run's own versions, its previous version becomes a delta "
+          "against it",
+          "[pack]") {
+    std::mt19937 rng(17);
+    // The second run's 20 folders stored whole; the third run adds records to the same
+    // folders, so their newest versions are deltas against the second run's: those stay
+    // whole, and the first run's versions are stored against them, as git stores an older
+    // version against a newer one.
+    TempDir d("dvi-pack-reverse");
+    fs::path repo = two_runs_apart(d, rng, 300, 20);
+    Repo r(repo);
+    std::set<std::string> first_run, second_run;
+    std::istringstream older(run("git -C " + shq(repo) + " rev-list --objects main~20 | cut -c1-40").output);
+    for (std::string id; std::getline(older, id);) first_run.insert(id);
+    std::istringstream newer(run("git -C " + shq(repo) + " rev-list --objects main ^main~20 | cut -c1-40").output);
+    for (std::string id; std::getline(newer, id);) second_run.insert(id);
+    import_loose(repo, chain_stream(rng, 321, 200, true, 40), d.path());
+    std::string all = all_objects(repo);
+    auto third = pack::run(r.raw, repo);
+    REQUIRE(third);
+    CHECK(third->merged == 2);
+    check_with_git(repo);
+    CHECK(all_objects(repo) == all);
+    std::size_t forward = 0, reverse = 0;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx")) {
+        if (e.type != "tree") continue;
+        if (second_run.count(e.id) && first_run.count(e.base)) ++forward;
+        if (first_run.count(e.id) && second_run.count(e.base)) ++reverse;
+    }
+    INFO(forward << " second-run folders against the first run's, " << reverse << " the other way; " << third->rebased
+                 << " rebased");
+    CHECK(reverse >= 20);  // the 20 folders of the second run's records
+    CHECK(third->rebased >= forward + reverse);
+}
+
 TEST_CASE("pack: a large blob streamed as a pack of its own, stored or deflated", "[pack]") {
     TempDir dir("dvi-blobpack");
     fs::path repo = dir / "r.git";
