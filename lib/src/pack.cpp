@@ -36,7 +36,13 @@ namespace dvi::pack {
 
 namespace {
 
-constexpr int k_max_depth = 50;                               // git's pack.depth
+// Delta chains of a run's objects stay under this length, twice git's pack.depth. A
+// chain is the versions of one folder, the newest first: the old ones are read by walks
+// of history (audit, log, bundles), oldest first, each from its newer neighbour in
+// libgit2's cache of delta bases, and a printer agent reads its chain's newest versions,
+// within k_max_cross_depth. A type's folder (records/print/, 256 entries, 6 KB) changes
+// with every commit: stored whole every 50 versions, it took 8% of a 30k-record ledger.
+constexpr int k_max_depth = 100;
 // A newest version's delta chain into the packs merged with it stays this short: it is
 // what a printer agent reads (its chain's head), in a new process each time.
 constexpr int k_max_cross_depth = 10;

@@ -228,6 +228,18 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
     CHECK(pack_count(repo) == 1);
     check_with_git(repo);
     CHECK(all_objects(repo) == objects);
+    // records/print/ changes with every commit: its 300 versions are chains of deltas,
+    // each newest whole, 100 long (git's pack.depth of 50 would store 6 of them whole).
+    std::set<std::string> folder;
+    std::istringstream versions(run("for c in $(git -C " + shq(repo) + " rev-list main); do git -C " + shq(repo) +
+                                    " rev-parse $c:records/print; done")
+                                    .output);
+    for (std::string id; std::getline(versions, id);) folder.insert(id);
+    REQUIRE(folder.size() == 300);
+    std::size_t whole_versions = 0;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
+        if (folder.count(e.id) && e.base.empty()) ++whole_versions;
+    CHECK(whole_versions == 3);
     // No larger than what git's own delta search makes of the same objects, within 25%.
     auto ours = du();
     REQUIRE(run("cp -r " + shq(repo) + " " + shq(dir / "gc.git") + " && git -C " + shq(dir / "gc.git") + " gc -q").status == 0);
