@@ -142,6 +142,14 @@ std::string newest_pack_index(const fs::path& repo) {
     return trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
 }
 
+// The ids of the objects `revs` reach (git rev-list --objects).
+std::set<std::string> objects_of(const fs::path& repo, const std::string& revs) {
+    std::set<std::string> out;
+    std::istringstream ids(run("git -C " + shq(repo) + " rev-list --objects " + revs + " | cut -c1-40").output);
+    for (std::string id; std::getline(ids, id);) out.insert(id);
+    return out;
+}
+
 // A bare ledger `dir`/ledger.git of `first` records in 40 folders, packed, then `then`
 // records more, packed by a run that merges nothing: two packs side by side, the second
 // run's folders whose versions before it are in the first pack.
@@ -410,11 +418,7 @@ TEST_CASE("pack: what a run stored whole, its previous version in a pack it did 
     fs::path repo = two_runs_apart(d2, rng, 300, 20);
     Repo r2(repo);
     // The run's objects, and which of its folders it stored whole.
-    std::set<std::string> first_run, second_run;
-    std::istringstream older(run("git -C " + shq(repo) + " rev-list --objects main~20 | cut -c1-40").output);
-    for (std::string id; std::getline(older, id);) first_run.insert(id);
-    std::istringstream newer(run("git -C " + shq(repo) + " rev-list --objects main ^main~20 | cut -c1-40").output);
-    for (std::string id; std::getline(newer, id);) second_run.insert(id);
+    std::set<std::string> first_run = objects_of(repo, "main~20"), second_run = objects_of(repo, "main ^main~20");
     std::string newest = newest_pack_index(repo);
     std::size_t whole = 0;
     for (auto& e : pack_listing(shq(newest)))
@@ -468,11 +472,7 @@ TEST_CASE("pack: when a hinted folder is the base of the run's own versions, its
     TempDir d("dvi-pack-reverse");
     fs::path repo = two_runs_apart(d, rng, 300, 20);
     Repo r(repo);
-    std::set<std::string> first_run, second_run;
-    std::istringstream older(run("git -C " + shq(repo) + " rev-list --objects main~20 | cut -c1-40").output);
-    for (std::string id; std::getline(older, id);) first_run.insert(id);
-    std::istringstream newer(run("git -C " + shq(repo) + " rev-list --objects main ^main~20 | cut -c1-40").output);
-    for (std::string id; std::getline(newer, id);) second_run.insert(id);
+    std::set<std::string> first_run = objects_of(repo, "main~20"), second_run = objects_of(repo, "main ^main~20");
     import_loose(repo, chain_stream(rng, 321, 200, true, 40), d.path());
     std::string all = all_objects(repo);
     auto third = pack::run(r.raw, repo);
