@@ -964,7 +964,7 @@ private:
 // The hinted objects of the merged packs that become deltas against their previous
 // versions, as the pack entries that replace their whole ones; and the hints to keep for
 // a later merge (the previous version is in a pack this run does not merge). A delta chain
-// stays under git's depth of 50, and under k_max_cross_depth up to the rebased object
+// stays under k_max_depth, and under k_max_cross_depth up to the rebased object
 // (which may be its folder's newest version, what a printer agent reads). When the hinted
 // object cannot become a delta, its previous version becomes one against it instead. No
 // loop: an object's base chain never reaches it, and an object that became the end of
@@ -1034,7 +1034,9 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
         return {};
     };
     for (auto& h : hints) {
-        if (!set.find(h.object)) continue;
+        auto t = set.find(h.object);
+        auto th = t ? set.head(*t) : std::nullopt;
+        if (!th || th->base) continue;  // not whole (any more): nothing to gain
         if (!set.find(h.base)) {
             if (elsewhere(h.base)) out.kept.push_back(h);
             continue;
