@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "common.hpp"
 #include "dvi/content.hpp"
@@ -27,6 +29,7 @@ struct PrintOptions {
     std::vector<std::string> serials;
     bool dry_run = false;
     bool operator_given = false;
+    bool batch = false;
     std::vector<std::string> command;
 };
 
@@ -104,18 +107,18 @@ int run_command_in_memory(const std::vector<std::string>& argv, const std::strin
 
 // Writes the sealed bytes where they go; only after the print was recorded as allowed.
 // A decrypted G-code goes to --output readable by its owner only.
-int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
-    if (o.output.empty() && o.command.empty()) return k_exit_ok;
+Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
+    if (o.output.empty() && o.command.empty()) return {};
     std::string clear;
     if (!out.encrypted) {
         auto read = ledger.read_artifact(out.gcode_blob);  // re-hashed on read
-        if (!read) return report(read.error());
+        if (!read) return read.error();
         clear = std::move(*read);
     }
     const std::string& bytes = out.encrypted ? out.plaintext->bytes : clear;
     if (!o.output.empty()) {
         auto mode = out.encrypted ? util::FileMode::private_0600 : util::FileMode::public_0644;
-        if (auto st = util::write_file_atomic(o.output, bytes, mode, util::Overwrite::no); !st) return report(st.error());
+        DVI_CHECK(util::write_file_atomic(o.output, bytes, mode, util::Overwrite::no));
         if (!ctx.globals.quiet && !ctx.globals.json)
             std::printf("sealed G-code %swritten to %s\n", out.encrypted ? "decrypted and " : "", o.output.c_str());
     }
@@ -128,46 +131,60 @@ int hand_over(Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledg
             const char* tmp = std::getenv("TMPDIR");
             std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
             char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
-            if (!dir) return report(make_error(Errc::io, "cannot create a private temporary folder"));
+            if (!dir) return make_error(Errc::io, "cannot create a private temporary folder");
             std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
             st = util::write_file_atomic(path, bytes, util::FileMode::private_0600, util::Overwrite::no);
             if (st) rc = run_command(o.command, path, ctx.globals.json);
             std::error_code ec;
             std::filesystem::remove_all(dir, ec);
         }
-        if (!st) return report(st.error());
+        if (!st) return st.error();
         if (rc != 0)
-            return report(make_error(Errc::io, "the print is recorded as allowed, but '" + o.command[0] +
-                                                   "' exited with status " + std::to_string(rc),
-                                     "record the outcome with an inspection; do not print again without a new check"));
+            return make_error(Errc::io,
+                              "the print is recorded as allowed, but '" + o.command[0] + "' exited with status " +
+                                  std::to_string(rc),
+                              "record the outcome with an inspection; do not print again without a new check");
     }
-    return k_exit_ok;
+    return {};
 }
 
-int run_print_verify(Context& ctx, const PrintOptions& o) {
+// The checks of a job's options that need no ledger (exit status 2, nothing recorded):
+// everything that could stop the hand-over is checked before the print is recorded.
+Status check_job(const PrintOptions& o) {
     if (o.dry_run && (!o.output.empty() || !o.command.empty()))
-        return report(make_error(Errc::invalid_input, "--dry-run hands nothing over: drop --output and the command"));
+        return make_error(Errc::invalid_input, "--dry-run hands nothing over: drop --output and the command");
     if (!o.output.empty() && !o.command.empty())
-        return report(make_error(Errc::invalid_input, "give --output or a command, not both"));
+        return make_error(Errc::invalid_input, "give --output or a command, not both");
     std::error_code ec;
     if (!o.output.empty()) {
-        // Everything that could stop the hand-over is checked before the print is recorded.
         if (std::filesystem::symlink_status(o.output, ec).type() != std::filesystem::file_type::not_found)
-            return report(make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path"));
+            return make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path");
         auto parent = std::filesystem::path(o.output).parent_path();
         if (parent.empty()) parent = ".";
         if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0)
-            return report(make_error(Errc::invalid_input, "cannot write --output '" + o.output + "': '" +
-                                                              parent.string() + "' is not a writable folder"));
+            return make_error(Errc::invalid_input, "cannot write --output '" + o.output + "': '" + parent.string() +
+                                                       "' is not a writable folder");
     }
-    if (o.operator_given && o.operator_name.empty())
-        return report(make_error(Errc::invalid_input, "--operator needs a name"));
-    // No core file while a decrypted G-code may be in memory (the command gets the limit back).
-    struct rlimit no_core = core_limit_at_start();
-    no_core.rlim_cur = 0;
-    ::setrlimit(RLIMIT_CORE, &no_core);
-    auto session = ctx.write_session();
-    if (!session) return report(session.error());
+    if (o.operator_given && o.operator_name.empty()) return make_error(Errc::invalid_input, "--operator needs a name");
+    return {};
+}
+
+// How a job's outcome is shown: lines for people, the --json document, or one line of
+// --batch output (written by the caller once the hand-over is done).
+enum class Render { human, json, batch };
+
+// One job in an open session: the checks and the record (print_verify), the outcome
+// rendered, then the G-code handed over when allowed. Returns the exit status; with
+// Render::batch, `line` gets the outcome and any error, and `where` (the job's line)
+// starts the messages on standard error.
+int run_job(const Context& ctx, const PrintOptions& o, WriteSession& session, Render render, Json& line,
+            const std::string& where = "") {
+    auto fail = [&](const Error& e) {
+        int rc = report(make_error(e.code, where + e.message, e.hint));
+        line["error"] = e.message;
+        if (!e.hint.empty()) line["hint"] = e.hint;
+        return rc;
+    };
     PrintRequest req;
     req.license = o.license;
     req.device = o.device;
@@ -176,28 +193,31 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
     if (!o.file.empty()) req.file = o.file;
     req.serials = o.serials;
     if (!o.operator_name.empty()) req.operator_name = o.operator_name;
-    req.time = session->now;
+    req.time = session.now;
     req.mode = o.dry_run ? PrintMode::dry_run : PrintMode::record;
-    auto out = print_verify(session->ledger, session->key, req);
-    if (!out) return report(out.error());
+    auto out = print_verify(session.ledger, session.key, req);
+    if (!out) return fail(out.error());
     for (auto& n : out->notices) warn(n);
     std::string code = out->refusal ? refusal_code(*out->refusal) : "";
-    if (ctx.globals.json) {
-        print_json({{"decision", out->allowed ? "allowed" : "refused"},
-                    {"code", out->allowed ? Json(nullptr) : Json(code)},
-                    {"message", out->message},
-                    {"dry_run", o.dry_run},
-                    {"record", out->record_id.empty() ? Json(nullptr) : Json(out->record_id)},
-                    {"commit", out->commit.empty() ? Json(nullptr) : Json(out->commit)},
-                    {"chain", out->writer.str()},
-                    {"seq", out->seq},
-                    {"dossier", out->dossier},
-                    {"recipe", out->recipe},
-                    {"gcode_sha256", out->gcode_sha256},
-                    {"encrypted", out->encrypted},
-                    {"units", out->allowed ? out->units : 0},
-                    {"used", out->used},
-                    {"quota", out->quota}});
+    Json doc{{"decision", out->allowed ? "allowed" : "refused"},
+             {"code", out->allowed ? Json(nullptr) : Json(code)},
+             {"message", out->message},
+             {"dry_run", o.dry_run},
+             {"record", out->record_id.empty() ? Json(nullptr) : Json(out->record_id)},
+             {"commit", out->commit.empty() ? Json(nullptr) : Json(out->commit)},
+             {"chain", out->writer.str()},
+             {"seq", out->seq},
+             {"dossier", out->dossier},
+             {"recipe", out->recipe},
+             {"gcode_sha256", out->gcode_sha256},
+             {"encrypted", out->encrypted},
+             {"units", out->allowed ? out->units : 0},
+             {"used", out->used},
+             {"quota", out->quota}};
+    if (render == Render::json) {
+        print_json(doc);
+    } else if (render == Render::batch) {
+        line.update(doc);
     } else if (!ctx.globals.quiet) {
         if (out->allowed)
             std::printf("%s: %s recipe %s on %s, %lld/%lld used\n", o.dry_run ? "would be allowed" : "allowed",
@@ -208,11 +228,153 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
                         out->record_id.c_str(), out->writer.str().c_str(), static_cast<long long>(out->seq));
     }
     if (!out->allowed) {
-        std::fprintf(stderr, "dvi: error: print refused [%s]: %s\n", code.c_str(), out->message.c_str());
+        std::fprintf(stderr, "dvi: error: %sprint refused [%s]: %s\n", where.c_str(), code.c_str(),
+                     out->message.c_str());
         return k_exit_negative;
     }
     if (o.dry_run) return k_exit_ok;
-    return hand_over(ctx, o, *out, session->ledger);
+    Context quiet = ctx;  // a batch's stdout holds its result lines only
+    if (render == Render::batch) quiet.globals.json = true;
+    if (auto st = hand_over(quiet, o, *out, session.ledger); !st) return fail(st.error());
+    return k_exit_ok;
+}
+
+// No core file while a decrypted G-code may be in memory (a command gets the limit back).
+void forbid_core_files() {
+    struct rlimit no_core = core_limit_at_start();
+    no_core.rlim_cur = 0;
+    ::setrlimit(RLIMIT_CORE, &no_core);
+}
+
+// --batch: one job a line of standard input, a JSON object whose fields override the
+// options given; a job's line longer than this is refused, unread.
+constexpr std::size_t k_max_job_line = 64 * 1024;
+
+// The next line of `in` into `line` (without its newline); false at the end. A longer
+// line than k_max_job_line is skipped to its end and reported by `too_long`.
+bool read_job_line(std::FILE* in, std::string& line, bool& too_long) {
+    line.clear();
+    too_long = false;
+    int c = 0;
+    bool any = false;
+    while ((c = std::getc(in)) != EOF) {
+        any = true;
+        if (c == '\n') return true;
+        if (line.size() < k_max_job_line)
+            line.push_back(static_cast<char>(c));
+        else
+            too_long = true;
+    }
+    return any;
+}
+
+// A job's fields over the options given: strings, "serials" a list of strings,
+// "dry_run" a boolean; an unknown or repeated field is bad input, so that a typo is not
+// silently a different job.
+Status parse_job(const std::string& text, PrintOptions& o) {
+    std::vector<std::set<std::string>> seen;
+    std::string repeated;
+    Json job = Json::parse(
+        text,
+        [&](int depth, Json::parse_event_t event, Json& value) {
+            if (event == Json::parse_event_t::object_start) seen.emplace_back();
+            if (event == Json::parse_event_t::object_end) seen.pop_back();
+            if (event == Json::parse_event_t::key && depth == 1 && !seen.back().insert(value.get<std::string>()).second)
+                repeated = value.get<std::string>();
+            return true;
+        },
+        false);
+    if (job.is_discarded() || !job.is_object())
+        return make_error(Errc::invalid_input, "a job must be one JSON object on one line",
+                          R"(e.g. {"license": "3f2a9c", "material_lot": "polyfil/PETG-2026-0117", "serials": ["BRK-1"]})");
+    if (!repeated.empty()) return make_error(Errc::invalid_input, "the job gives \"" + repeated + "\" twice");
+    const std::map<std::string, std::string*> strings{
+        {"license", &o.license}, {"device", &o.device},   {"material_lot", &o.material_lot}, {"recipe", &o.recipe},
+        {"file", &o.file},       {"output", &o.output},   {"operator", &o.operator_name}};
+    for (auto& [key, value] : job.items()) {
+        if (auto it = strings.find(key); it != strings.end()) {
+            if (!value.is_string()) return make_error(Errc::invalid_input, "the job's \"" + key + "\" must be a string");
+            *it->second = value.get<std::string>();
+            if (key == "operator") o.operator_given = true;
+        } else if (key == "serials") {
+            o.serials.clear();
+            if (!value.is_array()) return make_error(Errc::invalid_input, "the job's \"serials\" must be a list of strings");
+            for (auto& v : value) {
+                if (!v.is_string())
+                    return make_error(Errc::invalid_input, "the job's \"serials\" must be a list of strings");
+                o.serials.push_back(v.get<std::string>());
+            }
+        } else if (key == "dry_run") {
+            if (!value.is_boolean()) return make_error(Errc::invalid_input, "the job's \"dry_run\" must be true or false");
+            o.dry_run = value.get<bool>();
+        } else {
+            return make_error(Errc::invalid_input, "the job has an unknown field \"" + key + "\"",
+                              "fields: license, device, material_lot, recipe, file, serials, operator, output, dry_run");
+        }
+    }
+    for (auto [value, name] : {std::pair{&o.license, "license"}, {&o.device, "device"}, {&o.material_lot, "material_lot"}})
+        if (value->empty())
+            return make_error(Errc::invalid_input, std::string("the job has no \"") + name + "\"",
+                              std::string("give it on the line or as --") + (name == std::string("material_lot") ? "material-lot" : name));
+    return {};
+}
+
+// --batch: the key loaded and the ledger opened once, then one job a line of standard
+// input, each answered by one line of JSON on standard output as soon as it is done (the
+// refs are read afresh for every job: other writers and syncs move them meanwhile).
+// The exit status is the worst of the jobs'.
+int run_batch(Context& ctx, const PrintOptions& defaults) {
+    forbid_core_files();
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    int worst = k_exit_ok;
+    std::string text;
+    bool too_long = false;
+    for (std::int64_t n = 1; read_job_line(stdin, text, too_long); ++n) {
+        if (!too_long && text.find_first_not_of(" \t\r") == std::string::npos) continue;
+        Json line{{"line", n}};
+        PrintOptions o = defaults;
+        int rc = k_exit_ok;
+        auto fail = [&](const Error& e) {
+            rc = report(make_error(e.code, "line " + std::to_string(n) + ": " + e.message, e.hint));
+            line["error"] = e.message;
+            if (!e.hint.empty()) line["hint"] = e.hint;
+        };
+        if (too_long) {
+            fail(make_error(Errc::invalid_input, "the job is longer than " + std::to_string(k_max_job_line) + " bytes"));
+        } else if (auto st = parse_job(text, o); !st) {
+            fail(st.error());
+        } else if (auto checked = check_job(o); !checked) {
+            fail(checked.error());
+        } else if (auto now = ctx.now(); !now) {
+            fail(now.error());
+        } else {
+            session->now = *now;
+            session->ledger.reload();
+            rc = run_job(ctx, o, *session, Render::batch, line, "line " + std::to_string(n) + ": ");
+        }
+        line["exit"] = rc;
+        std::fputs((line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n").c_str(), stdout);
+        std::fflush(stdout);
+        worst = std::max(worst, rc);
+    }
+    return worst;
+}
+
+int run_print_verify(Context& ctx, const PrintOptions& o) {
+    if (o.batch) return run_batch(ctx, o);
+    for (auto [value, name] : {std::pair{&o.license, "--license"}, {&o.device, "--device"},
+                               {&o.material_lot, "--material-lot"}})
+        if (value->empty()) {
+            std::fprintf(stderr, "dvi: error: %s is required\ndvi: hint: see 'dvi print-verify -h'\n", name);
+            return k_exit_usage;
+        }
+    if (auto st = check_job(o); !st) return report(st.error());
+    forbid_core_files();
+    auto session = ctx.write_session();
+    if (!session) return report(session.error());
+    Json unused;
+    return run_job(ctx, o, *session, ctx.globals.json ? Render::json : Render::human, unused);
 }
 
 }  // namespace
@@ -223,10 +385,10 @@ void register_print_verify(CLI::App& root, Registry& reg) {
                                     "Check a print against its licence, device, lot and dossier; record it; hand over "
                                     "the sealed G-code");
     app->add_option("--license", o->license, "The licence (allocation) addressed to this printer agent")
-        ->type_name("<id>")->required();
-    app->add_option("--device", o->device, "The printer's serial, as in the roster")->type_name("<serial>")->required();
+        ->type_name("<id>");
+    app->add_option("--device", o->device, "The printer's serial, as in the roster")->type_name("<serial>");
     app->add_option("--material-lot", o->material_lot, "The lot loaded: id, id prefix or supplier/lot")
-        ->type_name("<id>")->required();
+        ->type_name("<id>");
     app->add_option("--recipe", o->recipe, "The dossier's recipe to use (default: the one for the printer's model)")
         ->type_name("<name>");
     app->add_option("--file", o->file, "A G-code file to compare with the sealed one")->type_name("<path>");
@@ -238,13 +400,20 @@ void register_print_verify(CLI::App& root, Registry& reg) {
         ->type_name("<name>")
         ->each([o](const std::string&) { o->operator_given = true; });
     app->add_flag("--dry-run", o->dry_run, "Check only; record and hand over nothing");
+    app->add_flag("--batch", o->batch,
+                  "Jobs from standard input, a JSON object a line over the options given; a JSON line out for each")
+        ->excludes("--file")
+        ->excludes("--output")
+        ->excludes("--serial");
     app->add_option("command", o->command,
                     "After --: a command given the sealed G-code's path ({} or appended); an encrypted one is "
                     "decrypted to a memory file, /dev/fd/<n>")
         ->type_name("<command>");
     app->footer("Exit status: 0 allowed and recorded; 1 refused (recorded, with its reason code); 2 bad input;\n"
-                "128 fatal.\n\nExample:\n  dvi print-verify --license 3f2a9c --device S5-0412 --material-lot "
-                "polyfil/PETG-2026-0117 \\\n      --serial BRK-2026-00017 -- octoprint-upload {}");
+                "128 fatal. With --batch, the worst of the jobs'.\n\nExamples:\n  dvi print-verify --license 3f2a9c "
+                "--device S5-0412 --material-lot polyfil/PETG-2026-0117 \\\n      --serial BRK-2026-00017 -- "
+                "octoprint-upload {}\n  echo '{\"license\": \"3f2a9c\", \"serials\": [\"BRK-2026-00018\"]}' |\n"
+                "      dvi print-verify --batch --device S5-0412 --material-lot polyfil/PETG-2026-0117");
     reg.add(app, [o](Context& ctx) { return run_print_verify(ctx, *o); });
 }
 
