@@ -164,6 +164,20 @@ for n in "${sizes[@]}"; do
     row "\`print-verify\`, $total records" "p50 $p50 ms, p95 $p95 ms, peak $pv_mb MB" "starting \`git cat-file\` p50 $g50 ms" \
         "$(ratio "$p50" "$g50")x"
 
+    # print-verify --batch: each job of one running agent (every check, signed append,
+    # fsync), next to a query of one running git cat-file --batch-check.
+    "$src/tests/bench/lineclock.py" 40 5 '"exit":0' "{\"license\": \"$measured\"}" -- \
+        "$dvi" --key bureau7.pem print-verify --batch --device S5-0412 --material-lot $lot >batch.ms ||
+        fail "print-verify --batch failed"
+    "$src/tests/bench/lineclock.py" 40 5 ' commit ' refs/dvi/chains/bureau7/s5 -- \
+        git -C ledger cat-file --batch-check >gitbatch.ms || fail "git cat-file --batch-check failed"
+    b50=$(grep -v peak batch.ms | percentile 50)
+    b95=$(grep -v peak batch.ms | percentile 95)
+    gb50=$(grep -v peak gitbatch.ms | percentile 50)
+    row "\`print-verify --batch\`, each job" "p50 $b50 ms, p95 $b95 ms, peak $(awk '$1 == "peak" { print $2 }' batch.ms) MB" \
+        "a query to a running \`git cat-file --batch-check\` p50 $gb50 ms" \
+        "$(ratio "$b50" "$gb50")x git; $(ratio "$p50" "$b50")x faster than a process a job"
+
     # audit, whole and incremental, next to git log --show-signature (a sample, as a rate)
     # and the two-core Ed25519 verify rate.
     total=$(records)
