@@ -2,12 +2,14 @@
 // refused), then hands the sealed G-code from the ledger to --output or a command.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,7 +36,8 @@ struct PrintOptions {
 };
 
 // Runs argv without a shell, {} replaced by `path` (or `path` appended); its exit status.
-// With `stdout_to_stderr` (for --json) its output cannot mix with the JSON document.
+// With `stdout_to_stderr` (for --json) its output cannot mix with the JSON document;
+// with `stdin_null` (for --batch) it cannot read the jobs that follow.
 // The core-file limit dvi started with (read once, before print-verify lowers it to 0
 // while a decrypted G-code may be in memory), given back to the command.
 const struct rlimit& core_limit_at_start() {
@@ -46,7 +49,7 @@ const struct rlimit& core_limit_at_start() {
     return k;
 }
 
-int run_command(std::vector<std::string> argv, const std::string& path, bool stdout_to_stderr) {
+int run_command(std::vector<std::string> argv, const std::string& path, bool stdout_to_stderr, bool stdin_null) {
     bool substituted = false;
     for (auto& a : argv)
         for (auto pos = a.find("{}"); pos != std::string::npos; pos = a.find("{}", pos + path.size())) {
@@ -62,7 +65,11 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
     if (pid < 0) return -1;
     if (pid == 0) {
         ::setrlimit(RLIMIT_CORE, &core_limit_at_start());
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);  // a batch holds them back during a job
         if (stdout_to_stderr) ::dup2(2, 1);
+        if (int null = stdin_null ? ::open("/dev/null", O_RDONLY) : -1; null >= 0) ::dup2(null, 0);
         ::execvp(args[0], args.data());
         std::fprintf(stderr, "dvi: error: cannot run '%s': %s\n", args[0], std::strerror(errno));
         std::_Exit(127);
@@ -77,7 +84,7 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
 // it) that the command inherits and reads at /dev/fd/<n>, from its start; nothing of the
 // plaintext reaches a file system.
 int run_command_in_memory(const std::vector<std::string>& argv, const std::string& name, const std::string& bytes,
-                          bool stdout_to_stderr, Status& error) {
+                          bool stdout_to_stderr, bool stdin_null, Status& error) {
     int fd = ::memfd_create(name.c_str(), MFD_ALLOW_SEALING);  // no close-on-exec: the command inherits it
     if (fd < 0) {
         error = make_error(Errc::io, std::string("cannot create a memory file: ") + std::strerror(errno));
@@ -100,7 +107,7 @@ int run_command_in_memory(const std::vector<std::string>& argv, const std::strin
         ::close(fd);
         return -1;
     }
-    int rc = run_command(argv, "/dev/fd/" + std::to_string(fd), stdout_to_stderr);
+    int rc = run_command(argv, "/dev/fd/" + std::to_string(fd), stdout_to_stderr, stdin_null);
     ::close(fd);
     return rc;
 }
@@ -126,7 +133,7 @@ Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& 
         int rc = -1;
         Status st;
         if (out.encrypted) {
-            rc = run_command_in_memory(o.command, out.recipe + ".gcode", bytes, ctx.globals.json, st);
+            rc = run_command_in_memory(o.command, out.recipe + ".gcode", bytes, ctx.globals.json, o.batch, st);
         } else {
             const char* tmp = std::getenv("TMPDIR");
             std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
@@ -134,16 +141,16 @@ Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& 
             if (!dir) return make_error(Errc::io, "cannot create a private temporary folder");
             std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
             st = util::write_file_atomic(path, bytes, util::FileMode::private_0600, util::Overwrite::no);
-            if (st) rc = run_command(o.command, path, ctx.globals.json);
+            if (st) rc = run_command(o.command, path, ctx.globals.json, o.batch);
             std::error_code ec;
             std::filesystem::remove_all(dir, ec);
         }
         if (!st) return st.error();
         if (rc != 0)
-            return make_error(Errc::io,
-                              "the print is recorded as allowed, but '" + o.command[0] + "' exited with status " +
-                                  std::to_string(rc),
-                              "record the outcome with an inspection; do not print again without a new check");
+            return make_error(
+                Errc::io,
+                "the print is recorded as allowed, but '" + o.command[0] + "' exited with status " + std::to_string(rc),
+                "record the outcome with an inspection; do not print again without a new check");
     }
     return {};
 }
@@ -197,7 +204,7 @@ int run_job(const Context& ctx, const PrintOptions& o, WriteSession& session, Re
     req.mode = o.dry_run ? PrintMode::dry_run : PrintMode::record;
     auto out = print_verify(session.ledger, session.key, req);
     if (!out) return fail(out.error());
-    for (auto& n : out->notices) warn(n);
+    for (auto& n : out->notices) warn(where + n);
     std::string code = out->refusal ? refusal_code(*out->refusal) : "";
     Json doc{{"decision", out->allowed ? "allowed" : "refused"},
              {"code", out->allowed ? Json(nullptr) : Json(code)},
@@ -285,86 +292,130 @@ Status parse_job(const std::string& text, PrintOptions& o) {
         },
         false);
     if (job.is_discarded() || !job.is_object())
-        return make_error(Errc::invalid_input, "a job must be one JSON object on one line",
-                          R"(e.g. {"license": "3f2a9c", "material_lot": "polyfil/PETG-2026-0117", "serials": ["BRK-1"]})");
+        return make_error(
+            Errc::invalid_input, "a job must be one JSON object on one line",
+            R"(e.g. {"license": "3f2a9c", "material_lot": "polyfil/PETG-2026-0117", "serials": ["BRK-1"]})");
     if (!repeated.empty()) return make_error(Errc::invalid_input, "the job gives \"" + repeated + "\" twice");
     const std::map<std::string, std::string*> strings{
-        {"license", &o.license}, {"device", &o.device},   {"material_lot", &o.material_lot}, {"recipe", &o.recipe},
-        {"file", &o.file},       {"output", &o.output},   {"operator", &o.operator_name}};
+        {"license", &o.license}, {"device", &o.device}, {"material_lot", &o.material_lot}, {"recipe", &o.recipe},
+        {"file", &o.file},       {"output", &o.output}, {"operator", &o.operator_name}};
+    // What the command line cannot carry either: a NUL, or another control character.
+    auto text_field = [](const Json& v) {
+        const auto& t = v.get_ref<const std::string&>();
+        return std::none_of(t.begin(), t.end(),
+                            [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    };
     for (auto& [key, value] : job.items()) {
         if (auto it = strings.find(key); it != strings.end()) {
-            if (!value.is_string()) return make_error(Errc::invalid_input, "the job's \"" + key + "\" must be a string");
+            if (!value.is_string())
+                return make_error(Errc::invalid_input, "the job's \"" + key + "\" must be a string");
+            if (!text_field(value))
+                return make_error(Errc::invalid_input, "the job's \"" + key + "\" holds a control character");
             *it->second = value.get<std::string>();
             if (key == "operator") o.operator_given = true;
         } else if (key == "serials") {
             o.serials.clear();
-            if (!value.is_array()) return make_error(Errc::invalid_input, "the job's \"serials\" must be a list of strings");
+            if (!value.is_array())
+                return make_error(Errc::invalid_input, "the job's \"serials\" must be a list of strings");
             for (auto& v : value) {
                 if (!v.is_string())
                     return make_error(Errc::invalid_input, "the job's \"serials\" must be a list of strings");
+                if (!text_field(v))
+                    return make_error(Errc::invalid_input, "the job's \"serials\" hold a control character");
                 o.serials.push_back(v.get<std::string>());
             }
         } else if (key == "dry_run") {
-            if (!value.is_boolean()) return make_error(Errc::invalid_input, "the job's \"dry_run\" must be true or false");
+            if (!value.is_boolean())
+                return make_error(Errc::invalid_input, "the job's \"dry_run\" must be true or false");
+            if (o.dry_run && !value.get<bool>())
+                return make_error(Errc::invalid_input, "the batch is a dry run (--dry-run): no job of it is recorded");
             o.dry_run = value.get<bool>();
         } else {
-            return make_error(Errc::invalid_input, "the job has an unknown field \"" + key + "\"",
-                              "fields: license, device, material_lot, recipe, file, serials, operator, output, dry_run");
+            return make_error(
+                Errc::invalid_input, "the job has an unknown field \"" + key + "\"",
+                "fields: license, device, material_lot, recipe, file, serials, operator, output, dry_run");
         }
     }
-    for (auto [value, name] : {std::pair{&o.license, "license"}, {&o.device, "device"}, {&o.material_lot, "material_lot"}})
+    for (auto [value, name] :
+         {std::pair{&o.license, "license"}, {&o.device, "device"}, {&o.material_lot, "material_lot"}})
         if (value->empty())
             return make_error(Errc::invalid_input, std::string("the job has no \"") + name + "\"",
-                              std::string("give it on the line or as --") + (name == std::string("material_lot") ? "material-lot" : name));
+                              std::string("give it on the line or as --") +
+                                  (name == std::string("material_lot") ? "material-lot" : name));
     return {};
 }
 
 // --batch: the key loaded and the ledger opened once, then one job a line of standard
 // input, each answered by one line of JSON on standard output as soon as it is done (the
 // refs are read afresh for every job: other writers and syncs move them meanwhile).
+// SIGINT and SIGTERM wait while a job runs, so that a job recorded is a job answered.
 // The exit status is the worst of the jobs'.
 int run_batch(Context& ctx, const PrintOptions& defaults) {
+    if (auto st = check_job(defaults); !st) return report(st.error());
     forbid_core_files();
+    ::prctl(PR_SET_DUMPABLE, 0);  // a long-lived holder of the key: no debugger attaches, as ssh-agent
     auto session = ctx.write_session();
     if (!session) return report(session.error());
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
     int worst = k_exit_ok;
     std::string text;
     bool too_long = false;
     for (std::int64_t n = 1; read_job_line(stdin, text, too_long); ++n) {
         if (!too_long && text.find_first_not_of(" \t\r") == std::string::npos) continue;
+        ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+        std::string where = "line " + std::to_string(n) + ": ";
         Json line{{"line", n}};
         PrintOptions o = defaults;
         int rc = k_exit_ok;
         auto fail = [&](const Error& e) {
-            rc = report(make_error(e.code, "line " + std::to_string(n) + ": " + e.message, e.hint));
+            rc = report(make_error(e.code, where + e.message, e.hint));
             line["error"] = e.message;
             if (!e.hint.empty()) line["hint"] = e.hint;
         };
-        if (too_long) {
-            fail(make_error(Errc::invalid_input, "the job is longer than " + std::to_string(k_max_job_line) + " bytes"));
-        } else if (auto st = parse_job(text, o); !st) {
-            fail(st.error());
-        } else if (auto checked = check_job(o); !checked) {
-            fail(checked.error());
-        } else if (auto now = ctx.now(); !now) {
-            fail(now.error());
-        } else {
-            session->now = *now;
-            session->ledger.reload();
-            rc = run_job(ctx, o, *session, Render::batch, line, "line " + std::to_string(n) + ": ");
+        // The batch's command is for the jobs it records: a dry-run job hands nothing over.
+        auto as_checked = [](PrintOptions job) {
+            if (job.dry_run) job.command.clear();
+            return job;
+        };
+        try {
+            if (too_long) {
+                fail(make_error(Errc::invalid_input,
+                                "the job is longer than " + std::to_string(k_max_job_line) + " bytes"));
+            } else if (auto st = parse_job(text, o); !st) {
+                fail(st.error());
+            } else if (auto ok = check_job(as_checked(o)); !ok) {
+                fail(ok.error());
+            } else if (auto now = ctx.now(); !now) {
+                fail(now.error());
+            } else {
+                session->now = *now;
+                session->ledger.reload();
+                rc = run_job(ctx, o, *session, Render::batch, line, where);
+            }
+        } catch (const std::exception& e) {
+            fail(make_error(Errc::internal, std::string("internal error: ") + e.what(),
+                            "please report this with the job's line"));
         }
         line["exit"] = rc;
-        std::fputs((line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n").c_str(), stdout);
-        std::fflush(stdout);
         worst = std::max(worst, rc);
+        std::string out = line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+        bool written = std::fwrite(out.data(), 1, out.size(), stdout) == out.size() && std::fflush(stdout) == 0;
+        ::sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);  // a signal that came meanwhile acts now
+        if (!written)
+            return report(make_error(Errc::io,
+                                     std::string("cannot write the answer to ") + where + std::strerror(errno),
+                                     "the job's outcome is in the ledger: dvi log"));
     }
     return worst;
 }
 
 int run_print_verify(Context& ctx, const PrintOptions& o) {
     if (o.batch) return run_batch(ctx, o);
-    for (auto [value, name] : {std::pair{&o.license, "--license"}, {&o.device, "--device"},
-                               {&o.material_lot, "--material-lot"}})
+    for (auto [value, name] :
+         {std::pair{&o.license, "--license"}, {&o.device, "--device"}, {&o.material_lot, "--material-lot"}})
         if (value->empty()) {
             std::fprintf(stderr, "dvi: error: %s is required\ndvi: hint: see 'dvi print-verify -h'\n", name);
             return k_exit_usage;
@@ -384,10 +435,13 @@ void register_print_verify(CLI::App& root, Registry& reg) {
     auto* app = root.add_subcommand("print-verify",
                                     "Check a print against its licence, device, lot and dossier; record it; hand over "
                                     "the sealed G-code");
-    app->add_option("--license", o->license, "The licence (allocation) addressed to this printer agent")
+    app->add_option("--license", o->license,
+                    "The licence (allocation) addressed to this printer agent (required without --batch)")
         ->type_name("<id>");
-    app->add_option("--device", o->device, "The printer's serial, as in the roster")->type_name("<serial>");
-    app->add_option("--material-lot", o->material_lot, "The lot loaded: id, id prefix or supplier/lot")
+    app->add_option("--device", o->device, "The printer's serial, as in the roster (required without --batch)")
+        ->type_name("<serial>");
+    app->add_option("--material-lot", o->material_lot,
+                    "The lot loaded: id, id prefix or supplier/lot (required without --batch)")
         ->type_name("<id>");
     app->add_option("--recipe", o->recipe, "The dossier's recipe to use (default: the one for the printer's model)")
         ->type_name("<name>");
@@ -409,11 +463,12 @@ void register_print_verify(CLI::App& root, Registry& reg) {
                     "After --: a command given the sealed G-code's path ({} or appended); an encrypted one is "
                     "decrypted to a memory file, /dev/fd/<n>")
         ->type_name("<command>");
-    app->footer("Exit status: 0 allowed and recorded; 1 refused (recorded, with its reason code); 2 bad input;\n"
-                "128 fatal. With --batch, the worst of the jobs'.\n\nExamples:\n  dvi print-verify --license 3f2a9c "
-                "--device S5-0412 --material-lot polyfil/PETG-2026-0117 \\\n      --serial BRK-2026-00017 -- "
-                "octoprint-upload {}\n  echo '{\"license\": \"3f2a9c\", \"serials\": [\"BRK-2026-00018\"]}' |\n"
-                "      dvi print-verify --batch --device S5-0412 --material-lot polyfil/PETG-2026-0117");
+    app->footer(
+        "Exit status: 0 allowed and recorded; 1 refused (recorded, with its reason code); 2 bad input;\n"
+        "128 fatal. With --batch, the worst of the jobs'.\n\nExamples:\n  dvi print-verify --license 3f2a9c "
+        "--device S5-0412 --material-lot polyfil/PETG-2026-0117 \\\n      --serial BRK-2026-00017 -- "
+        "octoprint-upload {}\n  echo '{\"license\": \"3f2a9c\", \"serials\": [\"BRK-2026-00018\"]}' |\n"
+        "      dvi print-verify --batch --device S5-0412 --material-lot polyfil/PETG-2026-0117");
     reg.add(app, [o](Context& ctx) { return run_print_verify(ctx, *o); });
 }
 

@@ -1,6 +1,7 @@
 #include "dvi/print.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,11 +35,19 @@ Result<std::int64_t> counter_in(const Ledger& ledger, const WriterId& w, const s
     return (*j)["used"].get<std::int64_t>();
 }
 
-Result<std::string> file_sha256(const std::filesystem::path& path) {
+// SHA-256 (hex) and size of the operator's file: a regular file only, so that a device
+// (/dev/zero) cannot keep the agent reading forever.
+Result<std::pair<std::string, std::uint64_t>> file_sha256(const std::filesystem::path& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return make_error(errno == ENOENT ? Errc::not_found : Errc::invalid_input,
                           "cannot read " + util::quote(path) + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return make_error(Errc::invalid_input, "--file " + util::quote(path) + " is not a regular file");
+    }
+    std::uint64_t size = 0;
     crypto::Sha256 sha;
     std::vector<char> buf(1 << 20);
     while (true) {
@@ -51,10 +60,11 @@ Result<std::string> file_sha256(const std::filesystem::path& path) {
         }
         if (n == 0) break;
         sha.update(buf.data(), static_cast<std::size_t>(n));
+        size += static_cast<std::uint64_t>(n);
     }
     ::close(fd);
     auto d = sha.finish();
-    return util::hex_encode(d.data(), d.size());
+    return std::pair{util::hex_encode(d.data(), d.size()), size};
 }
 
 bool contains(const Json& arr, const std::string& s) {
@@ -127,9 +137,9 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
     std::optional<std::string> file_sha;
     std::uint64_t file_size = 0;
     if (req.file) {
-        DVI_TRY(sha, file_sha256(*req.file));
-        file_sha = sha;
-        file_size = std::filesystem::file_size(*req.file);
+        DVI_TRY(hashed, file_sha256(*req.file));
+        file_sha = hashed.first;
+        file_size = hashed.second;
     }
 
     DVI_TRY(roster, roster_load(ledger));
