@@ -6,9 +6,11 @@ lineclock.py <runs> <warm-up> <expect> <line> -- <command>...
 Starts the command once, then writes <line> to it <warm-up> + <runs> times, each time
 waiting for its one line of answer, which must contain <expect>. Prints the milliseconds
 of each of the last <runs> exchanges, one a line, then "peak <MB>": the command's peak
-resident memory. Not run by CTest; tests/bench/run.sh uses it.
+resident memory. An answer that takes more than 10 minutes stops it. Not run by CTest;
+tests/bench/run.sh uses it.
 """
 import resource
+import select
 import subprocess
 import sys
 import time
@@ -24,6 +26,9 @@ def main():
         start = time.perf_counter()
         proc.stdin.write(line + "\n")
         proc.stdin.flush()
+        if not select.select([proc.stdout], [], [], 600)[0]:
+            proc.kill()
+            sys.exit(f"lineclock.py: no answer {i + 1} after 10 minutes")
         answer = proc.stdout.readline()
         took = (time.perf_counter() - start) * 1000
         if expect not in answer:

@@ -85,13 +85,14 @@ stderr_has "dvi: error: line 13: print refused [quota-exhausted]: the licence's 
 [ "$(chain_length bureau7/s5)" = $((n + 4)) ] || fail "three prints and one refusal recorded, nothing for the bad lines"
 pass "one JSON line a job, bad lines refused one by one and unrecorded, the worst status"
 
-# Only allowed jobs: status 0. A command after -- gets each allowed job's G-code; its
-# output goes to standard error, so standard output holds the result lines only.
+# Only allowed jobs: status 0. A command after -- gets each allowed job's G-code, with
+# /dev/null for input (the jobs are dvi's); its output goes to standard error, so
+# standard output holds the result lines only.
 b=$(allocate "$g" bureau7/s5 2)
 printf '{"license": "%s", "file": "%s"}\r\n{"license": "%s", "serials": ["BRK-9"], "operator": "J. Doe"}' \
     "$b" "$EXAMPLE/recipes/mini/bracket.gcode" "$b" >jobs
 expect 0 batch --license "$a" --device S5-0412 --material-lot $lot --operator "Night shift" -- \
-    sh -c 'read -r x || true; echo noise; cat "$1" >>"$0"' "$T/sent" {} <jobs
+    sh -c 'test "$(readlink /proc/self/fd/0)" = /dev/null && echo noise && cat "$1" >>"$0"' "$T/sent" {} <jobs
 [ "$(wc -l <"$T/out")" = 2 ] && ! grep -q noise "$T/out" || fail "the command's output reached standard output"
 grep -qx noise "$T/err" || fail "the command's output is not on standard error"
 cat "$EXAMPLE/recipes/mini/bracket.gcode" "$EXAMPLE/recipes/mini/bracket.gcode" | cmp -s - "$T/sent" ||
