@@ -1,6 +1,7 @@
 // dvi print-verify: the agent beside each printer. Checks, records the print (allowed or
 // refused), then hands the sealed G-code from the ledger to --output or a command.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -347,7 +348,8 @@ Status parse_job(const std::string& text, PrintOptions& o) {
 
 // --batch: the key loaded and the ledger opened once, then one job a line of standard
 // input, each answered by one line of JSON on standard output as soon as it is done (the
-// refs are read afresh for every job: other writers and syncs move them meanwhile).
+// refs are read afresh for every job: other writers and syncs move them meanwhile; and
+// packs merged away since the last job are let go).
 // SIGINT and SIGTERM wait while a job runs, so that a job recorded is a job answered.
 // The exit status is the worst of the jobs'.
 int run_batch(Context& ctx, const PrintOptions& defaults) {
@@ -392,7 +394,8 @@ int run_batch(Context& ctx, const PrintOptions& defaults) {
                 fail(now.error());
             } else {
                 session->now = *now;
-                session->ledger.reload();
+                // After a pack run (ours or another agent's), the heap it grew goes back too.
+                if (session->ledger.refresh()) ::malloc_trim(0);
                 rc = run_job(ctx, o, *session, Render::batch, line, where);
             }
         } catch (const std::exception& e) {

@@ -158,6 +158,7 @@ struct Ledger::Impl {
     std::optional<fs::path> stage;
     bool stage_packs_ready = false;
     bool stage_loose_ready = false;
+    std::optional<fs::file_time_type> packs_seen;  // objects/pack/ at the last refresh()
 
     Impl() = default;
     Impl(const Impl&) = delete;
@@ -1184,6 +1185,19 @@ Result<std::optional<std::string>> Ledger::read_file_at(const std::string& commi
 void Ledger::reload() {
     m_impl->heads.reset();
     m_impl->view = false;
+}
+
+bool Ledger::refresh() {
+    reload();
+    std::error_code ec;
+    auto packs = fs::last_write_time(m_impl->gitdir / "objects" / "pack", ec);
+    bool packs_changed = !ec && m_impl->packs_seen != packs;
+    if (!ec) m_impl->packs_seen = packs;
+    bool left_waiting = m_impl->pending && !m_impl->pending->empty();
+    // The private store's backends (large artifacts, seal) would go with the database.
+    if ((!packs_changed && !left_waiting) || m_impl->stage_packs_ready || m_impl->stage_loose_ready) return false;
+    m_impl->pending = nullptr;  // a backend of the object database: freed with it
+    return git_repository__cleanup(m_impl->repo.get()) == 0;
 }
 
 Status Ledger::flush() const { return sync_ledger(m_impl->gitdir); }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -189,6 +190,59 @@ TEST_CASE("a read-only handle lets go of its object store and reads on") {
         CHECK(reader.check_commit(commits[1], key.public_key()).value().problems.empty());
         CHECK(reader.chain_commits(w).value() == commits);
     }
+}
+
+namespace {
+// Pack files this process still maps after they were deleted.
+int deleted_packs_mapped() {
+    std::ifstream maps("/proc/self/maps");
+    int n = 0;
+    for (std::string line; std::getline(maps, line);)
+        if (line.find("/objects/pack/") != std::string::npos && line.find(" (deleted)") != std::string::npos) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a long-lived handle lets go of packs merged away, and of what a failed append left") {
+    TempDir s;
+    auto key = crypto::PrivateKey::generate().value();
+    WriterId w{"acme", "desk"};
+    auto agent = Ledger::create(s / "l").value();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(agent.append(note(key, w, "n" + std::to_string(i))).value().record_id);
+    auto gc = [&] { REQUIRE(dvi_test::run("git -C " + dvi_test::shq(s / "l") + " gc -q").status == 0); };
+    gc();
+    agent.refresh();
+    CHECK(agent.find_record(ids[0]).value().json["text"] == "n0");  // through the pack
+    ids.push_back(agent.append(note(key, w, "n3")).value().record_id);
+    gc();  // another process merges: the pack the agent maps is deleted
+    CHECK(agent.find_record(ids[1]).value().json["text"] == "n1");
+    CHECK(deleted_packs_mapped() > 0);
+    agent.refresh();
+    CHECK(deleted_packs_mapped() == 0);
+    CHECK(agent.find_record(ids[1]).value().json["text"] == "n1");
+
+    // An append that fails after writing its blobs leaves them waiting in memory; the
+    // next append after refresh() publishes only its own objects.
+    auto loose = [&] {
+        std::size_t n = 0;
+        for (auto& e : fs::recursive_directory_iterator(s / "l" / "objects"))
+            if (e.is_regular_file() && e.path().parent_path().filename().string().size() == 2) ++n;
+        return n;
+    };
+    std::size_t before = loose();
+    CHECK(agent.append(note(key, w, "n4")).ok());
+    std::size_t one_append = loose() - before;
+    auto bad = note(key, w, "never");
+    bad.derive = [](const std::string&, const Json&) -> Result<std::vector<TreeFile>> {
+        return std::vector<TreeFile>{{"state//x.json", "{}"}};  // not a path a tree can hold
+    };
+    REQUIRE_FALSE(agent.append(bad).ok());
+    agent.refresh();
+    before = loose();
+    CHECK(agent.append(note(key, w, "n5")).ok());
+    CHECK(loose() - before == one_append);
+    CHECK(agent.chain_commits(w).value().size() == 6);
 }
 
 TEST_CASE("an ambiguous id prefix is refused and lists the candidates") {

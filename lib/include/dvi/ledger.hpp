@@ -232,6 +232,13 @@ public:
     // Forgets the chain heads read so far: the next lookup reads the refs again (after a
     // sync moved them).
     void reload();
+    // Between two operations of a handle that lives long (print-verify --batch): reload(),
+    // and, when the pack folder changed since the last call (a pack run of this handle's
+    // or of another process merged packs away) or a failed append left objects waiting,
+    // lets go of what libgit2 keeps of the object store, those objects included. Packs
+    // deleted since then stay mapped no longer, so memory does not grow with the
+    // operations; the store opens again at the next read. True when it let go.
+    bool refresh();
 
     // Whether `commit` is in `writer`'s chain as this ledger holds it (its head or an
     // ancestor of the head); false when the object is missing.
