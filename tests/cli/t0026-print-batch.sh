@@ -136,7 +136,7 @@ stderr_has "dvi: error: cannot write the answer to line 1: Bad file descriptor"
 [ "$(chain_length bureau7/s5)" = $((n + 1)) ] || fail "jobs went on after an answer could not be written"
 pass "an answer that cannot be written stops the batch"
 
-# SIGTERM while a job runs (hashing a large --file) waits for its answer.
+# SIGTERM while a job runs (hashing a large --file) waits for its answer, then stops dvi.
 truncate -s 1G big.gcode
 python3 - "$DVI" "$d" "$lot" "$T/big.gcode" <<'EOF' || fail "SIGTERM during a job"
 import json, signal, subprocess, sys, time
@@ -144,8 +144,12 @@ dvi, lic, lot, big = sys.argv[1:]
 p = subprocess.Popen([dvi, "--key", "bureau7.pem", "print-verify", "--batch", "--device", "S5-0412",
                       "--material-lot", lot], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                      stderr=subprocess.DEVNULL, text=True)
-p.stdin.write(json.dumps({"license": lic, "file": big}) + "\n")
-p.stdin.flush()
+def send(job):
+    p.stdin.write(json.dumps(job) + "\n")
+    p.stdin.flush()
+send({"license": lic, "dry_run": True})  # dvi has started once this is answered
+assert json.loads(p.stdout.readline())["exit"] == 0
+send({"license": lic, "file": big})  # hashing 1 GiB takes longer than the pause below
 time.sleep(0.1)
 p.send_signal(signal.SIGTERM)
 answer = json.loads(p.stdout.readline())
