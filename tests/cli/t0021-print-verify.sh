@@ -96,6 +96,10 @@ expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 -
 stderr_is "dvi: error: cannot write --output '$T/no/such/dir/x.gcode': '$T/no/such/dir' is not a writable folder"
 expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --operator ""
 stderr_is "dvi: error: --operator needs a name"
+for dev in /dev/null /dev/zero; do  # a device: refused at once (/dev/zero would never end)
+    expect 2 timeout 20 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --file $dev
+    stderr_is "dvi: error: --file '$dev' is not a regular file"
+done
 [ "$(chain_length bureau7/s5)" = "$n" ] || fail "a bad hand-over option recorded a print"
 pass "allowed prints hand over the sealed bytes; hand-over problems are caught before recording"
 
