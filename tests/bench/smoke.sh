@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(DVI_BENCH_SEAL_MIB=0 "$src/tests/bench/run.sh" "$1" 300)
 echo "$out"
 for row in '^\| `print-verify`, 3[0-9][0-9] records \| p50 [0-9.]+ ms' \
-    '^\| `print-verify --batch`, each job \| p50 [0-9.]+ ms, p95 [0-9.]+ ms, peak [0-9]+ MB' \
+    '^\| `print-verify --batch`, each job \| p50 [0-9.]+ ms, p95 [0-9.]+ ms, peak [0-9]+ MB \([0-9]+ MB its own' \
     '^\| `audit --full`, 3[0-9][0-9] records, [0-9]+ cores \| [0-9.]+ s, [0-9]+ records/s, peak [0-9]+ MB' \
     '^\| `audit` again, nothing new \(cache\) \| [0-9.]+ s' \
     '^\| import a bundle of 3[0-9][0-9] records' \
