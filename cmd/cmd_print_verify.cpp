@@ -177,6 +177,14 @@ Status check_job(const PrintOptions& o) {
     return {};
 }
 
+// A job's error: on standard error after `where` (its line, in a batch), and in its
+// answer `line`; the exit status.
+int report_job(const Error& e, const std::string& where, Json& line) {
+    line["error"] = e.message;
+    if (!e.hint.empty()) line["hint"] = e.hint;
+    return report(make_error(e.code, where + e.message, e.hint));
+}
+
 // How a job's outcome is shown: lines for people, the --json document, or one line of
 // --batch output (written by the caller once the hand-over is done).
 enum class Render { human, json, batch };
@@ -187,12 +195,7 @@ enum class Render { human, json, batch };
 // starts the messages on standard error.
 int run_job(const Context& ctx, const PrintOptions& o, WriteSession& session, Render render, Json& line,
             const std::string& where = "") {
-    auto fail = [&](const Error& e) {
-        int rc = report(make_error(e.code, where + e.message, e.hint));
-        line["error"] = e.message;
-        if (!e.hint.empty()) line["hint"] = e.hint;
-        return rc;
-    };
+    auto fail = [&](const Error& e) { return report_job(e, where, line); };
     PrintRequest req;
     req.license = o.license;
     req.device = o.device;
@@ -253,6 +256,16 @@ void forbid_core_files() {
     no_core.rlim_cur = 0;
     ::setrlimit(RLIMIT_CORE, &no_core);
 }
+
+// What every job names: the option, or the field of a --batch line.
+struct Required {
+    std::string PrintOptions::*field;
+    const char* key;
+    const char* option;
+};
+constexpr Required k_required[] = {{&PrintOptions::license, "license", "--license"},
+                                   {&PrintOptions::device, "device", "--device"},
+                                   {&PrintOptions::material_lot, "material_lot", "--material-lot"}};
 
 // --batch: one job a line of standard input, a JSON object whose fields override the
 // options given; a job's line longer than this is refused, unread.
@@ -337,12 +350,10 @@ Status parse_job(const std::string& text, PrintOptions& o) {
                 "fields: license, device, material_lot, recipe, file, serials, operator, output, dry_run");
         }
     }
-    for (auto [value, name] :
-         {std::pair{&o.license, "license"}, {&o.device, "device"}, {&o.material_lot, "material_lot"}})
-        if (value->empty())
-            return make_error(Errc::invalid_input, std::string("the job has no \"") + name + "\"",
-                              std::string("give it on the line or as --") +
-                                  (name == std::string("material_lot") ? "material-lot" : name));
+    for (auto& r : k_required)
+        if ((o.*r.field).empty())
+            return make_error(Errc::invalid_input, std::string("the job has no \"") + r.key + "\"",
+                              std::string("give it on the line or as ") + r.option);
     return {};
 }
 
@@ -372,11 +383,7 @@ int run_batch(Context& ctx, const PrintOptions& defaults) {
         Json line{{"line", n}};
         PrintOptions o = defaults;
         int rc = k_exit_ok;
-        auto fail = [&](const Error& e) {
-            rc = report(make_error(e.code, where + e.message, e.hint));
-            line["error"] = e.message;
-            if (!e.hint.empty()) line["hint"] = e.hint;
-        };
+        auto fail = [&](const Error& e) { rc = report_job(e, where, line); };
         // The batch's command is for the jobs it records: a dry-run job hands nothing over.
         auto as_checked = [](PrintOptions job) {
             if (job.dry_run) job.command.clear();
@@ -417,10 +424,9 @@ int run_batch(Context& ctx, const PrintOptions& defaults) {
 
 int run_print_verify(Context& ctx, const PrintOptions& o) {
     if (o.batch) return run_batch(ctx, o);
-    for (auto [value, name] :
-         {std::pair{&o.license, "--license"}, {&o.device, "--device"}, {&o.material_lot, "--material-lot"}})
-        if (value->empty()) {
-            std::fprintf(stderr, "dvi: error: %s is required\ndvi: hint: see 'dvi print-verify -h'\n", name);
+    for (auto& r : k_required)
+        if ((o.*r.field).empty()) {
+            std::fprintf(stderr, "dvi: error: %s is required\ndvi: hint: see 'dvi print-verify -h'\n", r.option);
             return k_exit_usage;
         }
     if (auto st = check_job(o); !st) return report(st.error());
