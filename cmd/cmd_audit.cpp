@@ -207,10 +207,12 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     if (!o.output.empty()) {
         if (auto w = util::write_file_atomic(o.output, doc, util::FileMode::public_0644, util::Overwrite::yes); !w)
             return report(w.error());
+        // Written to stdout itself (--output /dev/stdout): the report is all stdout gets.
+        const bool on_stdout = is_stdout(o.output);
         if (!ctx.globals.quiet && !ctx.globals.json)
-            std::printf("%s: %s; report written to %s\n", pass ? "pass" : "fail", counts_line(*rep).c_str(),
-                        o.output.c_str());
-        if (ctx.globals.json) print_json(report_json(*rep, pass));
+            std::fprintf(on_stdout ? stderr : stdout, "%s: %s; report written to %s\n", pass ? "pass" : "fail",
+                         counts_line(*rep).c_str(), o.output.c_str());
+        if (ctx.globals.json && !on_stdout) print_json(report_json(*rep, pass));
     } else if (!ctx.globals.quiet || format == "json") {
         std::fputs(doc.c_str(), stdout);
     }

@@ -110,6 +110,10 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         return report(make_error(Errc::invalid_input, "give a remote or bundle files, not both"));
     if (o.fetch_only && o.push_only) return report(make_error(Errc::invalid_input, "--fetch-only and --push-only exclude each other"));
     if (!o.since.empty() && o.bundle_out.empty()) return report(make_error(Errc::invalid_input, "--since is for --bundle-out"));
+    const bool bundle_to_stdout = !o.bundle_out.empty() && is_stdout(o.bundle_out);
+    if (bundle_to_stdout && ctx.globals.json)
+        return report(make_error(Errc::invalid_input, "--json and a bundle written to standard output would mix there",
+                                 "write the bundle to a file, or leave out --json"));
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
     SyncRequest req = ctx.transport();
@@ -166,12 +170,16 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         doc["bundle_out"] = {{"path", o.bundle_out},          {"written", out->written}, {"refs", refs},
                              {"prerequisites", out->prerequisites}, {"objects", out->objects}, {"bytes", out->bytes}};
         if (!ctx.globals.json && !ctx.globals.quiet) {
+            FILE* to = bundle_to_stdout ? stderr : stdout;  // the bundle's bytes own stdout
             if (out->written)
-                std::printf("wrote %s: %zu chain(s), %zu objects, %s%s\n", o.bundle_out.c_str(), out->refs.size(),
-                            out->objects, human_size(out->bytes).c_str(),
-                            out->prerequisites.empty() ? "" : (", on top of " + std::to_string(out->prerequisites.size()) + " head(s) they hold").c_str());
+                std::fprintf(
+                    to, "wrote %s: %zu chain(s), %zu objects, %s%s\n", o.bundle_out.c_str(), out->refs.size(),
+                    out->objects, human_size(out->bytes).c_str(),
+                    out->prerequisites.empty()
+                        ? ""
+                        : (", on top of " + std::to_string(out->prerequisites.size()) + " head(s) they hold").c_str());
             else
-                std::printf("nothing new since %s: no bundle written\n", o.since.c_str());
+                std::fprintf(to, "nothing new since %s: no bundle written\n", o.since.c_str());
         }
     }
     if (ctx.globals.json) print_json(doc);

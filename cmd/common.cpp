@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "dvi/keyfile.hpp"
+#include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 
 namespace dvi::cli {
@@ -48,6 +49,11 @@ int report(const Error& e) {
 }
 
 void warn(const std::string& message) { std::fprintf(stderr, "dvi: warning: %s\n", message.c_str()); }
+
+bool is_stdout(const std::string& path) {
+    const auto target = util::output_target(path);
+    return target.kind == util::OutputTarget::Kind::stream && target.fd == STDOUT_FILENO;
+}
 
 void print_json(const Json& doc) { std::cout << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n"; }
 

@@ -73,6 +73,10 @@ void warn(const std::string& message);
 // One JSON document on stdout.
 void print_json(const Json& doc);
 
+// Whether `path` is this process's standard output (`--output /dev/stdout`, or the file
+// or pipe stdout goes to): what the command would print there goes to stderr instead.
+bool is_stdout(const std::string& path);
+
 // A passphrase from DVI_KEY_PASSPHRASE, else asked on the terminal (twice if `confirm`);
 // nullopt when neither is available.
 Result<std::optional<std::string>> read_passphrase(const std::string& prompt, bool confirm);

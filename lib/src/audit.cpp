@@ -903,12 +903,12 @@ void index_top(const Ledger& ledger, const ChainHead& head, std::uint32_t chain,
     } top{chain, &index, &parts};
     auto* repo = static_cast<git_repository*>(ledger.raw_repository());
     git_oid commit_oid;
-    git_commit* commit = nullptr;
+    Result<git::Commit> commit = make_error(Errc::not_found, "");
     git_tree* tree = nullptr;
     git_tree_entry* records = nullptr;
     git_tree* rt = nullptr;
-    if (git_oid_fromstr(&commit_oid, head.commit.c_str()) == 0 && git_commit_lookup(&commit, repo, &commit_oid) == 0 &&
-        git_commit_tree(&tree, commit) == 0 && git_tree_entry_bypath(&records, tree, "records") == 0 &&
+    if (git_oid_fromstr(&commit_oid, head.commit.c_str()) == 0 && (commit = git::lookup_commit(repo, commit_oid, "")) &&
+        git_commit_tree(&tree, commit->get()) == 0 && git_tree_entry_bypath(&records, tree, "records") == 0 &&
         git_tree_lookup(&rt, repo, git_tree_entry_id(records)) == 0) {
         git_tree_walk(
             rt, GIT_TREEWALK_PRE,
@@ -943,7 +943,6 @@ void index_top(const Ledger& ledger, const ChainHead& head, std::uint32_t chain,
     git_tree_free(rt);
     git_tree_entry_free(records);
     git_tree_free(tree);
-    git_commit_free(commit);
 }
 
 // Reads the folder records/<type>/<ab> of `part` into its items: the records in it and
@@ -1010,13 +1009,20 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
                                            const std::string& commit_hex, const std::string& id) {
     auto* repo = static_cast<git_repository*>(l.raw_repository());
     git_blob* blob = nullptr;
-    if (!git::check_size(repo, item.blob, std::size_t{16} << 20, "record").ok() ||
-        git_blob_lookup(&blob, repo, &item.blob) != 0) {
+    int rc = 0;
+    {
+        git::ReadCeiling ceiling(git::k_max_ledger_file + 1);  // the blob and its terminating NUL
+        rc = git_blob_lookup(&blob, repo, &item.blob);
+    }
+    if (rc != 0) {
         git_error_clear();
         return std::nullopt;  // the slow path says what is wrong
     }
-    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
-    git_blob_free(blob);
+    git::Blob owned(blob);
+    const auto size = static_cast<std::size_t>(git_blob_rawsize(blob));
+    if (size > git::k_max_ledger_file) return std::nullopt;  // read before, without a ceiling
+    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), size);
+    owned.reset();
     if (const auto digest = crypto::sha256(bytes); !std::equal(digest.begin(), digest.end(), item.id.begin(), item.id.end()))
         return std::nullopt;
     auto json = canonical_parse(bytes);

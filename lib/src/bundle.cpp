@@ -166,10 +166,18 @@ Result<ImportOutcome> bundle_import(Ledger& ledger, const fs::path& bundle, cons
 }
 
 namespace {
+// Where a bundle goes: a descriptor, and the bytes written to it.
+struct BundleFile {
+    int fd = -1;
+    std::uintmax_t bytes = 0;
+    int error = 0;  // errno of the first failed write
+};
+
 int write_chunk(void* buf, std::size_t size, void* payload) {
-    auto* out = static_cast<std::ofstream*>(payload);
-    out->write(static_cast<const char*>(buf), static_cast<std::streamsize>(size));
-    return out->good() ? 0 : -1;
+    auto* out = static_cast<BundleFile*>(payload);
+    out->error = util::write_all(out->fd, std::string_view(static_cast<const char*>(buf), size));
+    out->bytes += size;
+    return out->error == 0 ? 0 : -1;
 }
 }  // namespace
 
@@ -217,40 +225,46 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
     DVI_CHECK(git::check(git_packbuilder_insert_walk(pb.get(), walk.get()), "cannot build a pack"));
     out.objects = git_packbuilder_object_count(pb.get());
 
+    // A pipe, a device or our standard output (`--bundle-out /dev/stdout`) is written in
+    // place; a file through a temporary one that takes its name once complete.
+    const auto target = util::output_target(path);
+    const bool aside = target.kind == util::OutputTarget::Kind::file;
     DVI_TRY(rnd, crypto::random_bytes(6));
     fs::path tmp = path;
     tmp += ".tmp-" + util::hex_encode(rnd);
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
-        std::string header = std::string(k_v2) + "\n";
-        for (auto& p : out.prerequisites) header += "-" + p + "\n";
-        for (auto& h : out.refs) header += h.commit + " " + h.writer.ref() + "\n";
-        header += "\n";
-        f.write(header.data(), static_cast<std::streamsize>(header.size()));
-        int rc = git_packbuilder_foreach(pb.get(), write_chunk, &f);
-        f.flush();
-        if (rc != 0 || !f) {
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            return rc != 0 ? git::error(rc, "cannot write " + util::quote(path))
-                           : make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
-        }
-    }
+    BundleFile f;
+    if (target.kind == util::OutputTarget::Kind::stream)
+        f.fd = target.fd;
+    else if (aside)
+        f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    else
+        f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (f.fd < 0) return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
+    std::string header = std::string(k_v2) + "\n";
+    for (auto& p : out.prerequisites) header += "-" + p + "\n";
+    for (auto& h : out.refs) header += h.commit + " " + h.writer.ref() + "\n";
+    header += "\n";
+    f.error = util::write_all(f.fd, header);
+    f.bytes += header.size();
+    const int rc = f.error == 0 ? git_packbuilder_foreach(pb.get(), write_chunk, &f) : 0;
     // Durable before it takes the name: a bundle is often carried away at once.
-    int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
+    if (rc == 0 && f.error == 0 && aside && ::fsync(f.fd) != 0) f.error = errno;
+    if (target.kind != util::OutputTarget::Kind::stream && ::close(f.fd) != 0 && f.error == 0) f.error = errno;
+    if (rc != 0 || f.error != 0) {
+        std::error_code ec;
+        if (aside) fs::remove(tmp, ec);
+        return f.error != 0 ? make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(f.error))
+                            : git::error(rc, "cannot write " + util::quote(path));
     }
+    out.bytes = f.bytes;
+    out.written = true;
+    if (!aside) return out;
     std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) {
         fs::remove(tmp, ec);
         return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + ec.message());
     }
-    out.bytes = fs::file_size(path, ec);
-    out.written = true;
     return out;
 }
 

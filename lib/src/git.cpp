@@ -1,16 +1,20 @@
 #include "git.hpp"
 
 #include <fcntl.h>
+#include <git2/sys/alloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -19,10 +23,90 @@
 
 namespace dvi::git {
 
+namespace {
+
+// The ceiling of this thread's ReadCeiling, 0 when none: libgit2 allocates through the
+// functions below, which refuse what is above it and otherwise are the C library's.
+thread_local std::size_t t_ceiling = 0;
+
+bool above_ceiling(std::size_t n) {
+    if (t_ceiling == 0 || n <= t_ceiling) return false;
+    git_error_set_oom();
+    return true;
+}
+bool above_ceiling(std::size_t count, std::size_t size) {
+    std::size_t n = 0;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        git_error_set_oom();
+        return true;
+    }
+    return above_ceiling(n);
+}
+void* oom_or(void* p) {
+    if (!p) git_error_set_oom();
+    return p;
+}
+
+void* ceiling_malloc(std::size_t n, const char*, int) {
+    return above_ceiling(n) ? nullptr : oom_or(std::malloc(n));
+}
+void* ceiling_calloc(std::size_t count, std::size_t size, const char*, int) {
+    return above_ceiling(count, size) ? nullptr : oom_or(std::calloc(count, size));
+}
+char* ceiling_strndup(const char* s, std::size_t n, const char* file, int line) {
+    const std::size_t len = ::strnlen(s, n);
+    auto* out = static_cast<char*>(ceiling_malloc(len + 1, file, line));
+    if (out) {
+        std::memcpy(out, s, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+char* ceiling_strdup(const char* s, const char* file, int line) {
+    return ceiling_strndup(s, std::strlen(s), file, line);
+}
+char* ceiling_substrdup(const char* s, std::size_t n, const char* file, int line) {
+    if (n == std::numeric_limits<std::size_t>::max()) return static_cast<char*>(oom_or(nullptr));
+    auto* out = static_cast<char*>(ceiling_malloc(n + 1, file, line));
+    if (out) {
+        std::memcpy(out, s, n);
+        out[n] = '\0';
+    }
+    return out;
+}
+void* ceiling_realloc(void* p, std::size_t n, const char*, int) {
+    return above_ceiling(n) ? nullptr : oom_or(std::realloc(p, n));
+}
+void* ceiling_reallocarray(void* p, std::size_t count, std::size_t size, const char*, int) {
+    return above_ceiling(count, size) ? nullptr : oom_or(std::realloc(p, count * size));
+}
+void* ceiling_mallocarray(std::size_t count, std::size_t size, const char*, int) {
+    return above_ceiling(count, size) ? nullptr : oom_or(std::malloc(count * size));
+}
+void ceiling_free(void* p) {
+    std::free(p);
+}
+
+}  // namespace
+
+ReadCeiling::ReadCeiling(std::size_t max) : m_before(t_ceiling) {
+    ensure_init();
+    t_ceiling = m_before == 0 ? max : std::min(m_before, max);
+}
+ReadCeiling::~ReadCeiling() {
+    t_ceiling = m_before;
+}
+
 void ensure_init() {
     static std::once_flag once;
     std::call_once(once, [] {
         git_libgit2_init();
+        // What libgit2 allocates from here on goes through the ceiling of ReadCeiling;
+        // its allocations so far were the C library's, and are freed by it.
+        static git_allocator ceiling{ceiling_malloc,       ceiling_calloc,      ceiling_strdup,
+                                     ceiling_strndup,      ceiling_substrdup,   ceiling_realloc,
+                                     ceiling_reallocarray, ceiling_mallocarray, ceiling_free};
+        git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &ceiling);
         // libgit2's own fsync costs two syncs per object (about 20 per record); appends
         // instead sync the file system twice (Ledger::append), which is as durable.
         git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
@@ -361,6 +445,11 @@ void remove_stale_stores(const std::filesystem::path& base) {
     }
 }
 
+Error too_large(const std::string& what, std::size_t size, std::size_t max) {
+    return make_error(Errc::bad_signature, what + " is " + std::to_string(size) +
+                                               " bytes, more than dvi ever writes (" + std::to_string(max) + ")");
+}
+
 Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what) {
     git_odb* raw = nullptr;
     DVI_CHECK(check(git_repository_odb(&raw, repo), "cannot open the object database"));
@@ -368,10 +457,28 @@ Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, con
     std::size_t size = 0;
     git_object_t type{};
     DVI_CHECK(check(git_odb_read_header(&size, &type, odb.get(), &oid), "cannot read " + what));
-    if (size > max)
-        return make_error(Errc::bad_signature, what + " is " + std::to_string(size) + " bytes, more than dvi ever writes (" +
-                                                   std::to_string(max) + ")");
+    if (size > max) return too_large(what, size, max);
     return {};
+}
+
+namespace {
+// After a read of commit `oid` under a ceiling failed with `failed`: check_size's error
+// when the commit is too large, else `failed`.
+Error too_large_or(git_repository* repo, const git_oid& oid, Error failed) {
+    auto size = check_size(repo, oid, k_max_commit, "commit " + oid_hex(oid));
+    return !size && size.error().code == Errc::bad_signature ? size.error() : std::move(failed);
+}
+}  // namespace
+
+Result<Commit> lookup_commit(git_repository* repo, const git_oid& oid, const std::string& what) {
+    git_commit* c = nullptr;
+    int rc = 0;
+    {
+        ReadCeiling ceiling(k_max_commit + 1);  // the object and its terminating NUL
+        rc = git_commit_lookup(&c, repo, &oid);
+    }
+    if (rc != 0) return too_large_or(repo, oid, error(rc, what));
+    return Commit(c);
 }
 
 Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
@@ -379,8 +486,16 @@ Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
     DVI_CHECK(check(git_repository_odb(&raw_odb, repo), "cannot open the object database"));
     Odb odb(raw_odb);
     git_odb_object* raw_obj = nullptr;
-    DVI_CHECK(check(git_odb_read(&raw_obj, odb.get(), &oid), "cannot read commit " + oid_hex(oid)));
+    int rc = 0;
+    {
+        ReadCeiling ceiling(k_max_commit + 1);  // the object and its terminating NUL
+        rc = git_odb_read(&raw_obj, odb.get(), &oid);
+    }
+    if (rc != 0) return too_large_or(repo, oid, error(rc, "cannot read commit " + oid_hex(oid)));
     OdbObject obj(raw_obj);
+    // A commit read before without a ceiling comes from libgit2's cache.
+    if (git_odb_object_size(obj.get()) > k_max_commit)
+        return too_large("commit " + oid_hex(oid), git_odb_object_size(obj.get()), k_max_commit);
     if (git_odb_object_type(obj.get()) != GIT_OBJECT_COMMIT)
         return make_error(Errc::repository, oid_hex(oid) + " is not a commit");
     std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));

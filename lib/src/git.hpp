@@ -135,6 +135,23 @@ std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gi
 // bundle's record or commit can expand from a small pack to gigabytes (its header says
 // how much, so this costs one small read).
 Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what);
+// The error of check_size: `what` is `size` bytes, above `max`.
+Error too_large(const std::string& what, std::size_t size, std::size_t max);
+
+// While it lives, every libgit2 allocation of this thread larger than `max` bytes fails,
+// so reading an object of a hostile ledger (a record, a commit) cannot inflate a bomb
+// into memory: the read fails instead ("out of memory"), and the caller tells why with
+// check_size. As cheap as no check, where check_size walks a packed object's delta chain.
+class ReadCeiling {
+public:
+    explicit ReadCeiling(std::size_t max);
+    ~ReadCeiling();
+    ReadCeiling(const ReadCeiling&) = delete;
+    ReadCeiling& operator=(const ReadCeiling&) = delete;
+
+private:
+    std::size_t m_before;  // the ceiling of an enclosing ReadCeiling; 0: none
+};
 
 // A commit as its signature sees it, from one read of the object: what the checks of a
 // chain need (its signature, the bytes it covers, its tree, its parents, its message),
@@ -148,8 +165,17 @@ struct RawCommit {
     std::string message;
 };
 // Errc::repository when the object is missing or not a commit, Errc::bad_signature when
-// its headers are malformed (no tree first, a header split from its line, two gpgsig).
+// its headers are malformed (no tree first, a header split from its line, two gpgsig) or
+// it is larger than k_max_commit.
 Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid);
+// dvi's commits are under 2 KiB: a larger one was not written by dvi.
+inline constexpr std::size_t k_max_commit = std::size_t{1} << 20;
+// No record or state file that dvi writes comes near this; artifacts are not bound by it.
+inline constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
+
+// The commit `oid`, read under a ReadCeiling: one larger than k_max_commit gets
+// check_size's error (Errc::bad_signature), any other failure "<what>: <libgit2's reason>".
+Result<Commit> lookup_commit(git_repository* repo, const git_oid& oid, const std::string& what);
 
 std::string oid_hex(const git_oid& oid);
 // A full 40-hex object id; Errc::invalid_input otherwise.

@@ -122,7 +122,6 @@ struct Plan {
 };
 
 constexpr std::size_t k_max_chain = std::size_t{1} << 26;
-constexpr std::size_t k_max_commit = std::size_t{1} << 20;  // dvi's are under 2 KiB
 
 // First parents from `tip` back to `stop` (excluded) or the root, oldest first; the bool
 // says whether `stop` was met.
@@ -139,10 +138,7 @@ Result<std::pair<std::vector<std::string>, bool>> walk_back(git_repository* repo
         }
         if (out.size() >= k_max_chain) return make_error(Errc::invalid_input, "a chain longer than any dvi writes");
         out.push_back(hex);
-        DVI_CHECK(git::check_size(repo, cur, k_max_commit, "commit " + hex));
-        git_commit* c = nullptr;
-        DVI_CHECK(git::check(git_commit_lookup(&c, repo, &cur), "missing commit " + hex));
-        git::Commit commit(c);
+        DVI_TRY(commit, git::lookup_commit(repo, cur, "missing commit " + hex));
         if (git_commit_parentcount(commit.get()) == 0) break;
         cur = *git_commit_parent_id(commit.get(), 0);
     }

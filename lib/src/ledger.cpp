@@ -34,8 +34,6 @@ bool is_valid_name(std::string_view name) {
 namespace {
 std::atomic<Durability> g_durability{Durability::fsync};
 constexpr off_t k_publish_reserve = 64 * 1024;
-// No record or state file that dvi writes comes near this; artifacts are not bound by it.
-constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
 // Artifacts from this size on are stored as a pack of their own (pack::BlobPack); the
 // smaller ones are packed with the rest.
 constexpr std::uint64_t k_blob_pack_threshold = pack::k_max_packed_object;
@@ -84,7 +82,7 @@ Result<std::optional<std::string>> tree_read(git_repository* repo, git_tree* tre
     if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB)
         return make_error(Errc::repository, "tree entry '" + path + "' is not a file");
     if (path.rfind("artifacts/", 0) != 0)  // records and state files are small; artifacts may not be
-        DVI_CHECK(git::check_size(repo, *git_tree_entry_id(entry.get()), k_max_ledger_file, "'" + path + "'"));
+        DVI_CHECK(git::check_size(repo, *git_tree_entry_id(entry.get()), git::k_max_ledger_file, "'" + path + "'"));
     git_blob* blob = nullptr;
     DVI_CHECK(git::check(git_blob_lookup(&blob, repo, git_tree_entry_id(entry.get())), "cannot read blob '" + path + "'"));
     git::Blob b(blob);
@@ -93,9 +91,7 @@ Result<std::optional<std::string>> tree_read(git_repository* repo, git_tree* tre
 }
 
 Result<git::Tree> commit_tree(git_repository* repo, const git_oid& commit_oid) {
-    git_commit* c = nullptr;
-    DVI_CHECK(git::check(git_commit_lookup(&c, repo, &commit_oid), "cannot read commit " + git::oid_hex(commit_oid)));
-    git::Commit commit(c);
+    DVI_TRY(commit, git::lookup_commit(repo, commit_oid, "cannot read commit " + git::oid_hex(commit_oid)));
     git_tree* t = nullptr;
     DVI_CHECK(git::check(git_commit_tree(&t, commit.get()), "cannot read tree of " + git::oid_hex(commit_oid)));
     return git::Tree(t);
@@ -434,9 +430,12 @@ Result<ChainHead> chain_head_in(git_repository* repo, git_tree* tree, const Writ
 Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
     auto read = commit_tree(repo, oid);
     if (!read)
-        return make_error(Errc::repository,
-                          "chain '" + w.str() + "' points to " + git::oid_hex(oid) + ", which is not a commit of this ledger",
-                          "the ledger is damaged: check it with 'git fsck', then sync from a partner to restore the chain");
+        return make_error(
+            Errc::repository,
+            "chain '" + w.str() + "' points to " + git::oid_hex(oid) +
+                (read.error().code == Errc::bad_signature ? ": " + read.error().message  // a commit bomb
+                                                          : ", which is not a commit of this ledger"),
+            "the ledger is damaged: check it with 'git fsck', then sync from a partner to restore the chain");
     return chain_head_in(repo, read->get(), w, oid);
 }
 }  // namespace
@@ -828,9 +827,8 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             pos.seq = h.seq + 1;
             pos.head_commit = h.commit;
             seen = {h.anchor, h.anchor_time};
-            git_commit* pc = nullptr;
-            DVI_CHECK(git::check(git_commit_lookup(&pc, repo, &head_oid), "cannot read head of " + out.ref));
-            parent.reset(pc);
+            DVI_TRY(head_commit, git::lookup_commit(repo, head_oid, "cannot read head of " + out.ref));
+            parent = std::move(head_commit);
             git_tree* t = nullptr;
             DVI_CHECK(git::check(git_commit_tree(&t, parent.get()), "cannot read tree of " + out.ref));
             base.reset(t);
@@ -946,9 +944,7 @@ namespace {
 // The record a commit adds; on failure `code` names what is wrong, for audit.
 Result<StoredRecord> read_commit_record(git_repository* repo, const std::string& commit_hex, std::string& code) {
     DVI_TRY(oid, parse_oid(commit_hex));
-    git_commit* c = nullptr;
-    DVI_CHECK(git::check(git_commit_lookup(&c, repo, &oid), "cannot read commit " + commit_hex));
-    git::Commit commit(c);
+    DVI_TRY(commit, git::lookup_commit(repo, oid, "cannot read commit " + commit_hex));
     auto id = commit_record_id(git_commit_message(commit.get()));
     code = "record-missing";
     if (!id || !is_record_id(*id))
@@ -1127,9 +1123,7 @@ Result<std::vector<std::string>> Ledger::chain_commits(const WriterId& w) const 
     // by the caller's checks rather than walked.
     for (std::size_t guard = 0; guard < (std::size_t{1} << 40); ++guard) {
         out.push_back(git::oid_hex(cur));
-        git_commit* c = nullptr;
-        DVI_CHECK(git::check(git_commit_lookup(&c, repo, &cur), "cannot read commit " + git::oid_hex(cur)));
-        git::Commit commit(c);
+        DVI_TRY(commit, git::lookup_commit(repo, cur, "cannot read commit " + git::oid_hex(cur)));
         if (git_commit_parentcount(commit.get()) == 0) break;
         cur = *git_commit_parent_id(commit.get(), 0);
     }

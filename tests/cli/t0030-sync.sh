@@ -99,3 +99,24 @@ stderr_is "dvi: error: give a remote or bundle files, not both"
 expect 2 "$DVI" -C A/unit7 sync --since x.bundle
 stderr_is "dvi: error: --since is for --bundle-out"
 pass "idle sync, named remotes, bad input"
+# A bundle written to a pipe or a FIFO, as in `dvi sync --bundle-out /dev/stdout | ssh ...`:
+# written in place (a rename would put a regular file where the FIFO was), the summary on
+# stderr, and --json refused before anything is written, since both would go to stdout.
+# stdout is a link of our own to /proc/self/fd/1: a regression replaces it, not /dev/stdout.
+ln -s /proc/self/fd/1 stdout
+"$DVI" -C A/depot sync --bundle-out stdout 2>piped.err | cat >piped.bundle
+git bundle list-heads piped.bundle | grep -q refs/dvi/chains/depot/desk || fail "the piped bundle lacks the depot's chain"
+grep -q "^wrote stdout: " piped.err || fail "the summary of a piped bundle is not on stderr: $(cat piped.err)"
+expect 0 "$DVI" -C A/unit8 sync --bundle-in "$T/piped.bundle"
+mkfifo fifo.bundle
+cat fifo.bundle >from-fifo.bundle &
+reader=$!
+expect 0 "$DVI" --json -C A/depot sync --bundle-out fifo.bundle
+wait $reader
+[ -p fifo.bundle ] || fail "the FIFO was replaced by a regular file"
+cmp -s piped.bundle from-fifo.bundle || fail "the bundle read from the FIFO differs from the piped one"
+[ "$(json_get '["bundle_out"]["bytes"]')" = "$(stat -c %s piped.bundle)" ] || fail "the bytes of a bundle written to a FIFO"
+"$DVI" --json -C A/depot sync --bundle-out stdout >mixed.out 2>mixed.err && fail "--json with a bundle on stdout was accepted"
+[ ! -s mixed.out ] && grep -qF "dvi: error: --json and a bundle written to standard output would mix there" mixed.err ||
+    fail "--json with a bundle on stdout: $(cat mixed.err)"
+pass "bundles written to a pipe and to a FIFO in place; --json refused when they would mix"

@@ -48,6 +48,24 @@ assert u['$g']['allocated'] == 80 and u['$g']['used'] == 70, u['$g']
 cp "$T/out" clean.json
 expect 0 "$DVI" --json audit
 cmp -s "$T/out" clean.json || fail "--json and --format json differ"
+# --output to a FIFO, and to stdout through a link of our own to /proc/self/fd/1 (a
+# regression would replace that link, not /dev/stdout): written in place, the line on
+# stderr when the report is stdout, and --json not printed twice.
+mkfifo report.fifo
+cat report.fifo > from-fifo.json &
+reader=$!
+expect 0 "$DVI" audit --format json --output report.fifo
+wait $reader
+[ -p report.fifo ] || fail "--output replaced the FIFO with a regular file"
+cmp -s from-fifo.json clean.json || fail "the report read from the FIFO"
+stdout_has "pass: 0 errors, 0 warnings, 0 notes; report written to report.fifo"
+ln -s /proc/self/fd/1 stdout
+expect 0 "$DVI" --json audit --output stdout
+[ -L stdout ] || fail "--output replaced the link to stdout"
+cmp -s "$T/out" clean.json || fail "--json audit --output stdout is not the report, once"
+expect 0 "$DVI" audit --format json --output stdout
+cmp -s "$T/out" clean.json || fail "audit --output stdout is not the report alone"
+stderr_is "pass: 0 errors, 0 warnings, 0 notes; report written to stdout"
 expect 0 "$DVI" audit --format markdown
 head -1 "$T/out" | grep -qx "## dvi audit: pass" || fail "markdown title"
 stdout_has "| 4 | $commits | $commits | 0 | 0 | 0 | 0 | 0 |"

@@ -2,7 +2,8 @@
 # Secrets and hostile input: no passphrase or private key byte in any output, --json,
 # error or ledger object; bundle ref names that try to leave refs/dvi/chains; a record
 # "decompression bomb" (64 MiB of JSON in a 70 KiB bundle, properly signed by a writer of
-# the roster) refused before it is inflated, in bounded memory, with nothing written.
+# the roster) refused before it is inflated, in bounded memory, with nothing written; the
+# same bomb, and a commit bomb, put in a ledger by stock git and met by the audit.
 . "$(dirname "$0")/lib.sh"
 
 # --- secrets
@@ -78,3 +79,39 @@ PY
 [ "$(cat rss)" -lt 48 ] || fail "importing the bomb took $(cat rss) MB"
 [ "$(snapshot L)" = "$before" ] || fail "the refused bomb changed the ledger"
 pass "a 64 MiB record in a $((size / 1024)) KiB bundle refused in $(cat rss) MB peak, nothing written"
+
+# --- the same bomb fetched with stock git, which checks nothing, then audited: the audit
+# reads every record and commit under a ceiling, and says what the bomb is.
+cp -a L fetched
+git -C fetched fetch -q "$T/sender" refs/dvi/chains/polyfil/lab:refs/dvi/chains/polyfil/lab
+python3 - "$DVI" <<'PY' > rss || fail "the audit did not report the bomb as expected: $(cat rss audit.out)"
+import resource, subprocess, sys
+p = subprocess.run([sys.argv[1], "-C", "fetched", "audit", "--full", "--jobs", "2"], capture_output=True, text=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(rss)
+open('audit.out', 'w').write(p.stdout + p.stderr)
+assert p.returncode == 1, p.returncode
+assert "more than dvi ever writes (16777216)" in p.stdout, p.stdout
+PY
+[ "$(cat rss)" -lt 48 ] || fail "auditing the bomb took $(cat rss) MB"
+pass "the bomb fetched by stock git: audit reports it in $(cat rss) MB peak"
+
+# --- a commit bomb: a chain's head whose message is 64 MiB, put there with stock git.
+cp -a L cbomb
+head=$(git -C cbomb rev-parse refs/dvi/chains/acme/desk)
+python3 -c "import sys; sys.stdout.write('x' * (64 << 20))" > big.msg
+bomb=$(git -C cbomb -c user.name=Mallory -c user.email=m@example.com commit-tree "$head^{tree}" -p "$head" -F "$T/big.msg")
+git -C cbomb update-ref refs/dvi/chains/acme/desk "$bomb"
+[ "$(du -k cbomb/objects/${bomb:0:2}/${bomb:2} | cut -f1)" -lt 1024 ] || fail "the commit bomb is not small on disk"
+python3 - "$DVI" <<'PY' > rss || fail "the audit did not report the commit bomb as expected: $(cat rss audit.out)"
+import resource, subprocess, sys
+p = subprocess.run([sys.argv[1], "-C", "cbomb", "audit", "--full", "--jobs", "2"], capture_output=True, text=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(rss)
+open('audit.out', 'w').write(p.stdout + p.stderr)
+assert p.returncode == 128, p.returncode
+assert "dvi: error: chain 'acme/desk' points to " in p.stderr, p.stderr
+assert "more than dvi ever writes (1048576)" in p.stderr, p.stderr
+PY
+[ "$(cat rss)" -lt 48 ] || fail "auditing the commit bomb took $(cat rss) MB: $(head -c 600 audit.out)"
+pass "a 64 MiB commit put by stock git: the audit says so in $(cat rss) MB peak"

@@ -150,6 +150,58 @@ TEST_CASE("write_file_atomic with Overwrite::yes replaces content and mode") {
     CHECK(fs::file_size(t / "g") == 0);
 }
 
+TEST_CASE("write_file_atomic with Overwrite::yes writes a FIFO in place, and a link to it") {
+    TempDir t;
+    fs::path fifo = t / "pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    fs::create_symlink(fifo, t / "link");  // as /dev/stdout is a link to /proc/self/fd/1
+    using Kind = util::OutputTarget::Kind;
+    CHECK(util::output_target(fifo).kind == Kind::special);
+    CHECK(util::output_target(t / "link").kind == Kind::special);
+    dvi_test::write_text(t / "f", "x", 0644);
+    CHECK(util::output_target(t / "f").kind == Kind::file);
+    CHECK(util::output_target(t / "missing").kind == Kind::file);
+    CHECK(util::output_target("/proc/self/fd/2").kind == Kind::stream);
+
+    for (const char* target : {"pipe", "link"}) {
+        // The reading end, open before the write and never waiting: what a rename over
+        // the FIFO would hide from it, it does not get.
+        int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        REQUIRE(reader >= 0);
+        REQUIRE(util::write_file_atomic(t / target, "the report\n", util::FileMode::public_0644, util::Overwrite::yes)
+                    .ok());
+        char buf[64];
+        const ssize_t n = ::read(reader, buf, sizeof buf);
+        ::close(reader);
+        CHECK(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0) == "the report\n");
+        // Still the FIFO and the link: renaming a temporary file over them replaced them
+        // with regular files (with /dev/null, a system's).
+        CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+        CHECK(fs::is_symlink(fs::symlink_status(t / "link")));
+    }
+    CHECK(names_in(t.path()) == std::set<std::string>{"f", "link", "pipe"});
+}
+
+TEST_CASE("write_file_atomic with Overwrite::yes writes through standard error when the path is its file") {
+    TempDir t;
+    const int saved = ::dup(STDERR_FILENO);
+    REQUIRE(saved >= 0);
+    // Standard error appends to a regular file, as `2>>log` does: the write goes through
+    // it, after what is there, instead of replacing the file.
+    dvi_test::write_text(t / "log", "before\n", 0644);
+    int log = ::open((t / "log").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    REQUIRE(log >= 0);
+    REQUIRE(::dup2(log, STDERR_FILENO) == STDERR_FILENO);
+    ::close(log);
+    const auto st =
+        util::write_file_atomic("/proc/self/fd/2", "report\n", util::FileMode::public_0644, util::Overwrite::yes);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    REQUIRE(st.ok());
+    CHECK(dvi_test::read_text(t / "log") == "before\nreport\n");
+    CHECK(fs::is_symlink(fs::symlink_status("/proc/self/fd/2")));
+}
+
 TEST_CASE("write_file_atomic leaves no temporary files behind") {
     TempDir t;
     for (int i = 0; i < 5; ++i) {

@@ -66,8 +66,6 @@ Result<std::string> read_file(const fs::path& path, std::uintmax_t max_bytes) {
     return out;
 }
 
-namespace {
-// 0, or the errno of the failed write.
 int write_all(int fd, std::string_view data) {
     std::size_t done = 0;
     while (done < data.size()) {
@@ -81,6 +79,8 @@ int write_all(int fd, std::string_view data) {
     return 0;
 }
 
+namespace {
+
 // The new name is durable once its folder is.
 Status sync_dir(const fs::path& dir) {
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -92,7 +92,30 @@ Status sync_dir(const fs::path& dir) {
 }
 }  // namespace
 
+OutputTarget output_target(const fs::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+        struct stat stream {};
+        if (::fstat(fd, &stream) == 0 && stream.st_dev == st.st_dev && stream.st_ino == st.st_ino)
+            return {OutputTarget::Kind::stream, fd};
+    }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return {OutputTarget::Kind::special, -1};
+    return {};
+}
+
 Status write_file_atomic(const fs::path& path, std::string_view data, FileMode mode, Overwrite overwrite) {
+    if (const auto target = overwrite == Overwrite::yes ? output_target(path) : OutputTarget{};
+        target.kind != OutputTarget::Kind::file) {
+        const bool own = target.kind == OutputTarget::Kind::special;
+        int fd = own ? ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY) : target.fd;
+        if (fd < 0) return errno_error("write", path, errno);
+        int err = write_all(fd, data);
+        if (own && ::close(fd) != 0 && err == 0) err = errno;
+        if (err != 0) return errno_error("write", path, err);
+        return {};
+    }
     std::error_code ec;
     if (overwrite == Overwrite::no && fs::symlink_status(path, ec).type() != fs::file_type::not_found)
         return make_error(Errc::invalid_input, "refusing to overwrite " + quote(path), "choose another path");

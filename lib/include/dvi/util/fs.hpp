@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "dvi/result.hpp"
 
@@ -17,9 +18,25 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uintmax_t 
 
 enum class FileMode : unsigned { private_0600 = 0600, public_0644 = 0644 };
 
+// Where an output path really goes, its symbolic links followed. A regular file, or one
+// not there yet, is written aside and renamed (file); a device, a FIFO or a socket, such
+// as /dev/null or a shell's >(...), in place (special), never renamed over, which would
+// put a regular file in its stead; the file or pipe of this process's standard output or
+// error, as /dev/stdout names it, through that stream (stream: `fd` is 1 or 2), which
+// keeps its offset and its O_APPEND.
+struct OutputTarget {
+    enum class Kind { file, special, stream } kind = Kind::file;
+    int fd = -1;
+};
+OutputTarget output_target(const std::filesystem::path& path);
+
+// Writes all of `data` to `fd`, through short writes and EINTR: 0, or the errno.
+int write_all(int fd, std::string_view data);
+
 // Writes `data` to `path` through a temporary file in the same folder, fsync and rename,
 // so a reader sees the old file or the new one, never a torn one. Refuses to replace an
-// existing file unless `overwrite` is Overwrite::yes.
+// existing file unless `overwrite` is Overwrite::yes; with it, a special file or a
+// standard stream (output_target) is written in place.
 enum class Overwrite { no, yes };
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data, FileMode mode,
                          Overwrite overwrite);
