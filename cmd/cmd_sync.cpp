@@ -43,7 +43,7 @@ Json import_json(const ImportOutcome& o) {
 }
 
 // One line per chain that moved or needs attention; up-to-date chains are counted.
-void print_chains(const char* heading, const std::vector<ChainSync>& chains) {
+void print_chains(FILE* to, const char* heading, const std::vector<ChainSync>& chains) {
     std::size_t same = 0;
     bool printed_heading = false;
     for (auto& c : chains) {
@@ -68,12 +68,14 @@ void print_chains(const char* heading, const std::vector<ChainSync>& chains) {
                        c.fork_theirs + "; both kept under refs/dvi/forks/" + c.writer.partner + "/" + c.writer.writer + "/";
                 break;
         }
-        if (!printed_heading) std::printf("%s\n", heading);
+        if (!printed_heading) std::fprintf(to, "%s\n", heading);
         printed_heading = true;
-        std::printf("  %-24s %s\n", c.writer.str().c_str(), line.c_str());
+        std::fprintf(to, "  %-24s %s\n", c.writer.str().c_str(), line.c_str());
     }
-    if (same > 0 && printed_heading) std::printf("  %zu other chain(s) already in step\n", same);
-    else if (same > 0) std::printf("%s %zu chain(s) already in step\n", heading, same);
+    if (same > 0 && printed_heading)
+        std::fprintf(to, "  %zu other chain(s) already in step\n", same);
+    else if (same > 0)
+        std::fprintf(to, "%s %zu chain(s) already in step\n", heading, same);
 }
 
 int run_receive(Context& ctx) {
@@ -111,6 +113,7 @@ int run_sync(Context& ctx, const SyncOptions& o) {
     if (o.fetch_only && o.push_only) return report(make_error(Errc::invalid_input, "--fetch-only and --push-only exclude each other"));
     if (!o.since.empty() && o.bundle_out.empty()) return report(make_error(Errc::invalid_input, "--since is for --bundle-out"));
     const bool bundle_to_stdout = !o.bundle_out.empty() && is_stdout(o.bundle_out);
+    FILE* human = bundle_to_stdout ? stderr : stdout;  // the bundle's bytes own stdout
     if (bundle_to_stdout && ctx.globals.json)
         return report(make_error(Errc::invalid_input, "--json and a bundle written to standard output would mix there",
                                  "write the bundle to a file, or leave out --json"));
@@ -140,8 +143,8 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         }
         doc["pushed"] = {{"chains", pushed}, {"refused", out->push_refused}};
         if (!ctx.globals.json && !ctx.globals.quiet) {
-            print_chains(("from " + out->url + ":").c_str(), out->fetched.chains);
-            print_chains(("to " + out->url + ":").c_str(), out->pushed);
+            print_chains(stdout, ("from " + out->url + ":").c_str(), out->fetched.chains);
+            print_chains(stdout, ("to " + out->url + ":").c_str(), out->pushed);
             std::printf("took %lld records, %zu fork(s), %zu refused; offered %zu chain(s)%s\n",
                         static_cast<long long>(out->fetched.records), out->fetched.forks, out->fetched.refused,
                         out->pushed.size(), out->push_refused ? (", " + std::to_string(out->push_refused) + " refused").c_str() : "");
@@ -155,9 +158,9 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         doc["bundle_in"] = import_json(*out);
         doc["bundle_in"]["path"] = o.bundle_in;
         if (!ctx.globals.json && !ctx.globals.quiet) {
-            print_chains(("from " + o.bundle_in + ":").c_str(), out->chains);
-            std::printf("took %lld records, %zu fork(s), %zu refused\n", static_cast<long long>(out->records), out->forks,
-                        out->refused);
+            print_chains(human, ("from " + o.bundle_in + ":").c_str(), out->chains);
+            std::fprintf(human, "took %lld records, %zu fork(s), %zu refused\n", static_cast<long long>(out->records),
+                         out->forks, out->refused);
         }
     }
     if (!o.bundle_out.empty()) {
@@ -170,16 +173,15 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         doc["bundle_out"] = {{"path", o.bundle_out},          {"written", out->written}, {"refs", refs},
                              {"prerequisites", out->prerequisites}, {"objects", out->objects}, {"bytes", out->bytes}};
         if (!ctx.globals.json && !ctx.globals.quiet) {
-            FILE* to = bundle_to_stdout ? stderr : stdout;  // the bundle's bytes own stdout
             if (out->written)
                 std::fprintf(
-                    to, "wrote %s: %zu chain(s), %zu objects, %s%s\n", o.bundle_out.c_str(), out->refs.size(),
+                    human, "wrote %s: %zu chain(s), %zu objects, %s%s\n", o.bundle_out.c_str(), out->refs.size(),
                     out->objects, human_size(out->bytes).c_str(),
                     out->prerequisites.empty()
                         ? ""
                         : (", on top of " + std::to_string(out->prerequisites.size()) + " head(s) they hold").c_str());
             else
-                std::fprintf(to, "nothing new since %s: no bundle written\n", o.since.c_str());
+                std::fprintf(human, "nothing new since %s: no bundle written\n", o.since.c_str());
         }
     }
     if (ctx.globals.json) print_json(doc);

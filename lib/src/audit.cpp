@@ -1008,21 +1008,15 @@ std::vector<ChainIndex> index_chains(const Ledger& ledger, const std::vector<Cha
 std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& index, const ChainIndex::Item& item,
                                            const std::string& commit_hex, const std::string& id) {
     auto* repo = static_cast<git_repository*>(l.raw_repository());
-    git_blob* blob = nullptr;
-    int rc = 0;
+    std::string bytes;
     {
-        git::ReadCeiling ceiling(git::k_max_ledger_file + 1);  // the blob and its terminating NUL
-        rc = git_blob_lookup(&blob, repo, &item.blob);
+        auto obj = git::read_object(repo, item.blob, git::k_max_ledger_file, "record");
+        if (!obj || git_odb_object_type(obj->get()) != GIT_OBJECT_BLOB) {
+            git_error_clear();
+            return std::nullopt;  // the slow path says what is wrong
+        }
+        bytes.assign(static_cast<const char*>(git_odb_object_data(obj->get())), git_odb_object_size(obj->get()));
     }
-    if (rc != 0) {
-        git_error_clear();
-        return std::nullopt;  // the slow path says what is wrong
-    }
-    git::Blob owned(blob);
-    const auto size = static_cast<std::size_t>(git_blob_rawsize(blob));
-    if (size > git::k_max_ledger_file) return std::nullopt;  // read before, without a ceiling
-    std::string bytes(static_cast<const char*>(git_blob_rawcontent(blob)), size);
-    owned.reset();
     if (const auto digest = crypto::sha256(bytes); !std::equal(digest.begin(), digest.end(), item.id.begin(), item.id.end()))
         return std::nullopt;
     auto json = canonical_parse(bytes);

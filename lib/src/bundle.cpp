@@ -227,19 +227,15 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
 
     // A pipe, a device or our standard output (`--bundle-out /dev/stdout`) is written in
     // place; a file through a temporary one that takes its name once complete.
-    const auto target = util::output_target(path);
-    const bool aside = target.kind == util::OutputTarget::Kind::file;
     DVI_TRY(rnd, crypto::random_bytes(6));
+    DVI_TRY(in_place, util::open_in_place(path));
+    const bool aside = !in_place;
     fs::path tmp = path;
     tmp += ".tmp-" + util::hex_encode(rnd);
     BundleFile f;
-    if (target.kind == util::OutputTarget::Kind::stream)
-        f.fd = target.fd;
-    else if (aside)
-        f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    else
-        f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
-    if (f.fd < 0) return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
+    const int owned = aside ? ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : in_place->owned;
+    if (owned < 0) return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
+    f.fd = aside ? owned : in_place->fd;
     std::string header = std::string(k_v2) + "\n";
     for (auto& p : out.prerequisites) header += "-" + p + "\n";
     for (auto& h : out.refs) header += h.commit + " " + h.writer.ref() + "\n";
@@ -249,7 +245,7 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
     const int rc = f.error == 0 ? git_packbuilder_foreach(pb.get(), write_chunk, &f) : 0;
     // Durable before it takes the name: a bundle is often carried away at once.
     if (rc == 0 && f.error == 0 && aside && ::fsync(f.fd) != 0) f.error = errno;
-    if (target.kind != util::OutputTarget::Kind::stream && ::close(f.fd) != 0 && f.error == 0) f.error = errno;
+    if (::close(owned) != 0 && f.error == 0) f.error = errno;
     if (rc != 0 || f.error != 0) {
         std::error_code ec;
         if (aside) fs::remove(tmp, ec);

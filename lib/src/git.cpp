@@ -461,41 +461,39 @@ Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, con
     return {};
 }
 
-namespace {
-// After a read of commit `oid` under a ceiling failed with `failed`: check_size's error
-// when the commit is too large, else `failed`.
-Error too_large_or(git_repository* repo, const git_oid& oid, Error failed) {
-    auto size = check_size(repo, oid, k_max_commit, "commit " + oid_hex(oid));
-    return !size && size.error().code == Errc::bad_signature ? size.error() : std::move(failed);
-}
-}  // namespace
-
-Result<Commit> lookup_commit(git_repository* repo, const git_oid& oid, const std::string& what) {
-    git_commit* c = nullptr;
+Result<OdbObject> read_object(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what) {
+    git_odb* raw_odb = nullptr;
+    DVI_CHECK(check(git_repository_odb(&raw_odb, repo), "cannot open the object database"));
+    Odb odb(raw_odb);
+    git_odb_object* raw = nullptr;
     int rc = 0;
     {
-        ReadCeiling ceiling(k_max_commit + 1);  // the object and its terminating NUL
-        rc = git_commit_lookup(&c, repo, &oid);
+        ReadCeiling ceiling(max + 1);  // the object and its terminating NUL
+        rc = git_odb_read(&raw, odb.get(), &oid);
     }
-    if (rc != 0) return too_large_or(repo, oid, error(rc, what));
+    if (rc != 0) {
+        Error failed = error(rc, "cannot read " + what);
+        auto size = check_size(repo, oid, max, what);
+        return !size && size.error().code == Errc::bad_signature ? size.error() : failed;
+    }
+    git_error_clear();  // an allocation refused on the way (a cache that could not grow) failed nothing
+    return OdbObject(raw);
+}
+
+Result<Commit> lookup_commit(git_repository* repo, const git_oid& oid, const std::string& what) {
+    // Read first under the ceiling, then parsed without it: libgit2 caches the parsed
+    // commit in place of the raw object, and a refused allocation there would hand back
+    // the raw object as the commit.
+    if (auto raw = read_object(repo, oid, k_max_commit, "commit " + oid_hex(oid)); !raw) {
+        if (raw.error().code == Errc::bad_signature) return raw.error();
+    }
+    git_commit* c = nullptr;
+    DVI_CHECK(check(git_commit_lookup(&c, repo, &oid), what));
     return Commit(c);
 }
 
 Result<RawCommit> read_commit(git_repository* repo, const git_oid& oid) {
-    git_odb* raw_odb = nullptr;
-    DVI_CHECK(check(git_repository_odb(&raw_odb, repo), "cannot open the object database"));
-    Odb odb(raw_odb);
-    git_odb_object* raw_obj = nullptr;
-    int rc = 0;
-    {
-        ReadCeiling ceiling(k_max_commit + 1);  // the object and its terminating NUL
-        rc = git_odb_read(&raw_obj, odb.get(), &oid);
-    }
-    if (rc != 0) return too_large_or(repo, oid, error(rc, "cannot read commit " + oid_hex(oid)));
-    OdbObject obj(raw_obj);
-    // A commit read before without a ceiling comes from libgit2's cache.
-    if (git_odb_object_size(obj.get()) > k_max_commit)
-        return too_large("commit " + oid_hex(oid), git_odb_object_size(obj.get()), k_max_commit);
+    DVI_TRY(obj, read_object(repo, oid, k_max_commit, "commit " + oid_hex(oid)));
     if (git_odb_object_type(obj.get()) != GIT_OBJECT_COMMIT)
         return make_error(Errc::repository, oid_hex(oid) + " is not a commit");
     std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));

@@ -287,15 +287,15 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             p.sync.to_seq = it->second.seq;
         }
         DVI_TRY(offered, parse_oid(offer.commit));
-        git_commit* probe = nullptr;
-        if (git_commit_lookup(&probe, qrepo, &offered) != 0) {
+        if (auto probe = git::lookup_commit(qrepo, offered, "commit " + offer.commit + " was not received"); !probe) {
             git_error_clear();
             p.sync.status = ChainStatus::refused;
-            p.sync.reason = "commit " + offer.commit + " was not received";
+            // A commit bomb is named; anything else was not received.
+            p.sync.reason = probe.error().code == Errc::bad_signature ? probe.error().message
+                                                                      : "commit " + offer.commit + " was not received";
             plans.push_back(std::move(p));
             continue;
         }
-        git_commit_free(probe);
         if (p.base && p.base->commit == offer.commit) {
             p.sync.status = ChainStatus::up_to_date;
             plans.push_back(std::move(p));

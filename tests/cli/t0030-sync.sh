@@ -109,14 +109,19 @@ git bundle list-heads piped.bundle | grep -q refs/dvi/chains/depot/desk || fail 
 grep -q "^wrote stdout: " piped.err || fail "the summary of a piped bundle is not on stderr: $(cat piped.err)"
 expect 0 "$DVI" -C A/unit8 sync --bundle-in "$T/piped.bundle"
 mkfifo fifo.bundle
-cat fifo.bundle >from-fifo.bundle &
+timeout 20 cat fifo.bundle >from-fifo.bundle &  # no writer ever (a rename over it): fails, not hangs
 reader=$!
 expect 0 "$DVI" --json -C A/depot sync --bundle-out fifo.bundle
-wait $reader
+wait $reader || fail "nothing was written to the FIFO"
 [ -p fifo.bundle ] || fail "the FIFO was replaced by a regular file"
 cmp -s piped.bundle from-fifo.bundle || fail "the bundle read from the FIFO differs from the piped one"
 [ "$(json_get '["bundle_out"]["bytes"]')" = "$(stat -c %s piped.bundle)" ] || fail "the bytes of a bundle written to a FIFO"
 "$DVI" --json -C A/depot sync --bundle-out stdout >mixed.out 2>mixed.err && fail "--json with a bundle on stdout was accepted"
 [ ! -s mixed.out ] && grep -qF "dvi: error: --json and a bundle written to standard output would mix there" mixed.err ||
     fail "--json with a bundle on stdout: $(cat mixed.err)"
+# With --bundle-in too, what the import prints goes to stderr as well: stdout is the bundle's.
+"$DVI" -C A/unit8 sync --bundle-in "$T/piped.bundle" --bundle-out stdout 2>both.err | cat >both.bundle
+git -C A/unit7 bundle verify "$T/both.bundle" >/dev/null 2>&1 ||
+    fail "the bundle piped after an import is not a bundle: $(head -c 300 both.bundle)"
+grep -q "^took 0 records" both.err || fail "the import's summary is not on stderr: $(cat both.err)"
 pass "bundles written to a pipe and to a FIFO in place; --json refused when they would mix"

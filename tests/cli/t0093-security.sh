@@ -115,3 +115,20 @@ assert "more than dvi ever writes (1048576)" in p.stderr, p.stderr
 PY
 [ "$(cat rss)" -lt 48 ] || fail "auditing the commit bomb took $(cat rss) MB: $(head -c 600 audit.out)"
 pass "a 64 MiB commit put by stock git: the audit says so in $(cat rss) MB peak"
+
+# --- the commit bomb in a bundle: sync refuses the chain and names why, in bounded memory.
+git -C cbomb bundle create -q "$T/cbomb.bundle" refs/dvi/chains/acme/desk 2>/dev/null
+[ "$(stat -c %s cbomb.bundle)" -lt $((1 << 20)) ] || fail "the commit bomb bundle is not small"
+before=$(snapshot L)
+python3 - "$DVI" <<'PY' > rss || fail "sync did not refuse the commit bomb as expected: $(cat rss sync.out)"
+import resource, subprocess, sys
+p = subprocess.run([sys.argv[1], "-C", "L", "sync", "--bundle-in", "cbomb.bundle"], capture_output=True, text=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(rss)
+open('sync.out', 'w').write(p.stdout + p.stderr)
+assert p.returncode == 1, p.returncode
+assert "more than dvi ever writes (1048576)" in p.stdout, p.stdout
+PY
+[ "$(cat rss)" -lt 48 ] || fail "sync of the commit bomb took $(cat rss) MB"
+[ "$(snapshot L)" = "$before" ] || fail "the refused commit bomb changed the ledger"
+pass "the commit bomb in a bundle: sync refuses it by name in $(cat rss) MB peak, nothing written"

@@ -4,6 +4,7 @@
 
 #include <git2.h>
 
+#include <fstream>
 #include <future>
 #include <string>
 
@@ -106,4 +107,40 @@ TEST_CASE("lookup_commit reads dvi-sized commits and says why a bomb is refused"
     REQUIRE_FALSE(none.ok());
     CHECK(none.error().code == Errc::not_found);
     CHECK_THAT(none.error().message, Catch::StartsWith("cannot read the missing one: "));
+}
+
+TEST_CASE("lookup_commit walks a chain long enough for libgit2's object cache to grow") {
+    // The cache's table grows from 2^17 to 2^18 slots (2 MiB) at about 100,000 objects:
+    // a growth refused under the ceiling once handed back the raw object as the commit.
+    TempDir dir("dvi-git-long");
+    constexpr int k_commits = 120000;
+    REQUIRE(run("git init -q --bare " + shq(dir.path())).status == 0);
+    {
+        std::ofstream script(dir / "import");
+        for (int i = 1; i <= k_commits; ++i) {
+            const std::string msg = "c" + std::to_string(i) + "\n";
+            script << "commit refs/heads/long\ncommitter T <t@example.com> " << 1700000000 + i << " +0000\ndata "
+                   << msg.size() << "\n"
+                   << msg << "\n";
+        }
+    }
+    REQUIRE(run("git -C " + shq(dir.path()) + " fast-import --quiet < " + shq(dir / "import")).status == 0);
+    git::ensure_init();
+    git_repository* r = nullptr;
+    REQUIRE(git_repository_open(&r, dir.path().c_str()) == 0);
+    git::Repository repo(r);
+    git_oid cur;
+    REQUIRE(git_reference_name_to_id(&cur, repo.get(), "refs/heads/long") == 0);
+    int seen = 0;
+    for (int expected = k_commits; expected > 0; --expected) {
+        auto c = git::lookup_commit(repo.get(), cur, "cannot read");
+        REQUIRE(c.ok());
+        ++seen;
+        if (std::string(git_commit_message(c->get())) != "c" + std::to_string(expected) + "\n") {
+            FAIL("commit " << seen << " from the tip has the message '" << git_commit_message(c->get()) << "'");
+        }
+        if (git_commit_parentcount(c->get()) == 0) break;
+        cur = *git_commit_parent_id(c->get(), 0);
+    }
+    CHECK(seen == k_commits);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -92,29 +93,61 @@ Status sync_dir(const fs::path& dir) {
 }
 }  // namespace
 
+namespace {
+OutputTarget target_of(const struct stat& st) {
+    if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+            struct stat stream {};
+            if (::fstat(fd, &stream) == 0 && stream.st_dev == st.st_dev && stream.st_ino == st.st_ino)
+                return {OutputTarget::Kind::stream, fd};
+        }
+    if (S_ISREG(st.st_mode)) return {};
+    return {OutputTarget::Kind::special, -1};
+}
+}  // namespace
+
 OutputTarget output_target(const fs::path& path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return {};
-    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
-        struct stat stream {};
-        if (::fstat(fd, &stream) == 0 && stream.st_dev == st.st_dev && stream.st_ino == st.st_ino)
-            return {OutputTarget::Kind::stream, fd};
+    if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return {};
+    return target_of(st);
+}
+
+Result<std::optional<InPlace>> open_in_place(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        // Not there, not writable, a folder: for the rename to create, replace or refuse.
+        // A socket cannot be opened (ENXIO), and is not renamed over either.
+        if (errno == ENXIO) return errno_error("write", path, errno);
+        return std::optional<InPlace>();
     }
-    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-        return {OutputTarget::Kind::special, -1};
-    return {};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return std::optional<InPlace>();
+    }
+    const auto target = target_of(st);
+    if (target.kind == OutputTarget::Kind::file) {
+        ::close(fd);
+        return std::optional<InPlace>();
+    }
+    if (S_ISBLK(st.st_mode)) {
+        ::close(fd);
+        return make_error(Errc::invalid_input, "refusing to write to " + quote(path) + ": it is a block device",
+                          "choose a file");
+    }
+    if (target.kind == OutputTarget::Kind::stream) std::fflush(target.fd == STDOUT_FILENO ? stdout : stderr);
+    return std::optional<InPlace>(InPlace{fd, target.kind == OutputTarget::Kind::stream ? target.fd : fd});
 }
 
 Status write_file_atomic(const fs::path& path, std::string_view data, FileMode mode, Overwrite overwrite) {
-    if (const auto target = overwrite == Overwrite::yes ? output_target(path) : OutputTarget{};
-        target.kind != OutputTarget::Kind::file) {
-        const bool own = target.kind == OutputTarget::Kind::special;
-        int fd = own ? ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY) : target.fd;
-        if (fd < 0) return errno_error("write", path, errno);
-        int err = write_all(fd, data);
-        if (own && ::close(fd) != 0 && err == 0) err = errno;
-        if (err != 0) return errno_error("write", path, err);
-        return {};
+    if (overwrite == Overwrite::yes) {
+        DVI_TRY(in_place, open_in_place(path));
+        if (in_place) {
+            int err = write_all(in_place->fd, data);
+            if (::close(in_place->owned) != 0 && err == 0) err = errno;
+            if (err != 0) return errno_error("write", path, err);
+            return {};
+        }
     }
     std::error_code ec;
     if (overwrite == Overwrite::no && fs::symlink_status(path, ec).type() != fs::file_type::not_found)

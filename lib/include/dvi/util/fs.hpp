@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,16 +20,27 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uintmax_t 
 enum class FileMode : unsigned { private_0600 = 0600, public_0644 = 0644 };
 
 // Where an output path really goes, its symbolic links followed. A regular file, or one
-// not there yet, is written aside and renamed (file); a device, a FIFO or a socket, such
-// as /dev/null or a shell's >(...), in place (special), never renamed over, which would
-// put a regular file in its stead; the file or pipe of this process's standard output or
-// error, as /dev/stdout names it, through that stream (stream: `fd` is 1 or 2), which
-// keeps its offset and its O_APPEND.
+// not there yet, is written aside and renamed (file: a link to a regular file is replaced
+// by the file, as git does); a character device or a FIFO, such as /dev/null or a shell's
+// >(...), in place (special), never renamed over, which would put a regular file in its
+// stead; the file, pipe or socket of this process's standard output or error, as
+// /dev/stdout names it, through that stream (stream: `fd` is 1 or 2), which keeps its
+// offset and its O_APPEND. A block device or a socket is special too, and refused.
 struct OutputTarget {
     enum class Kind { file, special, stream } kind = Kind::file;
     int fd = -1;
 };
 OutputTarget output_target(const std::filesystem::path& path);
+
+// An output opened to be written in place (output_target says special or stream):
+// `owned` is the descriptor to close, `fd` the one to write to (the stream's, or `owned`).
+// Opened before it is looked at, so what is written to is what was looked at; stdio's
+// buffer of that stream is flushed first. nullopt: a file, to write aside and rename.
+struct InPlace {
+    int owned = -1;
+    int fd = -1;
+};
+Result<std::optional<InPlace>> open_in_place(const std::filesystem::path& path);
 
 // Writes all of `data` to `fd`, through short writes and EINTR: 0, or the errno.
 int write_all(int fd, std::string_view data);
