@@ -468,7 +468,9 @@ Result<OdbObject> read_object(git_repository* repo, const git_oid& oid, std::siz
     git_odb_object* raw = nullptr;
     int rc = 0;
     {
-        ReadCeiling ceiling(max + 1);  // the object and its terminating NUL
+        // One ceiling for every such read, not `max`: libgit2 also grows its object cache's
+        // table here (2 MiB at 130,000 objects), and a refused growth costs a read again.
+        ReadCeiling ceiling(std::max(max, k_max_ledger_file) + 1);  // and the terminating NUL
         rc = git_odb_read(&raw, odb.get(), &oid);
     }
     if (rc != 0) {
@@ -477,7 +479,9 @@ Result<OdbObject> read_object(git_repository* repo, const git_oid& oid, std::siz
         return !size && size.error().code == Errc::bad_signature ? size.error() : failed;
     }
     git_error_clear();  // an allocation refused on the way (a cache that could not grow) failed nothing
-    return OdbObject(raw);
+    OdbObject obj(raw);
+    if (git_odb_object_size(obj.get()) > max) return too_large(what, git_odb_object_size(obj.get()), max);
+    return obj;
 }
 
 Result<Commit> lookup_commit(git_repository* repo, const git_oid& oid, const std::string& what) {

@@ -173,8 +173,9 @@ inline constexpr std::size_t k_max_commit = std::size_t{1} << 20;
 // No record or state file that dvi writes comes near this; artifacts are not bound by it.
 inline constexpr std::size_t k_max_ledger_file = std::size_t{16} << 20;
 
-// Object `oid` read under a ReadCeiling of `max` bytes: one larger gets check_size's
-// error (Errc::bad_signature), any other failure "cannot read <what>: <libgit2's reason>".
+// Object `oid` read under a ReadCeiling (k_max_ledger_file, or `max` if larger): one
+// larger than `max` gets check_size's error (Errc::bad_signature), any other failure
+// "cannot read <what>: <libgit2's reason>".
 Result<OdbObject> read_object(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what);
 
 // The commit `oid`, read first by read_object: one larger than k_max_commit gets its
