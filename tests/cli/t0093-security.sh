@@ -56,6 +56,19 @@ done
 [ "$(snapshot L)" = "$before" ] && [ ! -e evil ] && [ ! -e L/evil ] && [ ! -e x ] || fail "a hostile ref name wrote something"
 pass "5 ref names outside refs/dvi/chains/<partner>/<writer> ignored, nothing written"
 
+# peak <status> <command...>: runs it like expect (stdout in $T/out, stderr in $T/err),
+# and sets $rss to its peak resident memory in MB.
+peak() {
+    local want=$1
+    shift
+    local got
+    read -r rss got < <(python3 -c '
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1] + "/out", "w"), stderr=open(sys.argv[1] + "/err", "w"))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, p.returncode)' "$T" "$@")
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
+}
+
 # --- a record bomb, signed by a writer the roster knows
 cp -a L sender
 "$DVI" -q key export polyfil.pem --out polyfil.ssh
@@ -67,34 +80,20 @@ git -C sender bundle create -q "$T/bomb.bundle" refs/dvi/chains/polyfil/lab 2>/d
 size=$(stat -c %s bomb.bundle)
 [ "$size" -lt $((1 << 20)) ] || fail "the bomb bundle is $size bytes, not a bomb"
 before=$(snapshot L)
-python3 - "$DVI" <<'PY' > rss || fail "the bomb was not refused as expected: $(cat rss bomb.out)"
-import resource, subprocess, sys
-p = subprocess.run([sys.argv[1], "sync", "--bundle-in", "bomb.bundle"], capture_output=True, text=True)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-print(rss)
-open('bomb.out', 'w').write(p.stdout + p.stderr)
-assert p.returncode == 1, p.returncode
-assert "more than dvi ever writes" in p.stdout + p.stderr, p.stdout
-PY
-[ "$(cat rss)" -lt 48 ] || fail "importing the bomb took $(cat rss) MB"
+peak 1 "$DVI" sync --bundle-in bomb.bundle
+stdout_has "more than dvi ever writes (16777216)"
+[ "$rss" -lt 48 ] || fail "importing the bomb took $rss MB"
 [ "$(snapshot L)" = "$before" ] || fail "the refused bomb changed the ledger"
-pass "a 64 MiB record in a $((size / 1024)) KiB bundle refused in $(cat rss) MB peak, nothing written"
+pass "a 64 MiB record in a $((size / 1024)) KiB bundle refused in $rss MB peak, nothing written"
 
 # --- the same bomb fetched with stock git, which checks nothing, then audited: the audit
 # reads every record and commit under a ceiling, and says what the bomb is.
 cp -a L fetched
 git -C fetched fetch -q "$T/sender" refs/dvi/chains/polyfil/lab:refs/dvi/chains/polyfil/lab
-python3 - "$DVI" <<'PY' > rss || fail "the audit did not report the bomb as expected: $(cat rss audit.out)"
-import resource, subprocess, sys
-p = subprocess.run([sys.argv[1], "-C", "fetched", "audit", "--full", "--jobs", "2"], capture_output=True, text=True)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-print(rss)
-open('audit.out', 'w').write(p.stdout + p.stderr)
-assert p.returncode == 1, p.returncode
-assert "more than dvi ever writes (16777216)" in p.stdout, p.stdout
-PY
-[ "$(cat rss)" -lt 48 ] || fail "auditing the bomb took $(cat rss) MB"
-pass "the bomb fetched by stock git: audit reports it in $(cat rss) MB peak"
+peak 1 "$DVI" -C fetched audit --full --jobs 2
+stdout_has "more than dvi ever writes (16777216)"
+[ "$rss" -lt 48 ] || fail "auditing the bomb took $rss MB"
+pass "the bomb fetched by stock git: audit reports it in $rss MB peak"
 
 # --- a commit bomb: a chain's head whose message is 64 MiB, put there with stock git.
 cp -a L cbomb
@@ -103,32 +102,19 @@ python3 -c "import sys; sys.stdout.write('x' * (64 << 20))" > big.msg
 bomb=$(git -C cbomb -c user.name=Mallory -c user.email=m@example.com commit-tree "$head^{tree}" -p "$head" -F "$T/big.msg")
 git -C cbomb update-ref refs/dvi/chains/acme/desk "$bomb"
 [ "$(du -k cbomb/objects/${bomb:0:2}/${bomb:2} | cut -f1)" -lt 1024 ] || fail "the commit bomb is not small on disk"
-python3 - "$DVI" <<'PY' > rss || fail "the audit did not report the commit bomb as expected: $(cat rss audit.out)"
-import resource, subprocess, sys
-p = subprocess.run([sys.argv[1], "-C", "cbomb", "audit", "--full", "--jobs", "2"], capture_output=True, text=True)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-print(rss)
-open('audit.out', 'w').write(p.stdout + p.stderr)
-assert p.returncode == 128, p.returncode
-assert "dvi: error: chain 'acme/desk' points to " in p.stderr, p.stderr
-assert "more than dvi ever writes (1048576)" in p.stderr, p.stderr
-PY
-[ "$(cat rss)" -lt 48 ] || fail "auditing the commit bomb took $(cat rss) MB: $(head -c 600 audit.out)"
-pass "a 64 MiB commit put by stock git: the audit says so in $(cat rss) MB peak"
+peak 128 "$DVI" -C cbomb audit --full --jobs 2
+stderr_has "dvi: error: chain 'acme/desk' points to $bomb: commit $bomb is "
+stderr_has " bytes, more than dvi ever writes (1048576)"
+[ "$rss" -lt 48 ] || fail "auditing the commit bomb took $rss MB"
+pass "a 64 MiB commit put by stock git: the audit says so in $rss MB peak"
 
 # --- the commit bomb in a bundle: sync refuses the chain and names why, in bounded memory.
 git -C cbomb bundle create -q "$T/cbomb.bundle" refs/dvi/chains/acme/desk 2>/dev/null
 [ "$(stat -c %s cbomb.bundle)" -lt $((1 << 20)) ] || fail "the commit bomb bundle is not small"
 before=$(snapshot L)
-python3 - "$DVI" <<'PY' > rss || fail "sync did not refuse the commit bomb as expected: $(cat rss sync.out)"
-import resource, subprocess, sys
-p = subprocess.run([sys.argv[1], "-C", "L", "sync", "--bundle-in", "cbomb.bundle"], capture_output=True, text=True)
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-print(rss)
-open('sync.out', 'w').write(p.stdout + p.stderr)
-assert p.returncode == 1, p.returncode
-assert "more than dvi ever writes (1048576)" in p.stdout, p.stdout
-PY
-[ "$(cat rss)" -lt 48 ] || fail "sync of the commit bomb took $(cat rss) MB"
+peak 1 "$DVI" -C L sync --bundle-in cbomb.bundle
+stdout_has "commit $bomb is "
+stdout_has " bytes, more than dvi ever writes (1048576)"
+[ "$rss" -lt 48 ] || fail "sync of the commit bomb took $rss MB"
 [ "$(snapshot L)" = "$before" ] || fail "the refused commit bomb changed the ledger"
-pass "the commit bomb in a bundle: sync refuses it by name in $(cat rss) MB peak, nothing written"
+pass "the commit bomb in a bundle: sync refuses it by name in $rss MB peak, nothing written"
