@@ -287,12 +287,12 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             p.sync.to_seq = it->second.seq;
         }
         DVI_TRY(offered, parse_oid(offer.commit));
-        if (auto probe = git::lookup_commit(qrepo, offered, "commit " + offer.commit + " was not received"); !probe) {
+        const std::string missing = "commit " + offer.commit + " was not received";
+        if (auto probe = git::lookup_commit(qrepo, offered, missing); !probe) {
             git_error_clear();
             p.sync.status = ChainStatus::refused;
             // A commit bomb is named; anything else was not received.
-            p.sync.reason = probe.error().code == Errc::bad_signature ? probe.error().message
-                                                                      : "commit " + offer.commit + " was not received";
+            p.sync.reason = probe.error().code == Errc::bad_signature ? probe.error().message : missing;
             plans.push_back(std::move(p));
             continue;
         }

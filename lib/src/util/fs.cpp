@@ -91,9 +91,7 @@ Status sync_dir(const fs::path& dir) {
     }
     return {};
 }
-}  // namespace
 
-namespace {
 OutputTarget target_of(const struct stat& st) {
     if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
         for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {

@@ -21,11 +21,11 @@ enum class FileMode : unsigned { private_0600 = 0600, public_0644 = 0644 };
 
 // Where an output path really goes, its symbolic links followed. A regular file, or one
 // not there yet, is written aside and renamed (file: a link to a regular file is replaced
-// by the file, as git does); a character device or a FIFO, such as /dev/null or a shell's
-// >(...), in place (special), never renamed over, which would put a regular file in its
-// stead; the file, pipe or socket of this process's standard output or error, as
-// /dev/stdout names it, through that stream (stream: `fd` is 1 or 2), which keeps its
-// offset and its O_APPEND. A block device or a socket is special too, and refused.
+// by the file); a character device or a FIFO, such as /dev/null or a shell's >(...), in
+// place (special), never renamed over, which would put a regular file in its stead; the
+// file, pipe or socket of this process's standard output or error, as /dev/stdout names
+// it, through that stream (stream: `fd` is 1 or 2), which keeps its offset and its
+// O_APPEND. Any other block device or socket is special too, and open_in_place refuses it.
 struct OutputTarget {
     enum class Kind { file, special, stream } kind = Kind::file;
     int fd = -1;
