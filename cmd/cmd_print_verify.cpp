@@ -250,6 +250,14 @@ int run_job(const Context& ctx, const PrintOptions& o, WriteSession& session, Re
     return k_exit_ok;
 }
 
+// The packing a job's append left due, once the job is answered and its G-code handed
+// over: a print does not wait for a merge of packs (a minute at a million records).
+void pack_after_job(Ledger& ledger) {
+    std::vector<std::string> notices;
+    ledger.pack_if_due(notices);
+    for (auto& n : notices) warn(n);
+}
+
 // No core file while a decrypted G-code may be in memory (a command gets the limit back).
 void forbid_core_files() {
     struct rlimit no_core = core_limit_at_start();
@@ -369,6 +377,7 @@ int run_batch(Context& ctx, const PrintOptions& defaults) {
     ::prctl(PR_SET_DUMPABLE, 0);  // a long-lived holder of the key: no debugger attaches, as ssh-agent
     auto session = ctx.write_session();
     if (!session) return report(session.error());
+    session->ledger.set_auto_pack(Ledger::AutoPack::when_asked);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -418,6 +427,7 @@ int run_batch(Context& ctx, const PrintOptions& defaults) {
             return report(make_error(Errc::io,
                                      std::string("cannot write the answer to ") + where + std::strerror(errno),
                                      "the job's outcome is in the ledger: dvi log"));
+        pack_after_job(session->ledger);
     }
     return worst;
 }
@@ -433,8 +443,11 @@ int run_print_verify(Context& ctx, const PrintOptions& o) {
     forbid_core_files();
     auto session = ctx.write_session();
     if (!session) return report(session.error());
+    session->ledger.set_auto_pack(Ledger::AutoPack::when_asked);
     Json unused;
-    return run_job(ctx, o, *session, ctx.globals.json ? Render::json : Render::human, unused);
+    int rc = run_job(ctx, o, *session, ctx.globals.json ? Render::json : Render::human, unused);
+    pack_after_job(session->ledger);
+    return rc;
 }
 
 }  // namespace

@@ -144,6 +144,7 @@ struct Ledger::Impl {
     std::optional<std::vector<ChainHead>> heads;
     bool view = false;  // heads were set by set_view(): the refs are not consulted
     std::optional<std::size_t> autopack;  // dvi.autoPack, read at the first append
+    AutoPack autopack_when = AutoPack::after_append;
     // Objects this handle writes wait in memory (git::PendingObjects) until an append
     // publishes them just before its ref moves; large artifacts wait in a private store,
     // dvi/stage/<host>-<pid>-<random> (a pack of their own from 16 MiB, loose objects from
@@ -915,7 +916,7 @@ Result<AppendOutcome> Ledger::append(const AppendRequest& req) {
             out.record_id = id;
             out.commit = git::oid_hex(commit_oid);
             out.seq = pos.seq;
-            auto_pack(out.notices);
+            if (m_impl->autopack_when == AutoPack::after_append) pack_if_due(out.notices);
             return out;
         }
         if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
@@ -969,7 +970,11 @@ Result<StoredRecord> read_commit_record(git_repository* repo, const std::string&
 }
 }  // namespace
 
-void Ledger::auto_pack(std::vector<std::string>& notices) {
+void Ledger::set_auto_pack(AutoPack when) {
+    m_impl->autopack_when = when;
+}
+
+void Ledger::pack_if_due(std::vector<std::string>& notices) {
     if (!m_impl->autopack) {
         auto v = config_get("dvi.autoPack");
         std::size_t n = pack::k_default_threshold;

@@ -58,3 +58,20 @@ expect 0 "$DVI" audit --full --json
 used=$("$DVI" --json license show "$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)["used"])')
 [ "$used" = 130 ] || fail "used $used"
 pass "4 concurrent printer processes x 15 with packing: 130 prints, fsck and audit clean"
+
+# The packing a print's append leaves due runs once the print is answered and its G-code
+# handed over: the command finds the append's objects still loose, and they are packed
+# when dvi returns. The same for each job of a batch.
+git -C "$DVI_DIR" config dvi.autoPack 1
+count_loose='git -C "$DVI_DIR" count-objects -v | awk "/^count:/ { print \$2 }" >>at-handover'
+: >at-handover
+"$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --serial handover-1 \
+    -- sh -c "$count_loose" || fail "print with a command"
+[ "$(loose)" = 0 ] || fail "$(loose) loose objects after the print"
+printf '{"serials": ["handover-2"]}\n{"serials": ["handover-3"]}\n' |
+    "$DVI" --key bureau7.pem print-verify --batch --license "$a" --device S5-0412 --material-lot $lot \
+        -- sh -c "$count_loose" >batch.out || fail "batch with a command: $(cat batch.out)"
+[ "$(wc -l <at-handover)" = 3 ] || fail "the command ran $(wc -l <at-handover) times"
+while read -r n; do [ "$n" -gt 0 ] || fail "packed before the hand-over: $(paste -sd' ' at-handover)"; done <at-handover
+[ "$(loose)" = 0 ] || fail "$(loose) loose objects after the batch"
+pass "packing after the hand-over: loose objects at each hand-over $(paste -sd' ' at-handover), none after"

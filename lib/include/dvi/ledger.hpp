@@ -187,6 +187,17 @@ public:
     // the ref, retried when a concurrent writer won; nothing is left half-written.
     Result<AppendOutcome> append(const AppendRequest& req);
 
+    // When the packing that appends leave due (about dvi.autoPack loose objects; unset:
+    // 6,700, 0: never) runs: at the end of the append that makes it due, as `git gc
+    // --auto` after a commit, or only when pack_if_due() is called. A printer agent asks
+    // for it after the G-code is handed over, for a run that merges large packs takes
+    // about a minute at a million records.
+    enum class AutoPack { after_append, when_asked };
+    void set_auto_pack(AutoPack when);
+    // Packs the loose objects if that is due, merging packs as pack.hpp says. It never
+    // fails: a failure, after the records are acknowledged, is a notice for `notices`.
+    void pack_if_due(std::vector<std::string>& notices);
+
     // Verifies a commit: its SSH signature by `expected_key`, at most one parent (a chain
     // is linear), and (with RecordRead::own_tree) the Dvi-Record trailer against the
     // record in the commit's own tree. RecordRead::trailer_only reads just the trailer's
@@ -260,9 +271,6 @@ public:
 
 private:
     Ledger();
-    // After an append: packs the loose objects when about dvi.autoPack of them (unset or
-    // 0: never) have accumulated, as `git gc --auto` would.
-    void auto_pack(std::vector<std::string>& notices);
     // find_record's search, in the records/<only_type>/ folders only when that is given.
     Result<StoredRecord> find_record_of(std::string_view id_or_prefix, std::string_view only_type) const;
     struct Impl;
