@@ -49,6 +49,7 @@ constexpr int k_max_cross_depth = 10;
 constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger objects are stored whole
 constexpr std::uint32_t k_max_objects = 1u << 28;
 constexpr std::size_t k_max_batch = 200000;  // loose objects read by one run
+constexpr std::uint64_t k_drop_step = std::uint64_t{64} << 20;  // mapped pages a merge lets go at once
 
 using git::OidMap;
 
@@ -103,6 +104,15 @@ public:
     }
     const unsigned char* data() const { return m_data; }
     std::size_t size() const { return m_size; }
+    // Lets go of the whole pages in [from, to): they are read from the file again if
+    // touched. Returns where what it let go ends (`from` when nothing was).
+    std::uint64_t drop(std::uint64_t from, std::uint64_t to) const {
+        const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+        const std::uint64_t a = (from + page - 1) / page * page, b = std::min<std::uint64_t>(to, m_size) / page * page;
+        if (b <= a) return from;
+        ::madvise(const_cast<unsigned char*>(m_data) + a, b - a, MADV_DONTNEED);
+        return b;
+    }
 
 private:
     Mapped(const unsigned char* d, std::size_t n) : m_data(d), m_size(n) {}
@@ -168,32 +178,69 @@ std::vector<PackInfo> packs_of(const fs::path& gitdir) {
     return out;
 }
 
-// Every entry of a version 2 index: ids, CRC-32s and offsets, the large ones included.
-Result<std::vector<IdxEntry>> read_index(const fs::path& idx) {
-    auto m = Mapped::open(idx);
-    auto bad = [&] { return make_error(Errc::repository, "cannot read the pack index " + util::quote(idx)); };
-    if (!m || m->size() < 8 + 1024 + 40 || std::memcmp(m->data(), "\377tOc\0\0\0\2", 8) != 0) return bad();
-    const unsigned char* p = m->data();
-    std::uint32_t n = be32(p + 8 + 255 * 4);
-    if (n > k_max_objects) return bad();
-    std::size_t ids = 8 + 1024, crcs = ids + std::size_t{n} * 20, offs = crcs + std::size_t{n} * 4, large = offs + std::size_t{n} * 4;
-    if (large + 40 > m->size()) return bad();
-    std::size_t n_large = (m->size() - 40 - large) / 8;
-    std::vector<IdxEntry> out(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        std::memcpy(out[i].oid.id, p + ids + std::size_t{i} * 20, 20);
-        out[i].crc = be32(p + crcs + std::size_t{i} * 4);
-        std::uint32_t o = be32(p + offs + std::size_t{i} * 4);
-        if (o & 0x80000000u) {
-            std::size_t k = o & 0x7fffffffu;
-            if (k >= n_large) return bad();
-            out[i].offset = (std::uint64_t{be32(p + large + k * 8)} << 32) | be32(p + large + k * 8 + 4);
-        } else {
-            out[i].offset = o;
-        }
+// A version 2 pack index, mapped: its ids, CRC-32s and offsets are read in place, so
+// that a merge of a million records' packs (10 million objects) does not copy them to
+// the heap (40 bytes an object, twice over, took 980 MB). Checked when opened: its
+// sizes, its fan-out, and that every large offset it names exists.
+class PackIndex {
+public:
+    static std::optional<PackIndex> open(const fs::path& idx) {
+        auto m = Mapped::open(idx);
+        if (!m || m->size() < k_ids + 40 || std::memcmp(m->data(), "\377tOc\0\0\0\2", 8) != 0) return std::nullopt;
+        const unsigned char* p = m->data();
+        std::uint32_t n = be32(p + 8 + 255 * 4);
+        if (n > k_max_objects) return std::nullopt;
+        std::size_t crcs = k_ids + std::size_t{n} * 20, offs = crcs + std::size_t{n} * 4,
+                    large = offs + std::size_t{n} * 4;
+        if (large + 40 > m->size()) return std::nullopt;
+        for (std::size_t b = 1; b < 256; ++b)
+            if (be32(p + 8 + b * 4) < be32(p + 8 + (b - 1) * 4)) return std::nullopt;
+        std::size_t n_large = (m->size() - 40 - large) / 8;
+        for (std::uint32_t k = 0; k < n; ++k)
+            if (std::uint32_t o = be32(p + offs + std::size_t{k} * 4);
+                (o & 0x80000000u) && (o & 0x7fffffffu) >= n_large)
+                return std::nullopt;
+        return PackIndex(std::move(*m), n, crcs, offs, large);
     }
-    return out;
-}
+    std::uint32_t size() const { return m_count; }
+    git_oid oid(std::uint32_t k) const {
+        git_oid o;
+        std::memcpy(o.id, m_map.data() + k_ids + std::size_t{k} * 20, 20);
+        return o;
+    }
+    std::uint32_t crc(std::uint32_t k) const { return be32(m_map.data() + m_crcs + std::size_t{k} * 4); }
+    std::uint64_t offset(std::uint32_t k) const {
+        std::uint32_t o = be32(m_map.data() + m_offsets + std::size_t{k} * 4);
+        if (!(o & 0x80000000u)) return o;
+        const unsigned char* l = m_map.data() + m_large + std::size_t{o & 0x7fffffffu} * 8;
+        return (std::uint64_t{be32(l)} << 32) | be32(l + 4);
+    }
+    // The place of `oid` in the index: a binary search among the ids of its fan-out bucket.
+    std::optional<std::uint32_t> find(const git_oid& oid) const {
+        const unsigned char* p = m_map.data();
+        std::uint32_t lo = oid.id[0] ? be32(p + 8 + (oid.id[0] - 1) * 4) : 0, hi = be32(p + 8 + oid.id[0] * 4);
+        if (hi > m_count || lo > hi) return std::nullopt;
+        while (lo < hi) {
+            std::uint32_t mid = lo + (hi - lo) / 2;
+            int c = std::memcmp(p + k_ids + std::size_t{mid} * 20, oid.id, 20);
+            if (c == 0) return mid;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return std::nullopt;
+    }
+    bool has(const git_oid& oid) const { return find(oid).has_value(); }
+
+private:
+    static constexpr std::size_t k_ids = 8 + 1024;
+    PackIndex(Mapped m, std::uint32_t n, std::size_t crcs, std::size_t offsets, std::size_t large)
+        : m_map(std::move(m)), m_count(n), m_crcs(crcs), m_offsets(offsets), m_large(large) {}
+    Mapped m_map;
+    std::uint32_t m_count;
+    std::size_t m_crcs, m_offsets, m_large;
+};
 
 Status sync_dir(const fs::path& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -657,103 +704,167 @@ std::optional<EntryHeader> read_entry_header(const Mapped& pack, std::uint64_t o
     return h;
 }
 
-// The entries of one pack to merge, in the order they are in the file, each with where
-// it ends; an OFS_DELTA's base is found by its offset.
-struct SourceEntry {
-    std::uint64_t offset, end;
-    std::size_t index;  // into the index entries
+// Where the entries of a merged pack went in the new pack, by their place in its index:
+// the offset (k_not_copied for an object another merged pack gave already) and the
+// CRC-32 of the entry as written. 12 bytes an object.
+struct Placed {
+    static constexpr std::uint64_t k_not_copied = ~std::uint64_t{0};
+    std::vector<std::uint64_t> offset;
+    std::vector<std::uint32_t> crc;
 };
 
-// Copies the entries of `src` (not those `skip` says the new pack already has) into
-// `out`, each byte for byte but for an OFS_DELTA, which becomes a REF_DELTA naming its
-// base by id (offsets change in the new pack, ids do not), and for an object `replaced`
-// has a new entry for.
-Status copy_pack(const fs::path& idx_path, const std::vector<IdxEntry>& entries, Sha1File& out,
-                 std::vector<IdxEntry>& written, const std::function<bool(const git_oid&)>& skip,
-                 const OidMap<std::string>& replaced) {
+// Copies the entries of the pack of `index` (not those `skip` says the new pack already
+// has) into `out`, in the order they are in the file, each byte for byte but for an
+// OFS_DELTA, which becomes a REF_DELTA naming its base by id (offsets change in the new
+// pack, ids do not), and for an object `replaced` has a new entry for. Fills `placed`.
+Status copy_pack(const fs::path& idx_path, const PackIndex& index, Sha1File& out, Placed& placed,
+                 const std::function<bool(const git_oid&)>& skip, const OidMap<std::string>& replaced) {
     fs::path pack_path = idx_path;
     pack_path.replace_extension(".pack");
     auto m = Mapped::open(pack_path);
     auto bad = [&](const std::string& why) {
         return make_error(Errc::repository, "cannot merge the pack " + util::quote(pack_path) + ": " + why);
     };
+    const std::uint32_t n = index.size();
     if (!m || m->size() < 32 || std::memcmp(m->data(), "PACK", 4) != 0) return bad("not a pack");
-    if (be32(m->data() + 8) != entries.size()) return bad("its index does not match it");
-    std::vector<SourceEntry> order(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i) order[i] = {entries[i].offset, 0, i};
-    std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
-    std::uint64_t body_end = m->size() - 20;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        order[i].end = i + 1 < order.size() ? order[i + 1].offset : body_end;
-        if (order[i].offset < 12 || order[i].end <= order[i].offset || order[i].end > body_end)
-            return bad("an entry lies outside it");
-    }
-    auto by_offset = [&](std::uint64_t off) -> const IdxEntry* {
-        auto it = std::lower_bound(order.begin(), order.end(), off, [](auto& e, std::uint64_t o) { return e.offset < o; });
-        return it != order.end() && it->offset == off ? &entries[it->index] : nullptr;
+    if (be32(m->data() + 8) != n) return bad("its index does not match it");
+    // The entries in the order they are in the file; each ends where the next begins.
+    std::vector<std::uint32_t> order(n);
+    for (std::uint32_t k = 0; k < n; ++k) order[k] = k;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return index.offset(a) < index.offset(b); });
+    const std::uint64_t body_end = m->size() - 20;
+    auto by_offset = [&](std::uint64_t off) -> std::optional<std::uint32_t> {
+        auto it = std::lower_bound(order.begin(), order.end(), off,
+                                   [&](std::uint32_t k, std::uint64_t o) { return index.offset(k) < o; });
+        if (it == order.end() || index.offset(*it) != off) return std::nullopt;
+        return *it;
     };
-    for (auto& e : order) {
-        const IdxEntry& ie = entries[e.index];
-        if (skip(ie.oid)) continue;
-        const unsigned char* p = m->data() + e.offset;
-        const unsigned char* end = m->data() + e.end;
-        if (crc32_z(0, p, static_cast<std::size_t>(end - p)) != ie.crc)
-            return bad("the entry of " + git::oid_hex(ie.oid) + " does not match its CRC");
-        auto h = read_entry_header(*m, e.offset);
-        if (!h || h->end > end) return bad("the entry of " + git::oid_hex(ie.oid) + " has a malformed header");
-        IdxEntry w{ie.oid, out.offset(), ie.crc};
-        if (auto r = replaced.find(ie.oid); r != replaced.end()) {
-            w.crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(r->second.data()), r->second.size()));
+    placed.offset.assign(n, Placed::k_not_copied);
+    placed.crc.assign(n, 0);
+    std::uint64_t dropped = 0;  // pages of the mapping below this are let go
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint32_t k = order[i];
+        const std::uint64_t offset = index.offset(k), end_offset = i + 1 < n ? index.offset(order[i + 1]) : body_end;
+        if (offset < 12 || end_offset <= offset || end_offset > body_end) return bad("an entry lies outside it");
+        const git_oid oid = index.oid(k);
+        if (skip(oid)) continue;
+        const unsigned char* p = m->data() + offset;
+        const unsigned char* end = m->data() + end_offset;
+        const std::uint32_t crc = index.crc(k);
+        if (crc32_z(0, p, static_cast<std::size_t>(end - p)) != crc)
+            return bad("the entry of " + git::oid_hex(oid) + " does not match its CRC");
+        auto h = read_entry_header(*m, offset);
+        if (!h || h->end > end) return bad("the entry of " + git::oid_hex(oid) + " has a malformed header");
+        placed.offset[k] = out.offset();
+        placed.crc[k] = crc;
+        if (auto r = replaced.find(oid); r != replaced.end()) {
+            placed.crc[k] = static_cast<std::uint32_t>(
+                crc32_z(0, reinterpret_cast<const Bytef*>(r->second.data()), r->second.size()));
             DVI_CHECK(out.write(r->second));
         } else if (h->type == 6) {  // OFS_DELTA
-            const IdxEntry* base = by_offset(e.offset - h->back);
+            auto base = by_offset(offset - h->back);
             if (!base) return bad("a delta's base is not an entry");
+            const git_oid base_oid = index.oid(*base);
             // The same type-and-size bytes with the type changed to REF_DELTA (7).
             std::string rewritten(reinterpret_cast<const char*>(p), static_cast<std::size_t>(h->size_end - p));
             rewritten[0] = static_cast<char>((static_cast<unsigned char>(rewritten[0]) & 0x8f) | (7 << 4));
-            rewritten.append(reinterpret_cast<const char*>(base->oid.id), 20);
-            uLong crc = crc32(0, reinterpret_cast<const Bytef*>(rewritten.data()), static_cast<uInt>(rewritten.size()));
+            rewritten.append(reinterpret_cast<const char*>(base_oid.id), 20);
+            uLong c = crc32(0, reinterpret_cast<const Bytef*>(rewritten.data()), static_cast<uInt>(rewritten.size()));
             const unsigned char* q = h->end;
             std::size_t rest = static_cast<std::size_t>(end - q);
-            crc = crc32_z(crc, q, rest);
-            w.crc = static_cast<std::uint32_t>(crc);
+            placed.crc[k] = static_cast<std::uint32_t>(crc32_z(c, q, rest));
             DVI_CHECK(out.write(rewritten));
             DVI_CHECK(out.write(q, rest));
         } else {
             DVI_CHECK(out.write(p, static_cast<std::size_t>(end - p)));
         }
-        written.push_back(w);
+        // What is copied is not read again: its pages go back as the copy moves on, so
+        // that merging a gigabyte does not hold a gigabyte of the file mapped.
+        if (offset - dropped >= k_drop_step) dropped = m->drop(dropped, offset);
     }
     return {};
 }
 
-// Version 2 index of `entries` (sorted by id here) for the pack whose trailer is `sum`.
-Status write_index(const fs::path& path, std::vector<IdxEntry>& entries, const std::array<unsigned char, 20>& sum,
-                   bool durable) {
-    std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return oid_less(a.oid, b.oid); });
+// The entries of the new pack's index, in the order of their ids: those of `loose`
+// (sorted by id) and those of each merged pack that `placed` says were copied, merged
+// from their sorted indexes as they are read. `each` sees every entry once; an id
+// given twice is an error.
+Status for_each_entry(const std::vector<IdxEntry>& loose, const std::vector<PackIndex>& merged,
+                      const std::vector<Placed>& placed, const std::function<Status(const IdxEntry&)>& each) {
+    const std::size_t m = merged.size();
+    std::vector<std::uint32_t> at(m + 1, 0);
+    auto skip_uncopied = [&](std::size_t s) {
+        if (s < m)
+            while (at[s] < merged[s].size() && placed[s].offset[at[s]] == Placed::k_not_copied) ++at[s];
+    };
+    auto left = [&](std::size_t s) { return s < m ? at[s] < merged[s].size() : at[s] < loose.size(); };
+    for (std::size_t s = 0; s < m; ++s) skip_uncopied(s);
+    std::vector<IdxEntry> heads(m + 1);
+    auto load = [&](std::size_t s) {
+        if (!left(s)) return;
+        if (s < m)
+            heads[s] = {merged[s].oid(at[s]), placed[s].offset[at[s]], placed[s].crc[at[s]]};
+        else
+            heads[s] = loose[at[s]];
+    };
+    for (std::size_t s = 0; s <= m; ++s) load(s);
+    std::optional<git_oid> last;
+    while (true) {
+        std::size_t best = m + 1;
+        for (std::size_t s = 0; s <= m; ++s)
+            if (left(s) && (best > m || oid_less(heads[s].oid, heads[best].oid))) best = s;
+        if (best > m) return {};
+        if (last && git_oid_equal(&*last, &heads[best].oid))
+            return make_error(Errc::internal, "the new pack holds " + git::oid_hex(*last) + " twice");
+        last = heads[best].oid;
+        DVI_CHECK(each(heads[best]));
+        ++at[best];
+        skip_uncopied(best);
+        load(best);
+    }
+}
+
+// Version 2 index, for the pack whose trailer is `sum`, of `loose` (sorted by id here)
+// and of what the merged packs gave it (see for_each_entry).
+Status write_index(const fs::path& path, std::vector<IdxEntry>& loose, const std::vector<PackIndex>& merged,
+                   const std::vector<Placed>& placed, const std::array<unsigned char, 20>& sum, bool durable) {
+    std::sort(loose.begin(), loose.end(), [](auto& a, auto& b) { return oid_less(a.oid, b.oid); });
     DVI_TRY(f, Sha1File::create(path));
     std::string head("\377tOc\0\0\0\2", 8);
     std::array<std::uint32_t, 256> fan{};
-    for (auto& e : entries) ++fan[e.oid.id[0]];
+    DVI_CHECK(for_each_entry(loose, merged, placed, [&](const IdxEntry& e) -> Status {
+        ++fan[e.oid.id[0]];
+        return {};
+    }));
     std::uint32_t running = 0;
     for (auto n : fan) put_be32(head, running += n);
     DVI_CHECK(f.write(head));
-    for (auto& e : entries) DVI_CHECK(f.write(e.oid.id, 20));
+    // Ids, CRC-32s and offsets, each table in the same order, through one buffer.
     std::string block;
-    for (auto& e : entries) put_be32(block, e.crc);
-    DVI_CHECK(f.write(block));
-    block.clear();
+    auto flush_full = [&]() -> Status {
+        if (block.size() < (std::size_t{1} << 16)) return {};
+        Status st = f.write(block);
+        block.clear();
+        return st;
+    };
+    auto put = [&](std::uint32_t v) {
+        put_be32(block, v);
+        return flush_full();
+    };
+    DVI_CHECK(for_each_entry(loose, merged, placed, [&](const IdxEntry& e) {
+        block.append(reinterpret_cast<const char*>(e.oid.id), 20);
+        return flush_full();
+    }));
+    DVI_CHECK(for_each_entry(loose, merged, placed, [&](const IdxEntry& e) { return put(e.crc); }));
     std::string large;
     std::uint32_t n_large = 0;
-    for (auto& e : entries) {
-        if (e.offset < 0x80000000u) {
-            put_be32(block, static_cast<std::uint32_t>(e.offset));
-        } else {
-            put_be32(block, 0x80000000u | n_large++);
-            put_be32(large, static_cast<std::uint32_t>(e.offset >> 32));
-            put_be32(large, static_cast<std::uint32_t>(e.offset & 0xffffffffu));
-        }
-    }
+    DVI_CHECK(for_each_entry(loose, merged, placed, [&](const IdxEntry& e) -> Status {
+        if (e.offset < 0x80000000u) return put(static_cast<std::uint32_t>(e.offset));
+        put_be32(large, static_cast<std::uint32_t>(e.offset >> 32));
+        put_be32(large, static_cast<std::uint32_t>(e.offset & 0xffffffffu));
+        return put(0x80000000u | n_large++);
+    }));
     DVI_CHECK(f.write(block));
     DVI_CHECK(f.write(large));
     DVI_CHECK(f.write(sum.data(), sum.size()));
@@ -804,65 +915,32 @@ void write_hints(const fs::path& path, const std::vector<Hint>& hints) {
     (void)util::write_file_atomic(path, text, util::FileMode::public_0644, util::Overwrite::yes);
 }
 
-// A pack index, mapped, to tell whether its pack holds an object: a binary search among
-// the ids of the object's fan-out bucket.
-class IndexView {
-public:
-    explicit IndexView(const fs::path& idx) : m_map(Mapped::open(idx)) {
-        if (!m_map) return;
-        const unsigned char* p = m_map->data();
-        if (m_map->size() < 8 + 1024 + 40 || std::memcmp(p, "\377tOc\0\0\0\2", 8) != 0) {
-            m_map.reset();
-            return;
-        }
-        m_count = be32(p + 8 + 255 * 4);
-        if (8 + 1024 + std::size_t{m_count} * 20 > m_map->size()) m_map.reset();
-    }
-    bool has(const git_oid& oid) const {
-        if (!m_map) return false;
-        const unsigned char* p = m_map->data();
-        std::uint32_t lo = oid.id[0] ? be32(p + 8 + (oid.id[0] - 1) * 4) : 0, hi = be32(p + 8 + oid.id[0] * 4);
-        if (hi > m_count || lo > hi) return false;
-        const unsigned char* ids = p + 8 + 1024;
-        while (lo < hi) {
-            std::uint32_t mid = lo + (hi - lo) / 2;
-            int c = std::memcmp(ids + std::size_t{mid} * 20, oid.id, 20);
-            if (c == 0) return true;
-            if (c < 0) lo = mid + 1;
-            else hi = mid;
-        }
-        return false;
-    }
-
-private:
-    std::optional<Mapped> m_map;
-    std::uint32_t m_count = 0;
-};
-
 // The packs a run merges, as the rebasing of hinted objects sees them: where an object's
 // first copy is (the one the new pack takes), whether an entry is whole or a delta on
 // what, and how deep the delta chains ending at a whole entry go.
 class MergeSet {
 public:
     struct Entry {
-        std::size_t pack, index;  // index: into that pack's entries (sorted by id)
+        std::size_t pack;
+        std::uint32_t index;  // its place in that pack's index
     };
     struct Head {
         int type = 0;                // 1 to 4 when stored whole
         std::optional<git_oid> base;  // else the delta's base
     };
-    MergeSet(const std::vector<fs::path>& packs, const std::vector<std::vector<IdxEntry>>& entries)
-        : m_paths(packs), m_entries(entries), m_packs(packs.size()) {}
+    MergeSet(const std::vector<fs::path>& packs, const std::vector<PackIndex>& indexes)
+        : m_paths(packs), m_indexes(indexes), m_packs(packs.size()) {}
 
     std::optional<Entry> find(const git_oid& oid) const {
-        for (std::size_t i = 0; i < m_entries.size(); ++i)
-            if (auto k = index_in(i, oid)) return Entry{i, *k};
+        for (std::size_t i = 0; i < m_indexes.size(); ++i)
+            if (auto k = m_indexes[i].find(oid)) return Entry{i, *k};
         return std::nullopt;
     }
     // nullopt: the entry makes no sense (it is then never used).
     std::optional<Head> head(const Entry& e) {
         Pack& pk = pack(e.pack);
-        const std::uint64_t offset = m_entries[e.pack][e.index].offset;
+        const PackIndex& ix = m_indexes[e.pack];
+        const std::uint64_t offset = ix.offset(e.index);
         auto eh = pk.map ? read_entry_header(*pk.map, offset) : std::nullopt;
         if (!eh) return std::nullopt;
         Head h{eh->type, eh->base};
@@ -870,9 +948,9 @@ public:
         if (h.type != 6) return std::nullopt;
         const std::uint64_t back = eh->back;
         auto it = std::lower_bound(pk.by_offset.begin(), pk.by_offset.end(), offset - back,
-                                   [&](std::uint32_t k, std::uint64_t o) { return m_entries[e.pack][k].offset < o; });
-        if (it == pk.by_offset.end() || m_entries[e.pack][*it].offset != offset - back) return std::nullopt;
-        h.base = m_entries[e.pack][*it].oid;
+                                   [&](std::uint32_t k, std::uint64_t o) { return ix.offset(k) < o; });
+        if (it == pk.by_offset.end() || ix.offset(*it) != offset - back) return std::nullopt;
+        h.base = ix.oid(*it);
         return h;
     }
     // The whole object the delta chain of `oid` ends at, as the packs are now.
@@ -897,67 +975,66 @@ public:
 private:
     struct Pack {
         std::optional<Mapped> map;
-        std::vector<std::uint32_t> by_offset;  // entry indexes, by offset
-        std::vector<int> height;
+        std::vector<std::uint32_t> by_offset;  // places in the index, by offset
+        std::vector<std::uint8_t> height;      // at most k_max_depth
         bool opened = false;
     };
-    std::optional<std::size_t> index_in(std::size_t i, const git_oid& oid) const {
-        auto& entries = m_entries[i];
-        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
-        if (it == entries.end() || !git_oid_equal(&it->oid, &oid)) return std::nullopt;
-        return static_cast<std::size_t>(it - entries.begin());
-    }
     Pack& pack(std::size_t i) {
         Pack& pk = m_packs[i];
         if (!pk.opened) {
             pk.opened = true;
             if (auto m = Mapped::open(fs::path(m_paths[i]).replace_extension(".pack"))) pk.map.emplace(std::move(*m));
-            pk.by_offset.resize(m_entries[i].size());
+            const PackIndex& ix = m_indexes[i];
+            pk.by_offset.resize(ix.size());
             for (std::uint32_t k = 0; k < pk.by_offset.size(); ++k) pk.by_offset[k] = k;
             std::sort(pk.by_offset.begin(), pk.by_offset.end(),
-                      [&](std::uint32_t a, std::uint32_t b) { return m_entries[i][a].offset < m_entries[i][b].offset; });
+                      [&](std::uint32_t a, std::uint32_t b) { return ix.offset(a) < ix.offset(b); });
         }
         return pk;
     }
     // Every entry's depth and the whole entry its chain ends at, each resolved once; an
     // entry whose chain leaves the pack, loops or makes no sense counts as too deep.
     void heights(std::size_t i) {
-        const std::size_t n = m_entries[i].size();
+        const std::uint32_t n = m_indexes[i].size();
         constexpr std::uint32_t k_none = std::numeric_limits<std::uint32_t>::max();
-        std::vector<int> depth(n, -1);
+        static_assert(k_max_depth < 127);
+        std::vector<std::int8_t> depth(n, -1);
         std::vector<std::uint32_t> root(n, k_none);
         std::vector<std::uint32_t> stack;
-        for (std::size_t k = 0; k < n; ++k) {
-            std::size_t x = k;
+        for (std::uint32_t k = 0; k < n; ++k) {
+            std::uint32_t x = k;
             stack.clear();
             while (depth[x] < 0) {
                 auto h = head({i, x});
-                std::optional<std::size_t> b = h && h->base ? index_in(i, *h->base) : std::nullopt;
+                std::optional<std::uint32_t> b = h && h->base ? m_indexes[i].find(*h->base) : std::nullopt;
                 if (h && !h->base) {
                     depth[x] = 0;
-                    root[x] = static_cast<std::uint32_t>(x);
+                    root[x] = x;
                 } else if (!b || stack.size() > static_cast<std::size_t>(k_max_depth)) {
                     depth[x] = k_max_depth;
                 } else {
-                    stack.push_back(static_cast<std::uint32_t>(x));
+                    stack.push_back(x);
                     x = *b;
                 }
             }
             for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-                depth[*it] = std::min(depth[x] + 1, k_max_depth);
+                depth[*it] = static_cast<std::int8_t>(std::min(depth[x] + 1, k_max_depth));
                 root[*it] = root[x];
                 x = *it;
             }
         }
         Pack& pk = m_packs[i];
         pk.height.assign(n, k_max_depth);
-        for (std::size_t k = 0; k < n; ++k)
+        for (std::uint32_t k = 0; k < n; ++k)
             if (root[k] == k) pk.height[k] = 0;
-        for (std::size_t k = 0; k < n; ++k)
-            if (root[k] != k_none) pk.height[root[k]] = std::max(pk.height[root[k]], depth[k]);
+        for (std::uint32_t k = 0; k < n; ++k)
+            if (root[k] != k_none)
+                pk.height[root[k]] = static_cast<std::uint8_t>(std::max<int>(pk.height[root[k]], depth[k]));
+        // Every entry's header was read: those pages are not needed again.
+        if (pk.map) pk.map->drop(0, pk.map->size());
     }
     const std::vector<fs::path>& m_paths;
-    const std::vector<std::vector<IdxEntry>>& m_entries;
+    const std::vector<PackIndex>& m_indexes;
     std::vector<Pack> m_packs;
 };
 
@@ -1140,23 +1217,17 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     }
     if (loose.empty() && merge < 2) return out;
 
-    std::vector<std::vector<IdxEntry>> merged(merge);  // each sorted by id, as in its index
+    std::vector<PackIndex> merged;  // their indexes, mapped
+    merged.reserve(merge);
     std::size_t total = 0;
     for (std::size_t i = 0; i < merge; ++i) {
-        DVI_TRY(entries, read_index(packs[i].idx));
-        merged[i] = std::move(entries);
-        total += merged[i].size();
+        auto index = PackIndex::open(packs[i].idx);
+        if (!index) return make_error(Errc::repository, "cannot read the pack index " + util::quote(packs[i].idx));
+        total += index->size();
+        merged.push_back(std::move(*index));
     }
-    auto in_pack = [](const std::vector<IdxEntry>& entries, const git_oid& oid) {
-        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
-        return it != entries.end() && git_oid_equal(&it->oid, &oid);
-    };
     auto in_merged = [&](const git_oid& oid) {
-        return std::any_of(merged.begin(), merged.end(), [&](auto& m) { return in_pack(m, oid); });
-    };
-    auto find_entry = [](const std::vector<IdxEntry>& entries, const git_oid& oid) -> const IdxEntry* {
-        auto it = std::lower_bound(entries.begin(), entries.end(), oid, [](auto& e, auto& o) { return oid_less(e.oid, o); });
-        return it != entries.end() && git_oid_equal(&it->oid, &oid) ? &*it : nullptr;
+        return std::any_of(merged.begin(), merged.end(), [&](auto& m) { return m.has(oid); });
     };
     // The delta depth of an entry of merged pack i, from the entry headers (nullopt when
     // they make no sense: such a base is not used).
@@ -1174,9 +1245,9 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             if (h->type == 6) {  // OFS_DELTA: the base is that many bytes before
                 offset -= h->back;
             } else if (h->type == 7) {  // REF_DELTA: the base by id, in the same pack
-                const IdxEntry* e = find_entry(merged[i], *h->base);
-                if (!e) return std::nullopt;
-                offset = e->offset;
+                auto k = merged[i].find(*h->base);
+                if (!k) return std::nullopt;
+                offset = merged[i].offset(*k);
             } else {
                 return depth;
             }
@@ -1191,9 +1262,9 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         if (auto c = packed_bases.find(oid); c != packed_bases.end()) return c->second ? &*c->second : nullptr;
         std::optional<PackedBase> found;
         for (std::size_t i = 0; i < merge && read_odb; ++i) {
-            const IdxEntry* e = find_entry(merged[i], oid);
-            if (!e) continue;
-            auto depth = depth_in(i, e->offset);
+            auto k = merged[i].find(oid);
+            if (!k) continue;
+            auto depth = depth_in(i, merged[i].offset(*k));
             git_odb_object* o = nullptr;
             if (depth && git_odb_read(&o, read_odb, &oid) == 0) {
                 if (git_odb_object_size(o) <= k_max_delta_object)
@@ -1235,11 +1306,15 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         hints.insert(hints.end(), h.begin(), h.end());
     }
     // A hint is kept while a pack this run does not merge, but a later one may, holds its base.
-    std::vector<std::optional<IndexView>> others(packs.size() - merge);
+    std::vector<std::optional<PackIndex>> others(packs.size() - merge);
+    std::vector<char> opened(others.size(), 0);
     auto elsewhere = [&](const git_oid& oid) {
         for (std::size_t k = 0; k < others.size(); ++k) {
-            if (!others[k]) others[k].emplace(packs[merge + k].idx);
-            if (others[k]->has(oid)) return true;
+            if (!opened[k]) {
+                opened[k] = 1;
+                if (auto index = PackIndex::open(packs[merge + k].idx)) others[k].emplace(std::move(*index));
+            }
+            if (others[k] && others[k]->has(oid)) return true;
         }
         return false;
     };
@@ -1251,11 +1326,14 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     for (auto& h : plan.hints)
         if (elsewhere(h.base)) rebased.kept.push_back(h);
     // Objects two merged packs share are copied once, from the first.
+    auto in_earlier = [&](std::size_t i, const git_oid& oid) {
+        return std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i),
+                           [&](auto& m) { return m.has(oid); });
+    };
     std::size_t duplicates = 0;
     for (std::size_t i = 1; i < merge; ++i)
-        for (auto& e : merged[i])
-            if (std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i), [&](auto& m) { return in_pack(m, e.oid); }))
-                ++duplicates;
+        for (std::uint32_t k = 0; k < merged[i].size(); ++k)
+            if (in_earlier(i, merged[i].oid(k))) ++duplicates;
     const std::size_t count = total - duplicates + plan.order.size();
     if (count == 0 || count > k_max_objects) return out;
 
@@ -1267,14 +1345,17 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     std::string head("PACK\0\0\0\2", 8);
     put_be32(head, static_cast<std::uint32_t>(count));
     DVI_CHECK(pack.write(head));
-    std::vector<IdxEntry> written;
-    written.reserve(count);
-    for (std::size_t i = 0; i < merge; ++i) {
-        auto skip = [&](const git_oid& oid) {
-            return std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i), [&](auto& m) { return in_pack(m, oid); });
-        };
-        DVI_CHECK(copy_pack(packs[i].idx, merged[i], pack, written, skip, rebased.entries));
-    }
+    std::vector<Placed> placed(merge);
+    for (std::size_t i = 0; i < merge; ++i)
+        DVI_CHECK(copy_pack(
+            packs[i].idx, merged[i], pack, placed[i], [&](const git_oid& oid) { return in_earlier(i, oid); },
+            rebased.entries));
+    std::size_t copied = 0;
+    for (auto& p : placed)
+        copied += static_cast<std::size_t>(
+            std::count_if(p.offset.begin(), p.offset.end(), [](std::uint64_t o) { return o != Placed::k_not_copied; }));
+    std::vector<IdxEntry> written;  // the loose objects' entries
+    written.reserve(plan.order.size());
     // The loose objects, as planned; a base's content is kept until its last delta.
     for (auto& item : plan.order) {
         const Loose& obj = loose.at(item.oid);
@@ -1311,12 +1392,12 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
         written.push_back({item.oid, pack.offset(), crc});
         DVI_CHECK(pack.write(entry));
     }
-    if (written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
+    if (copied + written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
     DVI_TRY(sum, pack.finish(durable));
     std::string hex = util::hex_encode(sum.data(), sum.size());
     fs::path final_pack = dir / ("pack-" + hex + ".pack"), final_idx = dir / ("pack-" + hex + ".idx");
     fs::path tmp_idx = dir / ("tmp_idx_" + name);
-    DVI_CHECK(write_index(tmp_idx, written, sum, durable));
+    DVI_CHECK(write_index(tmp_idx, written, merged, placed, sum, durable));
     // The pack before its index, which is what makes it visible. A pack of that name is
     // the same bytes (it is named by their hash): it stays as it is.
     bool existed = fs::exists(final_pack, ec);
@@ -1519,7 +1600,7 @@ Result<git_oid> BlobPack::finish() {
     fs::path base = m.dir / ("pack-" + hex);
     std::vector<IdxEntry> entries{{oid, 12, static_cast<std::uint32_t>(m.crc)}};
     fs::path tmp_idx = m.dir / ("tmp_idx_" + m.name);
-    DVI_CHECK(write_index(tmp_idx, entries, sum, false));
+    DVI_CHECK(write_index(tmp_idx, entries, {}, {}, sum, false));
     std::error_code ec;
     fs::rename(m.pack->path(), base.string() + ".pack", ec);
     if (!ec) m.pack->keep();
