@@ -251,7 +251,8 @@ int run_job(const Context& ctx, const PrintOptions& o, WriteSession& session, Re
 }
 
 // The packing a job's append left due, once the job is answered and its G-code handed
-// over: a print does not wait for a merge of packs (a minute at a million records).
+// over: a print does not wait for a merge of packs (hundreds of megabytes rewritten at a
+// million records).
 void pack_after_job(Ledger& ledger) {
     std::vector<std::string> notices;
     ledger.pack_if_due(notices);

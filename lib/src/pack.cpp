@@ -354,6 +354,32 @@ std::string entry_header(int type, std::uint64_t size) {
     return h;
 }
 
+// The distance back to an OFS_DELTA's base, as git writes it: base-128, the most
+// significant group first, each group but the last one less than its value.
+std::string ofs_distance(std::uint64_t back) {
+    unsigned char buf[10];
+    std::size_t pos = sizeof buf - 1;
+    buf[pos] = static_cast<unsigned char>(back & 127);
+    while (back >>= 7) buf[--pos] = static_cast<unsigned char>(128 | (--back & 127));
+    return std::string(reinterpret_cast<const char*>(buf + pos), sizeof buf - pos);
+}
+
+// A delta entry's header at `offset` of the new pack: an OFS_DELTA when its base is
+// written before it (at `base_at`), its distance in 1 to 4 bytes, else a REF_DELTA naming
+// it in 20 (git writes the base first for that, and so does run()). `size_bytes`: the
+// entry's type-and-size bytes, whatever type they say.
+std::string delta_header(std::string_view size_bytes, const git_oid& base, std::optional<std::uint64_t> base_at,
+                         std::uint64_t offset) {
+    std::string h(size_bytes);
+    const bool ofs = base_at && *base_at < offset;
+    h[0] = static_cast<char>((static_cast<unsigned char>(h[0]) & 0x8f) | ((ofs ? 6 : 7) << 4));
+    if (ofs)
+        h += ofs_distance(offset - *base_at);
+    else
+        h.append(reinterpret_cast<const char*>(base.id), 20);
+    return h;
+}
+
 Result<std::string> deflate(std::string_view data) {
     uLongf n = compressBound(static_cast<uLong>(data.size()));
     std::string out(n, '\0');
@@ -714,11 +740,13 @@ struct Placed {
 };
 
 // Copies the entries of the pack of `index` (not those `skip` says the new pack already
-// has) into `out`, in the order they are in the file, each byte for byte but for an
-// OFS_DELTA, which becomes a REF_DELTA naming its base by id (offsets change in the new
-// pack, ids do not), and for an object `replaced` has a new entry for. Fills `placed`.
+// has) into `out`, in the order they are in the file, each byte for byte but for the
+// header of a delta, which names its base anew (see delta_header; `written_at`: where
+// the new pack holds an object, if it does by then), and for an object `replaced` has a
+// new entry for. Fills `placed`.
 Status copy_pack(const fs::path& idx_path, const PackIndex& index, Sha1File& out, Placed& placed,
-                 const std::function<bool(const git_oid&)>& skip, const OidMap<std::string>& replaced) {
+                 const std::function<bool(const git_oid&)>& skip, const OidMap<std::string>& replaced,
+                 const std::function<std::optional<std::uint64_t>(const git_oid&)>& written_at) {
     fs::path pack_path = idx_path;
     pack_path.replace_extension(".pack");
     auto m = Mapped::open(pack_path);
@@ -756,26 +784,39 @@ Status copy_pack(const fs::path& idx_path, const PackIndex& index, Sha1File& out
             return bad("the entry of " + git::oid_hex(oid) + " does not match its CRC");
         auto h = read_entry_header(*m, offset);
         if (!h || h->end > end) return bad("the entry of " + git::oid_hex(oid) + " has a malformed header");
-        placed.offset[k] = out.offset();
+        const std::uint64_t at = out.offset();
+        placed.offset[k] = at;
         placed.crc[k] = crc;
+        auto write_delta = [&](std::string_view size_bytes, const git_oid& base, std::string_view body) -> Status {
+            std::string head = delta_header(size_bytes, base, written_at(base), at);
+            uLong c = crc32(0, reinterpret_cast<const Bytef*>(head.data()), static_cast<uInt>(head.size()));
+            placed.crc[k] =
+                static_cast<std::uint32_t>(crc32_z(c, reinterpret_cast<const Bytef*>(body.data()), body.size()));
+            DVI_CHECK(out.write(head));
+            return out.write(body);
+        };
         if (auto r = replaced.find(oid); r != replaced.end()) {
-            placed.crc[k] = static_cast<std::uint32_t>(
-                crc32_z(0, reinterpret_cast<const Bytef*>(r->second.data()), r->second.size()));
-            DVI_CHECK(out.write(r->second));
-        } else if (h->type == 6) {  // OFS_DELTA
-            auto base = by_offset(offset - h->back);
-            if (!base) return bad("a delta's base is not an entry");
-            const git_oid base_oid = index.oid(*base);
-            // The same type-and-size bytes with the type changed to REF_DELTA (7).
-            std::string rewritten(reinterpret_cast<const char*>(p), static_cast<std::size_t>(h->size_end - p));
-            rewritten[0] = static_cast<char>((static_cast<unsigned char>(rewritten[0]) & 0x8f) | (7 << 4));
-            rewritten.append(reinterpret_cast<const char*>(base_oid.id), 20);
-            uLong c = crc32(0, reinterpret_cast<const Bytef*>(rewritten.data()), static_cast<uInt>(rewritten.size()));
-            const unsigned char* q = h->end;
-            std::size_t rest = static_cast<std::size_t>(end - q);
-            placed.crc[k] = static_cast<std::uint32_t>(crc32_z(c, q, rest));
-            DVI_CHECK(out.write(rewritten));
-            DVI_CHECK(out.write(q, rest));
+            // A rebased entry: a REF_DELTA (see delta_entry), its base perhaps written by now.
+            std::string_view e = r->second;
+            std::size_t size_end = 1;
+            while (size_end < e.size() && (static_cast<unsigned char>(e[size_end - 1]) & 0x80)) ++size_end;
+            if (size_end + 20 > e.size()) return make_error(Errc::internal, "a rebased entry is malformed");
+            git_oid base;
+            std::memcpy(base.id, e.data() + size_end, 20);
+            DVI_CHECK(write_delta(e.substr(0, size_end), base, e.substr(size_end + 20)));
+        } else if (h->type == 6 || h->type == 7) {
+            git_oid base;
+            if (h->type == 7) {
+                base = *h->base;
+            } else if (auto b = by_offset(offset - h->back)) {
+                base = index.oid(*b);
+            } else {
+                return bad("a delta's base is not an entry");
+            }
+            auto bytes = [](const unsigned char* from, const unsigned char* to) {
+                return std::string_view(reinterpret_cast<const char*>(from), static_cast<std::size_t>(to - from));
+            };
+            DVI_CHECK(write_delta(bytes(p, h->size_end), base, bytes(h->end, end)));
         } else {
             DVI_CHECK(out.write(p, static_cast<std::size_t>(end - p)));
         }
@@ -1346,18 +1387,28 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     put_be32(head, static_cast<std::uint32_t>(count));
     DVI_CHECK(pack.write(head));
     std::vector<Placed> placed(merge);
+    OidMap<std::uint64_t> loose_at;  // the loose objects written so far
+    auto written_at = [&](const git_oid& oid) -> std::optional<std::uint64_t> {
+        if (auto it = loose_at.find(oid); it != loose_at.end()) return it->second;
+        for (std::size_t i = 0; i < merge && !placed[i].offset.empty(); ++i)
+            if (auto k = merged[i].find(oid); k && placed[i].offset[*k] != Placed::k_not_copied)
+                return placed[i].offset[*k];
+        return std::nullopt;
+    };
     for (std::size_t i = 0; i < merge; ++i)
         DVI_CHECK(copy_pack(
             packs[i].idx, merged[i], pack, placed[i], [&](const git_oid& oid) { return in_earlier(i, oid); },
-            rebased.entries));
+            rebased.entries, written_at));
     std::size_t copied = 0;
     for (auto& p : placed)
         copied += static_cast<std::size_t>(
             std::count_if(p.offset.begin(), p.offset.end(), [](std::uint64_t o) { return o != Placed::k_not_copied; }));
     std::vector<IdxEntry> written;  // the loose objects' entries
     written.reserve(plan.order.size());
-    // The loose objects, as planned; a base's content is kept until its last delta.
-    for (auto& item : plan.order) {
+    // The loose objects, as planned, each delta's base before it, as git writes them: a
+    // delta then names its base by offset (OFS_DELTA), in 2 or 3 bytes rather than 20,
+    // which took 130 bytes a record at a million records.
+    auto write_loose = [&](const Planned& item) -> Status {
         const Loose& obj = loose.at(item.oid);
         std::optional<Loose> large;  // read again: larger than a delta is worth
         if (!obj.data && !(large = read_loose(obj.path, k_max_packed_object)))
@@ -1377,9 +1428,9 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
                 if (!back || *back != data) d.reset();
             }
         }
+        const std::uint64_t at = pack.offset();
         if (d) {
-            entry = entry_header(7, d->size());
-            entry.append(reinterpret_cast<const char*>(item.base->id), 20);
+            entry = delta_header(entry_header(7, d->size()), *item.base, written_at(*item.base), at);
             DVI_TRY(z, deflate(*d));
             entry += z;
             ++out.deltas;
@@ -1389,8 +1440,25 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             entry += z;
         }
         auto crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size()));
-        written.push_back({item.oid, pack.offset(), crc});
-        DVI_CHECK(pack.write(entry));
+        written.push_back({item.oid, at, crc});
+        loose_at.emplace(item.oid, at);
+        return pack.write(entry);
+    };
+    std::vector<char> done(plan.order.size(), 0);
+    std::vector<std::size_t> bases_first;
+    for (std::size_t i = 0; i < plan.order.size(); ++i) {
+        // The chain of this run's objects that its delta needs, up to one written already
+        // or stored elsewhere (a plan has no loops), written from its end.
+        bases_first.clear();
+        for (std::size_t j = i; !done[j];) {
+            bases_first.push_back(j);
+            done[j] = 1;
+            const auto& base = plan.order[j].base;
+            auto b = base ? plan.at.find(*base) : plan.at.end();
+            if (b == plan.at.end()) break;
+            j = b->second;
+        }
+        for (auto it = bases_first.rbegin(); it != bases_first.rend(); ++it) DVI_CHECK(write_loose(plan.order[*it]));
     }
     if (copied + written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
     DVI_TRY(sum, pack.finish(durable));

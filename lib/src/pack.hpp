@@ -8,8 +8,11 @@
 // held its place in the parent commit (the same path, or the chain's previous record of
 // that type), which is where a ledger's similarity is; the newest version of a folder,
 // against its version before the run when a pack merged in the same run holds it. Packs
-// it merges are copied entry by entry, their deltas kept. Stock `git verify-pack` and
-// `git fsck` check the result.
+// it merges are copied entry by entry, their deltas kept. As git does, a delta names its
+// base by offset (OFS_DELTA, 1 to 4 bytes) when the base is written before it, and the
+// loose objects are written bases first; else by id (REF_DELTA, 20 bytes). Merges read
+// the packs' indexes in place, mapped. Stock `git verify-pack` and `git fsck` check the
+// result.
 //
 // An object a run had to store whole, its previous version being in a pack it did not
 // merge, is noted as a hint beside the pack (`dvi/pack-hints/pack-<hex>.hints`: the line

@@ -122,6 +122,7 @@ struct Repo {
 // lists them: "<id> <type> <size> <size in pack> <offset>", then "<depth> <base>" for a delta.
 struct Listed {
     std::string id, type, base;  // base empty: stored whole
+    std::uint64_t offset = 0;
 };
 std::vector<Listed> pack_listing(const std::string& idx) {
     std::vector<Listed> out;
@@ -132,6 +133,7 @@ std::vector<Listed> pack_listing(const std::string& idx) {
         std::string size, packed, offset, depth;
         if (!(f >> e.id >> e.type >> size >> packed >> offset)) continue;
         if (f >> depth) f >> e.base;
+        e.offset = std::stoull(offset);
         out.push_back(std::move(e));
     }
     return out;
@@ -214,6 +216,23 @@ TEST_CASE("delta: rebuilds the target from the base", "[pack]") {
     }
 }
 
+// How the deltas of the packs of `repo` name their bases, from each entry's first byte:
+// {by offset (OFS_DELTA), by id (REF_DELTA)}.
+std::pair<std::size_t, std::size_t> delta_kinds(const fs::path& repo) {
+    std::size_t ofs = 0, ref = 0;
+    std::istringstream list(run("ls " + shq(repo / "objects/pack") + "/*.idx").output);
+    for (std::string idx; std::getline(list, idx);) {
+        std::string pack = dvi_test::read_text(fs::path(idx).replace_extension(".pack"));
+        for (auto& e : pack_listing(shq(idx))) {
+            if (e.base.empty()) continue;
+            REQUIRE(e.offset < pack.size());
+            int type = (static_cast<unsigned char>(pack[e.offset]) >> 4) & 7;
+            (type == 6 ? ofs : ref) += 1;
+        }
+    }
+    return {ofs, ref};
+}
+
 TEST_CASE("pack: loose objects of chains become one pack that stock git reads", "[pack]") {
     TempDir dir("dvi-pack");
     fs::path repo = dir / "ledger.git";
@@ -248,6 +267,11 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
     for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
         if (folder.count(e.id) && e.base.empty()) ++whole_versions;
     CHECK(whole_versions == 3);
+    // Each base is written before its deltas, which name it by offset, as git writes them.
+    auto [ofs, ref] = delta_kinds(repo);
+    INFO(ofs << " deltas by offset, " << ref << " by id");
+    CHECK(ofs == out->deltas);
+    CHECK(ref == 0);
     // No larger than what git's own delta search makes of the same objects, within 25%.
     auto ours = du();
     REQUIRE(run("cp -r " + shq(repo) + " " + shq(dir / "gc.git") + " && git -C " + shq(dir / "gc.git") + " gc -q").status == 0);
@@ -320,6 +344,12 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
             if (e.type == "tree" && !e.base.empty() && !before_run.count(e.id) && before_run.count(e.base)) ++cross;
         INFO("new folders stored against their version before the run: " << cross);
         CHECK(cross >= 20);  // 38 with this seed: the small ones, where a delta is not worth it, stay whole
+        // The merged pack's deltas, copied, and the run's, against its objects copied
+        // before them, all name their bases by offset.
+        auto [by_offset, by_id] = delta_kinds(repo);
+        INFO(by_offset << " deltas by offset, " << by_id << " by id");
+        CHECK(by_offset >= next->deltas + 299);
+        CHECK(by_id == 0);
     }
     SECTION("hints that name a loop, a missing object or another type, or a damaged file, change nothing else") {
         import_loose(repo, chain_stream(rng, 301, 20, true), dir.path());

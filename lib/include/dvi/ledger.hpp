@@ -190,8 +190,8 @@ public:
     // When the packing that appends leave due (about dvi.autoPack loose objects; unset:
     // 6,700, 0: never) runs: at the end of the append that makes it due, as `git gc
     // --auto` after a commit, or only when pack_if_due() is called. A printer agent asks
-    // for it after the G-code is handed over, for a run that merges large packs takes
-    // about a minute at a million records.
+    // for it after the G-code is handed over, for a run that merges packs rewrites up to
+    // hundreds of megabytes at a million records.
     enum class AutoPack { after_append, when_asked };
     void set_auto_pack(AutoPack when);
     // Packs the loose objects if that is due, merging packs as pack.hpp says. It never
