@@ -44,8 +44,11 @@ namespace {
 // with every commit: stored whole every 50 versions, it took 8% of a 30k-record ledger.
 constexpr int k_max_depth = 100;
 // A newest version's delta chain into the packs merged with it stays this short: it is
-// what a printer agent reads (its chain's head), in a new process each time.
-constexpr int k_max_cross_depth = 10;
+// what a printer agent reads (its chain's head), in a new process each time, each delta
+// a few dozen bytes to inflate and apply. At 10, the merges of groups of runs could
+// seldom link a folder's versions, and the fan-out folders (records/print/ab/, 256
+// entries) stored whole took 204 bytes a record at 200k records; 167 at 50.
+constexpr int k_max_cross_depth = 50;
 constexpr std::size_t k_max_delta_object = std::size_t{1} << 20;  // larger objects are stored whole
 constexpr std::uint32_t k_max_objects = 1u << 28;
 constexpr std::size_t k_max_batch = 200000;  // loose objects read by one run
@@ -1420,7 +1423,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             // Planned only with its content: loose, or in a pack merged into this one.
             auto lb = loose.find(*item.base);
             const std::string& base = lb != loose.end() ? *lb->second.data : packed(*item.base)->data;
-            d = delta::encode(base, data, data.size() / 2);
+            d = delta::encode(base, data, data.size());
             // Checked before anything loose is deleted: a delta that does not give back
             // the object is not written.
             if (d) {
@@ -1433,8 +1436,22 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             entry = delta_header(entry_header(7, d->size()), *item.base, written_at(*item.base), at);
             DVI_TRY(z, deflate(*d));
             entry += z;
+            // A delta half the object's size or more is kept when its entry is the smaller
+            // one: the small folders every commit changes (the root, records/, state/) are
+            // mostly the ids of their entries, and an offset names the base in 1 to 3 bytes.
+            if (d->size() * 2 >= data.size()) {
+                std::string whole = entry_header(static_cast<int>(obj.type), data.size());
+                DVI_TRY(zw, deflate(data));
+                whole += zw;
+                if (whole.size() <= entry.size()) {
+                    entry = std::move(whole);
+                    d.reset();
+                }
+            }
+        }
+        if (d) {
             ++out.deltas;
-        } else {
+        } else if (entry.empty()) {
             entry = entry_header(static_cast<int>(obj.type), data.size());
             DVI_TRY(z, deflate(data));
             entry += z;
