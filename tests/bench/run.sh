@@ -215,3 +215,9 @@ for n in "${sizes[@]}"; do
     row "ledger on disk, $total records" "$(awk -v b="$bytes" -v n="$total" 'BEGIN { printf "%.0f", b / n }') bytes/record, $loose loose objects, $packs packs" \
         "grown in $fill_s s" ""
 done
+
+# Where the bytes of the largest ledger go, by kind of object.
+echo
+echo "Where the ledger's bytes go at $total records (\`tests/bench/objects.sh\`):"
+echo
+"$src/tests/bench/objects.sh" ledger "$total"

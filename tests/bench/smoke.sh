@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark's short version, run by CTest: run.sh on a ledger of a few hundred
 # records (no sealing), which also fails when the audit finds anything in the ledger it
-# grew; then each row of the table must be there with its figures. Then audit.sh, twice
+# grew; then each row of the table must be there with its figures, and the rows of
+# objects.sh for commits, records and the whole ledger. Then audit.sh, twice
 # each, on 200 records.
 #   tests/bench/smoke.sh <build>
 set -euo pipefail
@@ -13,7 +14,10 @@ for row in '^\| `print-verify`, 3[0-9][0-9] records \| p50 [0-9.]+ ms' \
     '^\| `audit --full`, 3[0-9][0-9] records, [0-9]+ cores \| [0-9.]+ s, [0-9]+ records/s, peak [0-9]+ MB' \
     '^\| `audit` again, nothing new \(cache\) \| [0-9.]+ s' \
     '^\| import a bundle of 3[0-9][0-9] records' \
-    '^\| ledger on disk, 3[0-9][0-9] records \| [0-9]+ bytes/record'; do
+    '^\| ledger on disk, 3[0-9][0-9] records \| [0-9]+ bytes/record' \
+    '^\| commit \| 1\.[0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \|$' \
+    '^\| file records/print/<xx>/<xx>/\*\.json \| [01]\.[0-9]+ \|' \
+    '^\| \*\*ledger\*\* \(3[0-9][0-9] records\) \| \| \| \| \| [0-9.]+ \| \|$'; do
     grep -Eq "$row" <<<"$out" || { echo "smoke.sh: no row matching '$row'" >&2; exit 1; }
 done
 out=$(DVI_BENCH_RUNS=2 "$src/tests/bench/audit.sh" "$1" 200)
