@@ -1437,8 +1437,9 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             DVI_TRY(z, deflate(*d));
             entry += z;
             // A delta half the object's size or more is kept when its entry is the smaller
-            // one: the small folders every commit changes (the root, records/, state/) are
-            // mostly the ids of their entries, and an offset names the base in 1 to 3 bytes.
+            // one: the small folders and files every commit rewrites (the root, records/,
+            // state/, chain.json) are mostly ids, and an offset names the base in 1 to 3
+            // bytes. Stored whole, they took 300 bytes a record.
             if (d->size() * 2 >= data.size()) {
                 std::string whole = entry_header(static_cast<int>(obj.type), data.size());
                 DVI_TRY(zw, deflate(data));

@@ -144,6 +144,14 @@ std::string newest_pack_index(const fs::path& repo) {
     return trim(run("ls -t " + shq(repo / "objects/pack") + "/*.idx | head -1").output);
 }
 
+// The lines a shell command prints (object ids), as a set.
+std::set<std::string> lines_of(const std::string& command) {
+    std::set<std::string> out;
+    std::istringstream lines(run(command).output);
+    for (std::string l; std::getline(lines, l);) out.insert(l);
+    return out;
+}
+
 // The ids of the objects `revs` reach (git rev-list --objects).
 std::set<std::string> objects_of(const fs::path& repo, const std::string& revs) {
     std::set<std::string> out;
@@ -255,28 +263,30 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
     CHECK(pack_count(repo) == 1);
     check_with_git(repo);
     CHECK(all_objects(repo) == objects);
+    // The versions of `path` in the 300 commits, and how many of them are stored whole.
+    auto versions_of = [&](const std::string& path) {
+        return lines_of("for c in $(git -C " + shq(repo) + " rev-list main); do git -C " + shq(repo) +
+                        " rev-parse $c:" + path + "; done");
+    };
+    auto whole_of = [&](const std::set<std::string>& ids) {
+        std::size_t whole = 0;
+        for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
+            if (ids.count(e.id) && e.base.empty()) ++whole;
+        return whole;
+    };
     // records/print/ changes with every commit: its 300 versions are chains of deltas,
     // each newest whole, 100 long (git's pack.depth of 50 would store 6 of them whole).
-    std::set<std::string> folder;
-    std::istringstream versions(run("for c in $(git -C " + shq(repo) + " rev-list main); do git -C " + shq(repo) +
-                                    " rev-parse $c:records/print; done")
-                                    .output);
-    for (std::string id; std::getline(versions, id);) folder.insert(id);
+    auto folder = versions_of("records/print");
     REQUIRE(folder.size() == 300);
-    std::size_t whole_versions = 0;
-    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
-        if (folder.count(e.id) && e.base.empty()) ++whole_versions;
-    CHECK(whole_versions == 3);
-    // The root folder too, though a delta of it is more than half its size (two of its
-    // three lines change with every commit): its entry is the smaller one.
-    std::set<std::string> roots;
-    std::istringstream root_ids(run("git -C " + shq(repo) + " log --format=%T main").output);
-    for (std::string id; std::getline(root_ids, id);) roots.insert(id);
+    CHECK(whole_of(folder) == 3);
+    // The root folder and chain.json too, though a delta of them is more than half their
+    // size (most of what they hold changes with every commit): their entries are smaller.
+    auto roots = lines_of("git -C " + shq(repo) + " log --format=%T main");
     REQUIRE(roots.size() == 300);
-    std::size_t whole_roots = 0;
-    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
-        if (roots.count(e.id) && e.base.empty()) ++whole_roots;
-    CHECK(whole_roots == 3);
+    CHECK(whole_of(roots) == 3);
+    auto chain = versions_of("chain.json");
+    REQUIRE(chain.size() == 300);
+    CHECK(whole_of(chain) == 3);
     // Each base is written before its deltas, which name it by offset, as git writes them.
     auto [ofs, ref] = delta_kinds(repo);
     INFO(ofs << " deltas by offset, " << ref << " by id");
@@ -597,10 +607,7 @@ TEST_CASE("pack: folders' versions are deltas across groups of runs, within a de
     for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
         if (e.type == "tree" && e.base.empty()) ++whole;
     // The newest version of each folder: what a printer agent reads.
-    std::istringstream heads(
-        run("git -C " + shq(repo) + " ls-tree --format='%(objectname)' main:records/print/ab").output);
-    std::set<std::string> newest;
-    for (std::string id; std::getline(heads, id);) newest.insert(id);
+    auto newest = lines_of("git -C " + shq(repo) + " ls-tree --format='%(objectname)' main:records/print/ab");
     REQUIRE(newest.size() == 40);
     std::istringstream listing(
         run("for i in " + shq(repo) + "/objects/pack/*.idx; do git verify-pack -v \"$i\"; done").output);
