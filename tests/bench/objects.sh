@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Where a ledger's bytes go: its packed objects by kind and path (folders and files with
-# their fan-out levels as <xx> and the ids of records and artifacts as *), each kind's
-# bytes a record, stored whole, as deltas or loose, from `git verify-pack -v`, `git rev-list
-# --objects`, and the loose ones; then the pack indexes. Prints a Markdown table, the
-# kinds under 1 byte a record summed in one row. Not run by CTest but through smoke.sh.
+# Where a ledger's bytes go: its objects by kind and path (folders and files with their
+# fan-out levels as <xx> and the ids of records and artifacts as *), each kind's bytes a
+# record, stored whole, as deltas or loose (from `git verify-pack -v`, `git rev-list
+# --objects` and the loose files), then the pack indexes. Prints a Markdown table, the
+# kinds under 1 byte a record summed in one row. run.sh ends with it; CTest runs it
+# through smoke.sh.
 #   tests/bench/objects.sh <ledger> [records]
 # records: what to divide by; default, the sum of the chains' positions (chain.json).
 set -euo pipefail
