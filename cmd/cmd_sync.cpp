@@ -136,11 +136,7 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         doc["remote"] = out->url;
         doc["fetched"] = import_json(out->fetched);
         Json pushed = Json::array();
-        std::int64_t pushed_records = 0;
-        for (auto& c : out->pushed) {
-            pushed.push_back(chain_json(c));
-            pushed_records += c.records;
-        }
+        for (auto& c : out->pushed) pushed.push_back(chain_json(c));
         doc["pushed"] = {{"chains", pushed}, {"refused", out->push_refused}};
         if (!ctx.globals.json && !ctx.globals.quiet) {
             print_chains(stdout, ("from " + out->url + ":").c_str(), out->fetched.chains);

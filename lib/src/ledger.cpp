@@ -293,7 +293,8 @@ Result<Ledger> Ledger::create(const fs::path& dir) {
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
         return make_error(Errc::invalid_input, "cannot create ledger " + util::quote(dir) + ": directory is not empty");
-    git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+    git_repository_init_options opts;
+    git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
     opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
     opts.description = "dvi ledger";
     git_repository* raw = nullptr;

@@ -40,8 +40,8 @@ void append_pointer_token(std::string& pointer, const std::string& token) {
 
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
-    for (unsigned char c : s)
-        if ((c & 0xc0) != 0x80) ++n;
+    for (char c : s)
+        if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
     return n;
 }
 

@@ -181,7 +181,8 @@ int on_sideband(const char* text, int len, void* payload) {
 }
 
 git_remote_callbacks callbacks_for(Connection& c) {
-    git_remote_callbacks cb = GIT_REMOTE_CALLBACKS_INIT;
+    git_remote_callbacks cb;
+    git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
     cb.credentials = on_credentials;
     cb.certificate_check = on_certificate;
     cb.transfer_progress = on_transfer;
@@ -238,7 +239,8 @@ Result<Endpoint> resolve(const Ledger& ledger, const std::string& given) {
 
 // Connects for a fetch and lists the chain heads the other side holds.
 Result<std::vector<detail::Offer>> connect_and_list(git_remote* remote, Connection& c, const git_remote_callbacks& cb) {
-    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+    git_proxy_options proxy;
+    git_proxy_options_init(&proxy, GIT_PROXY_OPTIONS_VERSION);
     if (int rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, &proxy, nullptr); rc != 0)
         return transport_error(rc, c, "cannot reach '" + c.url + "'");
     const git_remote_head** heads = nullptr;
@@ -270,7 +272,8 @@ Result<Fetched> fetch_into(Ledger& dst, const std::string& url, const SyncReques
     Fetched out;
     for (auto& o : offers) out.remote_heads[o.writer] = o.commit;
     if (!offers.empty()) {
-        git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+        git_fetch_options fo;
+        git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
         fo.callbacks = cb;
         fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
         char spec[] = "refs/dvi/chains/*:refs/dvi/chains/*";
@@ -324,7 +327,8 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
     DVI_CHECK(git::check(git_remote_create_anonymous(&raw, repo_of(ledger), url.c_str()), "cannot use remote '" + url + "'"));
     git::Remote remote(raw);
     Connection c{&req, url, 0, {}, {}, {}};
-    git_push_options po = GIT_PUSH_OPTIONS_INIT;
+    git_push_options po;
+    git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
     po.callbacks = callbacks_for(c);
     std::vector<char*> ptrs;
     for (auto& s : specs) ptrs.push_back(s.data());
