@@ -657,7 +657,12 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
     // oldest first and finds the newer base in its cache. Each object is decided once,
     // and a delta only names an object decided before it, so no chain loops.
     OidMap<bool> decided;
-    for (auto& [key, seq] : versions)
+    for (auto& [key, seq] : versions) {
+        // Where the chain last started again: the newest version, then each version whose
+        // chain would have grown past k_max_depth and is a delta against that one
+        // instead. A type's folder (records/print/, 256 entries) changes with every
+        // commit: such a delta spans a hundred versions, 2 KB where stored whole it was 6.
+        std::optional<git_oid> restart;
         for (std::size_t i = seq.size(); i-- > 0;) {
             const git_oid& x = seq[i];
             if (!decided.emplace(x, true).second) continue;
@@ -671,22 +676,36 @@ Plan plan_loose(const OidMap<Loose>& loose, const std::function<bool(const git_o
                     !plan.order[plan.at.at(x)].base && p->depth + 1 < k_max_cross_depth) {
                     plan.depth[x] = p->depth + 1;
                     plan.order[plan.at.at(x)].base = prior->second;
-                } else if (prior != before_run.end() && !p && !in_merged(prior->second) && xo != loose.end() &&
+                } else if (prior != before_run.end() && (p || !in_merged(prior->second)) && xo != loose.end() &&
                            xo->second.data && plan.at.count(x) && !plan.order[plan.at.at(x)].base) {
-                    plan.hints.push_back({x, prior->second});  // for the run that merges both
+                    // For the run that merges both, or, when the version before is here
+                    // but too deep, for the next merge of this pack (see rebase_hinted).
+                    plan.hints.push_back({x, prior->second});
                 }
+                restart = x;
                 continue;
             }
-            const git_oid& base = seq[i + 1];
-            auto xo = loose.find(x), bo = loose.find(base);
-            if (xo == loose.end() || bo == loose.end() || !xo->second.data || !bo->second.data ||
-                xo->second.type != bo->second.type || !plan.at.count(x) || !plan.at.count(base) || !decided.count(base))
+            auto linkable = [&](const git_oid& base) {
+                auto xo = loose.find(x), bo = loose.find(base);
+                return xo != loose.end() && bo != loose.end() && xo->second.data && bo->second.data &&
+                       xo->second.type == bo->second.type && plan.at.count(x) && plan.at.count(base) &&
+                       decided.count(base);
+            };
+            std::optional<git_oid> base = seq[i + 1];
+            if (!linkable(*base)) {
+                restart = x;
                 continue;
-            int depth = plan.depth.at(base) + 1;
-            if (depth >= k_max_depth) continue;  // whole: the chain starts again
-            plan.depth[x] = depth;
-            plan.order[plan.at.at(x)].base = base;
+            }
+            if (plan.depth.at(*base) + 1 >= k_max_depth) {
+                base =
+                    restart && linkable(*restart) && plan.depth.at(*restart) + 1 < k_max_depth ? restart : std::nullopt;
+                restart = x;  // whole, or a delta against the last start: the chain starts again here
+                if (!base) continue;
+            }
+            plan.depth[x] = plan.depth.at(*base) + 1;
+            plan.order[plan.at.at(x)].base = *base;
         }
+    }
     for (auto& [oid, obj] : loose) add(oid, std::nullopt);
     return plan;
 }
@@ -1120,10 +1139,13 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
         if (!t || !set.find(base_oid) || rebased.count(object) || ends.count(object)) return {};
         auto th = set.head(*t);
         if (!th || th->base) return {};  // not whole (any more): nothing to gain
-        // The base's depth in the new pack, and the whole object its chain ends at.
-        int depth = 0;
+        // The base's chain in the new pack, from it to the whole object it ends at: the
+        // depth of chain[k] is chain.size() - 1 - k.
+        std::vector<git_oid> chain;
         std::optional<git_oid> end;
-        for (git_oid x = base_oid; depth < k_max_depth && !git_oid_equal(&x, &object);) {
+        for (git_oid x = base_oid;
+             chain.size() <= static_cast<std::size_t>(k_max_depth) && !git_oid_equal(&x, &object);) {
+            chain.push_back(x);
             auto e = set.find(x);
             auto xh = e ? set.head(*e) : std::nullopt;
             if (!xh) break;
@@ -1135,22 +1157,40 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
                 end = x;
                 break;
             }
-            ++depth;
         }
-        if (!end || depth + 1 >= k_max_cross_depth || depth + 1 + set.height(*t) >= k_max_depth) return {};
+        if (!end) return {};
+        const int depth = static_cast<int>(chain.size()) - 1, height = set.height(*t);
         auto target = read(object);
-        auto base = read(base_oid);
-        if (!target || !base || target->first != base->first) return {};
-        auto d = delta::encode(base->second, target->second, target->second.size() / 2);
+        if (!target) return {};
+        // Against the base, within k_max_cross_depth; past it, against whichever of the
+        // base's chain at half that depth or less makes the smallest delta, many versions
+        // apart: a fan-out folder linked across groups of runs reached that depth after
+        // about a hundred versions, and was then stored whole (6 KB).
+        std::optional<std::string> d;
+        std::size_t chosen = 0;
+        for (std::size_t k = 0; k < chain.size(); ++k) {
+            const int at = depth - static_cast<int>(k);
+            const bool usable =
+                k == 0 ? at + 1 < k_max_cross_depth : depth + 1 >= k_max_cross_depth && at <= k_max_cross_depth / 2;
+            if (!usable || at + 1 + height >= k_max_depth) continue;
+            auto base = read(chain[k]);
+            if (!base || base->first != target->first) continue;
+            auto dk = delta::encode(base->second, target->second, d ? d->size() - 1 : target->second.size() / 2);
+            if (!dk) continue;
+            auto back = delta::apply(base->second, *dk);
+            if (!back || *back != target->second) continue;
+            d = std::move(dk);
+            chosen = k;
+            if (k == 0) break;
+        }
         if (!d) return {};
-        auto back = delta::apply(base->second, *d);
-        if (!back || *back != target->second) return {};
+        const git_oid base_oid_chosen = chain[chosen];
         std::string entry = entry_header(7, d->size());
-        entry.append(reinterpret_cast<const char*>(base_oid.id), 20);
+        entry.append(reinterpret_cast<const char*>(base_oid_chosen.id), 20);
         DVI_TRY(z, deflate(*d));
         entry += z;
         out.entries.emplace(object, std::move(entry));
-        rebased.emplace(object, base_oid);
+        rebased.emplace(object, base_oid_chosen);
         ends.emplace(*end, true);
         return {};
     };
@@ -1168,6 +1208,11 @@ Result<Rebased> rebase_hinted(MergeSet& set, const std::vector<Hint>& hints, git
         // fan-out folder touched by every run), or its chain is too deep. Else both would
         // stay whole for good, their hint gone with the merge.
         if (!rebased.count(h.object)) DVI_CHECK(rebase(h.base, h.object));
+        // Kept when only this run's plan held the object whole: the newest group of runs
+        // in a merge starts its folders there, and the loose objects are planned against
+        // them. The next merge of this pack links it; dropped here, each group of runs
+        // started every fan-out folder whole for good (6 KB, a tenth of a 100k ledger).
+        if (!rebased.count(h.object) && !rebased.count(h.base) && ends.count(h.object)) out.kept.push_back(h);
     }
     return out;
 }
@@ -1368,7 +1413,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             if (auto end = merge_set.chain_end(*item.base)) planned_on.emplace(*end, true);
     DVI_TRY(rebased, rebase_hinted(merge_set, hints, read_odb, elsewhere, std::move(planned_on)));
     for (auto& h : plan.hints)
-        if (elsewhere(h.base)) rebased.kept.push_back(h);
+        if (in_merged(h.base) || elsewhere(h.base)) rebased.kept.push_back(h);
     // Objects two merged packs share are copied once, from the first.
     auto in_earlier = [&](std::size_t i, const git_oid& oid) {
         return std::any_of(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(i),
@@ -1390,9 +1435,12 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     put_be32(head, static_cast<std::uint32_t>(count));
     DVI_CHECK(pack.write(head));
     std::vector<Placed> placed(merge);
-    OidMap<std::uint64_t> loose_at;  // the loose objects written so far
+    // Where each planned loose object was written, by its place in the plan.
+    constexpr std::uint64_t k_unwritten = std::numeric_limits<std::uint64_t>::max();
+    std::vector<std::uint64_t> loose_at(plan.order.size(), k_unwritten);
     auto written_at = [&](const git_oid& oid) -> std::optional<std::uint64_t> {
-        if (auto it = loose_at.find(oid); it != loose_at.end()) return it->second;
+        if (auto it = plan.at.find(oid); it != plan.at.end() && loose_at[it->second] != k_unwritten)
+            return loose_at[it->second];
         for (std::size_t i = 0; i < merge && !placed[i].offset.empty(); ++i)
             if (auto k = merged[i].find(oid); k && placed[i].offset[*k] != Placed::k_not_copied)
                 return placed[i].offset[*k];
@@ -1411,55 +1459,58 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
     // The loose objects, as planned, each delta's base before it, as git writes them: a
     // delta then names its base by offset (OFS_DELTA), in 2 or 3 bytes rather than 20,
     // which took 130 bytes a record at a million records.
-    auto write_loose = [&](const Planned& item) -> Status {
+    auto write_loose = [&](std::size_t k) -> Status {
+        const Planned& item = plan.order[k];
         const Loose& obj = loose.at(item.oid);
         std::optional<Loose> large;  // read again: larger than a delta is worth
         if (!obj.data && !(large = read_loose(obj.path, k_max_packed_object)))
             return make_error(Errc::repository, "cannot read object " + git::oid_hex(item.oid));
         std::string_view data = obj.data ? *obj.data : *large->data;
+        const std::uint64_t at = pack.offset();
+        auto whole = [&]() -> Result<std::string> {
+            std::string entry = entry_header(static_cast<int>(obj.type), data.size());
+            DVI_TRY(z, deflate(data));
+            return entry + z;
+        };
         std::string entry;
-        std::optional<std::string> d;
         if (item.base) {
             // Planned only with its content: loose, or in a pack merged into this one.
             auto lb = loose.find(*item.base);
             const std::string& base = lb != loose.end() ? *lb->second.data : packed(*item.base)->data;
-            d = delta::encode(base, data, data.size());
-            // Checked before anything loose is deleted: a delta that does not give back
-            // the object is not written.
-            if (d) {
-                auto back = delta::apply(base, *d);
-                if (!back || *back != data) d.reset();
-            }
-        }
-        const std::uint64_t at = pack.offset();
-        if (d) {
-            entry = delta_header(entry_header(7, d->size()), *item.base, written_at(*item.base), at);
-            DVI_TRY(z, deflate(*d));
-            entry += z;
-            // A delta half the object's size or more is kept when its entry is the smaller
-            // one: the small folders and files every commit rewrites (the root, records/,
-            // state/, chain.json) are mostly ids, and an offset names the base in 1 to 3
-            // bytes. Stored whole, they took 300 bytes a record.
-            if (d->size() * 2 >= data.size()) {
-                std::string whole = entry_header(static_cast<int>(obj.type), data.size());
-                DVI_TRY(zw, deflate(data));
-                whole += zw;
-                if (whole.size() <= entry.size()) {
-                    entry = std::move(whole);
-                    d.reset();
+            if (auto d = delta::encode(base, data, data.size())) {
+                entry = delta_header(entry_header(7, d->size()), *item.base, written_at(*item.base), at);
+                DVI_TRY(z, deflate(*d));
+                entry += z;
+                // A delta half the object's size or more is kept when its entry is the
+                // smaller one: the small folders and files every commit rewrites (the root,
+                // records/, state/, chain.json) are mostly ids, and an offset names the
+                // base in 1 to 3 bytes. Stored whole, they took 300 bytes a record.
+                bool is_delta = true;
+                if (d->size() * 2 >= data.size()) {
+                    DVI_TRY(w, whole());
+                    if (w.size() <= entry.size()) {
+                        entry = std::move(w);
+                        is_delta = false;
+                    }
+                }
+                // Checked before anything loose is deleted: a delta that does not give
+                // back the object is not written.
+                if (is_delta) {
+                    auto back = delta::apply(base, *d);
+                    if (!back || *back != data)
+                        entry.clear();
+                    else
+                        ++out.deltas;
                 }
             }
         }
-        if (d) {
-            ++out.deltas;
-        } else if (entry.empty()) {
-            entry = entry_header(static_cast<int>(obj.type), data.size());
-            DVI_TRY(z, deflate(data));
-            entry += z;
+        if (entry.empty()) {
+            DVI_TRY(w, whole());
+            entry = std::move(w);
         }
         auto crc = static_cast<std::uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size()));
         written.push_back({item.oid, at, crc});
-        loose_at.emplace(item.oid, at);
+        loose_at[k] = at;
         return pack.write(entry);
     };
     std::vector<char> done(plan.order.size(), 0);
@@ -1476,7 +1527,7 @@ Result<Outcome> run(git_repository* repo, const fs::path& gitdir, bool durable) 
             if (b == plan.at.end()) break;
             j = b->second;
         }
-        for (auto it = bases_first.rbegin(); it != bases_first.rend(); ++it) DVI_CHECK(write_loose(plan.order[*it]));
+        for (auto it = bases_first.rbegin(); it != bases_first.rend(); ++it) DVI_CHECK(write_loose(*it));
     }
     if (copied + written.size() != count) return make_error(Errc::internal, "the pack does not hold what was planned");
     DVI_TRY(sum, pack.finish(durable));

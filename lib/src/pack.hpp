@@ -15,9 +15,10 @@
 // result.
 //
 // An object a run had to store whole, its previous version being in a pack it did not
-// merge, is noted as a hint beside the pack (`dvi/pack-hints/pack-<hex>.hints`: the line
+// merge (or in this one, too deep, or with the run's own objects planned against it),
+// is noted as a hint beside the pack (`dvi/pack-hints/pack-<hex>.hints`: the line
 // "dvi-pack-hints 1", then 40 bytes a hint, the object's id and its previous version's). A
-// later run that merges both packs stores it as a delta against that version: a fanned-out
+// later run that merges them stores it as a delta against that version: a fanned-out
 // folder of 256 entries is 6 KB whole and a few dozen bytes as a delta. Hints only choose
 // bases: a hint that names anything else (a missing object, another type, a loop) is
 // ignored, and a damaged hints file is read as none.

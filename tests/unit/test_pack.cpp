@@ -5,12 +5,14 @@
 
 #include <git2.h>
 
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "delta.hpp"
+#include "dvi/util/encoding.hpp"
 #include "git.hpp"
 #include "helpers.hpp"
 #include "pack.hpp"
@@ -56,8 +58,8 @@ std::string chain_stream(std::mt19937& rng, int first, int count, bool from, int
         std::string record = R"({"created":"2026-11-23T10:00:00Z","id":")" + id + R"(","license":"sha256:9c0d04","seq":)" +
                              std::to_string(i) + R"(,"type":"print"})";
         if (folders > 0) {
-            char folder[3];
-            std::snprintf(folder, sizeof folder, "%02x", i % folders);
+            char folder[16];
+            std::snprintf(folder, sizeof folder, "%02x", static_cast<unsigned>(i % folders) & 0xffu);
             id = "ab" + std::string(folder) + id.substr(4);
             record = R"({"created":"2026-11-23T10:00:00Z","device":{"model":"Original Prusa MINI","serial":"S5-0412"},)"
                      R"("license":"sha256:)" + std::string(64, '9') + R"(","material_lot":"sha256:)" + std::string(64, '7') +
@@ -76,12 +78,16 @@ std::string chain_stream(std::mt19937& rng, int first, int count, bool from, int
     return s;
 }
 
-// Imports the commits, then turns what git packed into loose objects, as appends leave them.
+// Imports the commits, then turns what git packed into loose objects, as appends leave them
+// (a small import git leaves loose itself).
 void import_loose(const fs::path& repo, const std::string& stream, const fs::path& scratch) {
     dvi_test::write_text(scratch / "stream", stream);
-    auto r = run("cd " + shq(repo) + " && before=$(ls objects/pack) && git fast-import --quiet < " + shq(scratch / "stream") +
-                 " && for p in objects/pack/pack-*.pack; do case \"$before\" in *\"${p#objects/pack/}\"*) continue;; esac;"
-                 " mv \"$p\" " + shq(scratch / "in.pack") + " && rm -f \"${p%.pack}\".* && git unpack-objects -q < " +
+    auto r = run("cd " + shq(repo) + " && before=$(ls objects/pack) && git fast-import --quiet < " +
+                 shq(scratch / "stream") +
+                 " && for p in objects/pack/pack-*.pack; do [ -e \"$p\" ] || continue; case \"$before\" in "
+                 "*\"${p#objects/pack/}\"*) continue;; esac;"
+                 " mv \"$p\" " +
+                 shq(scratch / "in.pack") + " && rm -f \"${p%.pack}\".* && git unpack-objects -q < " +
                  shq(scratch / "in.pack") + " || exit 1; done");
     REQUIRE(r.status == 0);
 }
@@ -123,6 +129,7 @@ struct Repo {
 struct Listed {
     std::string id, type, base;  // base empty: stored whole
     std::uint64_t offset = 0;
+    int depth = 0;
 };
 std::vector<Listed> pack_listing(const std::string& idx) {
     std::vector<Listed> out;
@@ -131,8 +138,11 @@ std::vector<Listed> pack_listing(const std::string& idx) {
         std::istringstream f(l);
         Listed e;
         std::string size, packed, offset, depth;
-        if (!(f >> e.id >> e.type >> size >> packed >> offset)) continue;
-        if (f >> depth) f >> e.base;
+        if (!(f >> e.id >> e.type >> size >> packed >> offset) || e.id.size() != 40) continue;  // not the summary
+        if (f >> depth) {
+            f >> e.base;
+            e.depth = std::stoi(depth);
+        }
         e.offset = std::stoull(offset);
         out.push_back(std::move(e));
     }
@@ -274,16 +284,24 @@ TEST_CASE("pack: loose objects of chains become one pack that stock git reads", 
             if (ids.count(e.id) && e.base.empty()) ++whole;
         return whole;
     };
-    // records/print/ changes with every commit: its 300 versions are chains of deltas,
-    // each newest whole, 100 long (git's pack.depth of 50 would store 6 of them whole).
+    // records/print/ changes with every commit: its 300 versions are one chain of deltas,
+    // the newest whole, each version against the next newer one; where that would go
+    // past 100 deep, against the version the chain last started again from (git's
+    // pack.depth of 50 would store 6 of them whole, the chains of 100 before, 3).
     auto folder = versions_of("records/print");
     REQUIRE(folder.size() == 300);
-    CHECK(whole_of(folder) == 3);
-    // The root folder and chain.json too, though a delta of them is more than half their
-    // size (most of what they hold changes with every commit): their entries are smaller.
+    CHECK(whole_of(folder) == 1);
+    int deepest = 0;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx")) deepest = std::max(deepest, e.depth);
+    CHECK(deepest < 100);
+    CHECK(deepest >= 99);
+    // The root folder too, though a delta of it is more than half its size (most of
+    // what it holds changes with every commit): its entries are smaller.
     auto roots = lines_of("git -C " + shq(repo) + " log --format=%T main");
     REQUIRE(roots.size() == 300);
-    CHECK(whole_of(roots) == 3);
+    CHECK(whole_of(roots) == 1);
+    // chain.json is mostly the ids of what changed: a delta a hundred versions apart is
+    // its whole size, so it starts again whole.
     auto chain = versions_of("chain.json");
     REQUIRE(chain.size() == 300);
     CHECK(whole_of(chain) == 3);
@@ -489,7 +507,29 @@ TEST_CASE("pack: what a run stored whole, its previous version in a pack it did 
     CHECK(pack_count(repo) == 1);
     check_with_git(repo);
     CHECK(all_objects(repo) == all);
-    CHECK(fs::is_empty(repo / "dvi" / "pack-hints"));  // all resolved: nothing left to merge
+    // What is left are the hints of the second run's folders that the third run's own
+    // versions are stored against (its plan holds them whole): each names two objects
+    // of the new pack, for its next merge to link.
+    std::set<std::string> in_pack, whole_in_pack;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx")) {
+        in_pack.insert(e.id);
+        if (e.base.empty()) whole_in_pack.insert(e.id);
+    }
+    std::size_t left = 0;
+    for (auto& f : fs::directory_iterator(repo / "dvi" / "pack-hints")) {
+        std::string text = dvi_test::read_text(f.path());
+        REQUIRE(text.rfind("dvi-pack-hints 1\n", 0) == 0);
+        for (std::size_t at = 17; at + 40 <= text.size(); at += 40, ++left) {
+            auto bytes = reinterpret_cast<const std::uint8_t*>(text.data() + at);
+            std::string object = dvi::util::hex_encode(bytes, 20), base = dvi::util::hex_encode(bytes + 20, 20);
+            CHECK(whole_in_pack.count(object) == 1);
+            CHECK(second_run.count(object) == 1);
+            CHECK(in_pack.count(base) == 1);
+        }
+    }
+    INFO(left << " hints left");
+    CHECK(left <= whole);
+    CHECK(left >= 1);
     std::size_t cross = 0;
     for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
         if (e.type == "tree" && second_run.count(e.id) && first_run.count(e.base)) ++cross;
@@ -621,4 +661,55 @@ TEST_CASE("pack: folders' versions are deltas across groups of runs, within a de
     INFO(whole << " folders stored whole; the newest versions at most " << deepest << " deltas deep");
     CHECK(whole <= 262);  // 279 with a depth of 10
     CHECK(deepest < 50);
+}
+
+TEST_CASE("pack: a folder linked across groups of runs past k_max_cross_depth is a delta against an older version",
+          "[pack]") {
+    // 200 runs of 20 records in 40 folders (records/print/ab/<xx>): 100 versions a
+    // folder, linked across groups of runs until the version before is 50 deltas deep;
+    // the next group's first version is then a delta against a version at half that
+    // depth or less, many versions older, rather than whole (4 KB here, 6 KB for a
+    // fan-out folder of a large ledger).
+    std::mt19937 rng(29);
+    TempDir d("dvi-pack-jump");
+    fs::path repo = d / "ledger.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    Repo r(repo);
+    for (int k = 0, at = 1; k < 200; ++k, at += 20) {
+        import_loose(repo, chain_stream(rng, at, 20, at > 1, 40), d.path());
+        REQUIRE(pack::run(r.raw, repo));
+    }
+    check_with_git(repo);
+    // Each folder's versions, newest first, and each version's place among them.
+    std::map<std::string, std::pair<std::string, std::size_t>> place;  // id -> folder, place
+    std::istringstream objects(run("git -C " + shq(repo) + " rev-list --objects main").output);
+    std::map<std::string, std::size_t> count;
+    for (std::string l; std::getline(objects, l);) {
+        auto sp = l.find(' ');
+        if (sp == std::string::npos || l.size() != sp + 1 + 19 || l.compare(sp + 1, 17, "records/print/ab/") != 0)
+            continue;
+        std::string folder = l.substr(sp + 1);
+        place.emplace(l.substr(0, sp), std::make_pair(folder, count[folder]++));
+    }
+    REQUIRE(count.size() == 40);
+    std::size_t whole = 0, jumps = 0;
+    int deepest = 0;
+    for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx")) {
+        auto v = place.find(e.id);
+        if (v == place.end()) continue;
+        deepest = std::max(deepest, e.depth);
+        if (e.base.empty()) {
+            ++whole;
+            continue;
+        }
+        auto b = place.find(e.base);
+        REQUIRE(b != place.end());
+        CHECK(b->second.first == v->second.first);               // a version of the same folder
+        if (b->second.second >= v->second.second + 20) ++jumps;  // 20 versions older or more
+    }
+    INFO(place.size() << " versions, " << whole << " whole, " << jumps << " deltas against a version 20 or more older, "
+                      << deepest << " deep at most");
+    CHECK(jumps >= 5);
+    CHECK(whole <= 225);  // 240 against the version before only
+    CHECK(deepest < 100);
 }
