@@ -626,6 +626,20 @@ TEST_CASE("pack: a large blob streamed as a pack of its own, stored or deflated"
     CHECK(run("ls " + shq(repo / "objects/pack") + " | grep -c tmp_").output == "0\n");
 }
 
+// A ledger grown by `runs` packing runs of 20 records in 40 folders (records/print/ab/<xx>),
+// each run's objects loose before it, as appends leave them; checked by stock git.
+fs::path runs_in_folders(const TempDir& d, std::mt19937& rng, int runs) {
+    fs::path repo = d / "ledger.git";
+    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
+    Repo r(repo);
+    for (int k = 0, at = 1; k < runs; ++k, at += 20) {
+        import_loose(repo, chain_stream(rng, at, 20, at > 1, 40), d.path());
+        REQUIRE(pack::run(r.raw, repo));
+    }
+    check_with_git(repo);
+    return repo;
+}
+
 TEST_CASE("pack: folders' versions are deltas across groups of runs, within a depth a printer agent reads fast",
           "[pack]") {
     // Records in 40 folders, 20 a run: each run touches half of them. A group of about
@@ -635,14 +649,7 @@ TEST_CASE("pack: folders' versions are deltas across groups of runs, within a de
     // groups (204 bytes a record at 200k records, 167 at 50).
     std::mt19937 rng(23);
     TempDir d("dvi-pack-depth");
-    fs::path repo = d / "ledger.git";
-    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
-    Repo r(repo);
-    for (int k = 0, at = 1; k < 64; ++k, at += 20) {
-        import_loose(repo, chain_stream(rng, at, 20, at > 1, 40), d.path());
-        REQUIRE(pack::run(r.raw, repo));
-    }
-    check_with_git(repo);
+    fs::path repo = runs_in_folders(d, rng, 64);
     std::size_t whole = 0, deepest = 0;
     for (auto& e : pack_listing(shq(repo) + "/objects/pack/pack-*.idx"))
         if (e.type == "tree" && e.base.empty()) ++whole;
@@ -668,18 +675,11 @@ TEST_CASE("pack: a folder linked across groups of runs past k_max_cross_depth is
     // 200 runs of 20 records in 40 folders (records/print/ab/<xx>): 100 versions a
     // folder, linked across groups of runs until the version before is 50 deltas deep;
     // the next group's first version is then a delta against a version at half that
-    // depth or less, many versions older, rather than whole (4 KB here, 6 KB for a
-    // fan-out folder of a large ledger).
+    // depth or less, many versions older, rather than whole (6 KB for a fan-out folder
+    // of a large ledger).
     std::mt19937 rng(29);
     TempDir d("dvi-pack-jump");
-    fs::path repo = d / "ledger.git";
-    REQUIRE(run("git init -q --bare " + shq(repo)).status == 0);
-    Repo r(repo);
-    for (int k = 0, at = 1; k < 200; ++k, at += 20) {
-        import_loose(repo, chain_stream(rng, at, 20, at > 1, 40), d.path());
-        REQUIRE(pack::run(r.raw, repo));
-    }
-    check_with_git(repo);
+    fs::path repo = runs_in_folders(d, rng, 200);
     // Each folder's versions, newest first, and each version's place among them.
     std::map<std::string, std::pair<std::string, std::size_t>> place;  // id -> folder, place
     std::istringstream objects(run("git -C " + shq(repo) + " rev-list --objects main").output);
