@@ -84,6 +84,19 @@ licensed() {
 grant() { "$DVI" --json --key acme.pem license grant --dossier BRK-2041@C "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
 # allocate <from> <to> <quota>: by bureau7's desk; prints the allocation id.
 allocate() { "$DVI" --json --key bureau7desk.pem license allocate --from "$1" --to "$2" --quota "$3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["record"])'; }
+# records_check: every record of the ledger is canonical, hashes to its id and validates
+# against schemas/ with an independent validator (check_records.py), and `dvi log`
+# verifies them all; the checker's summary is left in records.txt.
+records_check() {
+    "$DVI" log >/dev/null || fail "the ledger does not verify"
+    python3 "$DVI_SOURCE_DIR/tests/cli/check_records.py" "$DVI_DIR" "$DVI_SOURCE_DIR/schemas" >records.txt || fail "record check"
+}
+# audit_clean: the whole ledger passes `dvi audit` with no errors (warnings allowed).
+audit_clean() {
+    expect 0 "$DVI" audit --json
+    [ "$(json_get '["summary"]["errors"]')" = 0 ] || fail "audit errors: $(json_get '["findings"]')"
+    pass "the ledger passes dvi audit"
+}
 # chain_length <partner/writer>
 chain_length() { git -C "$DVI_DIR" rev-list --count "refs/dvi/chains/$1" 2>/dev/null || echo 0; }
 
