@@ -21,8 +21,6 @@ bench_ledger "$dvi" "$src" 100000
 alloc=$(bench_allocate "$dvi" 1000)
 "$dvi" -q roster trust-tsa "$TSA_DIR/ca.pem"
 
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }
-percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 timed() { # timed <file> <command...>
     local out=$1 s e
     shift

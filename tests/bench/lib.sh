@@ -55,3 +55,8 @@ bench_workdir() {
     trap "$bench_cleanup" EXIT
     cd "$T"
 }
+
+# percentile <p>: the p-th percentile (nearest rank) of the numbers on stdin, one a line.
+percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
+# ms <start ns> <end ns>: the milliseconds between two `date +%s%N`.
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }

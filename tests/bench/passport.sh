@@ -29,8 +29,6 @@ done
 echo "2026-11-23 11:00:00" >"$TSA_DIR/time"
 "$dvi" -q --key acme.pem anchor --tsa "$TSA_URL"
 
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }
-percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 timed() { # timed <file> <command...>
     local out=$1 s e
     shift

@@ -13,8 +13,6 @@ bench_workdir "$build"
 export DVI_TEST_DATE=2026-11-23T10:00:00Z
 runs=60
 
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }
-percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 
 printf '%-10s %10s %10s %10s %10s %12s\n' records "p50 ms" "p95 ms" "git p50" "p50/git" "fill s"
 for n in "${sizes[@]}"; do

@@ -24,7 +24,6 @@ measure() {
     awk '{ printf "%.2f %.0f\n", $1, $2 / 1024 }' "$T/time.txt"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 now_ns() { date +%s%N; }
 row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 
