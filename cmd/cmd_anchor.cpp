@@ -78,7 +78,9 @@ void register_anchor(CLI::App& root, Registry& reg) {
     app->add_option("--import", o->import, "Attach the TSA's reply to an earlier --request")->type_name("<in.tsr>");
     app->add_option("--cosign", o->cosign, "Witness another partner's anchor over the same heads")
         ->type_name("<anchor>");
-    app->add_option("--timeout", o->timeout, "Seconds to wait for the TSA (--tsa)")->type_name("<seconds>");
+    app->add_option("--timeout", o->timeout, "Seconds to wait for the TSA (--tsa)")
+        ->type_name("<seconds>")
+        ->transform(decimal());
     app->footer("Examples:\n  dvi anchor --tsa http://timestamp.example/tsr\n"
                 "  dvi anchor --request today.tsq    # carry it to the TSA, then:\n"
                 "  dvi anchor --import today.tsr\n"

@@ -229,7 +229,9 @@ void register_audit(CLI::App& root, Registry& reg) {
     app->add_flag("--strict", o->strict, "Warnings fail the audit too");
     app->add_flag("--full", o->full, "Verify every signature again, ignoring the cache of earlier audits");
     app->add_option("--since", o->since, "Report only findings after this anchor's heads")->type_name("<anchor>");
-    app->add_option("--jobs", o->jobs, "Check commits on this many threads (default: one per core)")->type_name("<n>");
+    app->add_option("--jobs", o->jobs, "Check commits on this many threads (default: one per core)")
+        ->type_name("<n>")
+        ->transform(decimal());
     app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
                 "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
     reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });

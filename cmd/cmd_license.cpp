@@ -196,7 +196,10 @@ void register_license(CLI::App& root, Registry& reg) {
     grant->add_option("--dossier", g->dossier, "The dossier: id, id prefix or part@revision")->type_name("<id>")->required();
     grant->add_option("--to", g->to, "The licensee: partner, or partner/writer to print on it directly")
         ->type_name("<partner>[/<writer>]")->required();
-    grant->add_option("--quota", g->quota, "How many units may be printed")->type_name("<n>")->required();
+    grant->add_option("--quota", g->quota, "How many units may be printed")
+        ->type_name("<n>")
+        ->transform(decimal())
+        ->required();
     grant->add_option("--unit", g->unit, "What the quota counts: job (default) or part")->type_name("job|part");
     grant->add_flag("--no-count-failed", g->no_count_failed, "Failed jobs do not count against the quota");
     grant->add_option("--not-before", g->not_before, "Valid from this date (UTC)")->type_name("<date>");
@@ -206,7 +209,8 @@ void register_license(CLI::App& root, Registry& reg) {
     grant->add_option("--material", g->materials, "Only this material spec (repeatable)")
         ->type_name("<spec>")->allow_extra_args(false);
     grant->add_option("--sublicense-depth", g->depth, "How many levels of sub-licences to other partners (default 0)")
-        ->type_name("<n>");
+        ->type_name("<n>")
+        ->transform(decimal());
     grant->footer("Example:\n  dvi license grant --dossier BRK-2041@C --to bureau7 --quota 200 --not-after 2027-06-30");
     reg.add(grant, [g](Context& ctx) { return run_grant(ctx, *g); });
 
@@ -215,7 +219,10 @@ void register_license(CLI::App& root, Registry& reg) {
     alloc->add_option("--from", a->from, "The licence to allocate from")->type_name("<license>")->required();
     alloc->add_option("--to", a->to, "partner/writer (a printer agent) or partner")->type_name("<partner>[/<writer>]")
         ->required();
-    alloc->add_option("--quota", a->quota, "How many of the licence's units")->type_name("<n>")->required();
+    alloc->add_option("--quota", a->quota, "How many of the licence's units")
+        ->type_name("<n>")
+        ->transform(decimal())
+        ->required();
     alloc->footer("Example:\n  dvi license allocate --from 3f2a9c --to bureau7/s5 --quota 50");
     reg.add(alloc, [a](Context& ctx) { return run_allocate(ctx, *a); });
 

@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "dvi/seal.hpp"
+#include "dvi/util/fs.hpp"
 
 namespace dvi::cli {
 
@@ -42,10 +43,25 @@ int run_seal(Context& ctx, const SealOptions& o) {
     if (!session) return report(session.error());
 
     // Check every manifest before writing any, so that a bad one writes nothing.
+    // A manifest given twice, or two that seal the same dossier revision or lot, would
+    // write the first and then be refused: found here, before anything is written.
     std::vector<SealOutcome> checked;
-    for (auto& m : o.manifests) {
+    for (std::size_t i = 0; i < o.manifests.size(); ++i) {
+        const std::string& m = o.manifests[i];
         auto c = seal(session->ledger, session->key, SealRequest{m, session->now, SealMode::check_only, {}});
         if (!c) return report(c.error());
+        for (std::size_t j = 0; j < i; ++j) {
+            std::error_code ec;
+            const bool same_file = std::filesystem::equivalent(o.manifests[j], m, ec);
+            const bool unique = c->kind == "dossier" || c->kind == "material-lot";
+            if (same_file || (unique && checked[j].kind == c->kind && checked[j].name == c->name))
+                return report(
+                    make_error(Errc::invalid_input,
+                               util::quote(m) + (same_file ? " is given twice"
+                                                           : " seals " + c->kind + " " + c->name + " again, as " +
+                                                                 util::quote(o.manifests[j]) + " does"),
+                               "seal each once"));
+        }
         checked.push_back(std::move(*c));
     }
     Json results = Json::array();

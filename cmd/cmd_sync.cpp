@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "dvi/sync.hpp"
+#include "dvi/util/fs.hpp"
 
 namespace dvi::cli {
 
@@ -119,6 +120,15 @@ int run_sync(Context& ctx, const SyncOptions& o) {
                                  "write the bundle to a file, or leave out --json"));
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
+    // Only a ledger that pins its consortium's genesis takes chains: any other git
+    // repository (a plain clone, a project's own .git found upwards) would take them with
+    // no trust root. Joining is 'dvi init --join', where that pin is made explicitly.
+    auto genesis = ledger->config_get("dvi.genesis");
+    if (!genesis) return report(genesis.error());
+    if (!*genesis)
+        return report(make_error(Errc::invalid_input,
+                                 "not a dvi ledger: " + util::quote(ledger->path()) + " pins no consortium genesis",
+                                 "join a consortium with 'dvi init --join <source>', or give the ledger with -C"));
     SyncRequest req = ctx.transport();
     Json doc = Json::object();
     bool ok = true;

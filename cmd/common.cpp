@@ -3,15 +3,17 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <future>
-#include <system_error>
 #include <iostream>
+#include <system_error>
 
 #include "dvi/keyfile.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 #include "dvi/util/time.hpp"
 
@@ -32,6 +34,41 @@ int exit_code(Errc code) {
     case Errc::internal: return k_exit_fatal;
     }
     return k_exit_fatal;
+}
+
+const CLI::Validator& decimal() {
+    static const CLI::Validator v(
+        [](std::string& value) -> std::string {
+            const std::size_t sign = !value.empty() && value[0] == '-' ? 1 : 0;
+            if (value.size() == sign || !std::all_of(value.begin() + static_cast<std::ptrdiff_t>(sign), value.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; }))
+                return value + " is not a decimal number";
+            const std::size_t first = value.find_first_not_of('0', sign);
+            value = value.substr(0, sign) + (first == std::string::npos ? "0" : value.substr(first));
+            return {};
+        },
+        "", "decimal");
+    return v;
+}
+
+Status check_values(const CLI::App& app, const std::string& passthrough) {
+    for (const CLI::Option* opt : app.get_options()) {
+        if (opt->count() == 0 || opt->get_type_size_max() == 0) continue;  // not given, or a flag
+        std::string name = opt->get_name(false, false);
+        if (opt->get_positional()) {
+            if (name == passthrough) continue;
+            name = opt->get_type_name();
+        }
+        for (const std::string& value : opt->results()) {
+            if (value.empty())
+                return make_error(Errc::invalid_input, name + " is empty", "give a value, or leave the option out");
+            if (auto c = util::control_char_in(value, util::LineBreaks::refused))
+                return make_error(Errc::invalid_input, name + " holds control character " + c->name());
+        }
+    }
+    for (const CLI::App* sub : app.get_subcommands())
+        if (sub->parsed()) DVI_CHECK(check_values(*sub, passthrough));
+    return {};
 }
 
 int report(const Error& e) {

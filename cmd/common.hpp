@@ -67,6 +67,14 @@ std::filesystem::path self_executable();
 
 // Prints "dvi: error: …" (and "dvi: hint: …") on stderr; returns the exit status.
 int report(const Error& e);
+
+// For integer options: decimal digits only, a '-' first at most, leading zeros dropped, so
+// that "010" is ten and "0x10" is refused (CLI11 reads integers in C's bases otherwise).
+const CLI::Validator& decimal();
+// Every option and argument given on the command line, before a command runs: none may be
+// empty (an empty --key or --not-after would read as not given) or hold a control character.
+// `passthrough` names the argument handed on untouched (print-verify's command after --).
+Status check_values(const CLI::App& app, const std::string& passthrough);
 int exit_code(Errc code);
 void warn(const std::string& message);
 

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
         if (e.get_exit_code() == 0) return app.exit(e, std::cout, std::cerr);  // -h, --help
         return report_usage(app, e);
     }
+    if (auto given = check_values(app, "command"); !given) return report(given.error());
     if (show_version) {
         if (ctx.globals.json) {
             print_json({{"dvi", dvi::version()}, {"libgit2", dvi::libgit2_version()}, {"openssl", dvi::openssl_version()}});

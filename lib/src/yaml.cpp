@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "dvi/schema.hpp"
 #include "dvi/util/encoding.hpp"
 
 namespace dvi {
@@ -99,7 +100,12 @@ struct Converter {
         out.lines.emplace(ptr, n.Mark().line + 1);
         switch (n.Type()) {
         case YAML::NodeType::Null: return Json(nullptr);
-        case YAML::NodeType::Scalar: return scalar(n);
+        case YAML::NodeType::Scalar:
+            // An escape ("\e", "\0", "\u202e") decodes to what the raw text may not hold.
+            if (auto c = util::control_char_in(n.Scalar(), util::LineBreaks::allowed))
+                return make_error(Errc::invalid_input, where(n.Mark()) + ": field '" + pointer_to_field(ptr) +
+                                                           "': control character " + c->name() + " is not allowed");
+            return scalar(n);
         case YAML::NodeType::Sequence: {
             Json arr = Json::array();
             std::size_t i = 0;
@@ -115,6 +121,9 @@ struct Converter {
                 if (!kv.first.IsScalar())
                     return make_error(Errc::invalid_input, where(kv.first.Mark()) + ": keys must be plain text");
                 std::string key = kv.first.Scalar();
+                if (auto c = util::control_char_in(key, util::LineBreaks::refused))
+                    return make_error(Errc::invalid_input, where(kv.first.Mark()) + ": control character " + c->name() +
+                                                               " is not allowed in a key");
                 if (obj.contains(key))
                     return make_error(Errc::invalid_input, where(kv.first.Mark()) + ": duplicate key '" + key + "'");
                 std::string tok;

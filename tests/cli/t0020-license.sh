@@ -37,7 +37,8 @@ refuse 2 "dvi: error: --unit must be 'job' or 'part'" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 1 --unit kg
 pass "grant refusals write nothing"
 
-g=$(grant --to bureau7 --quota 100 --sublicense-depth 1 --not-after 2027-06-30)
+# Numbers are decimal: 0100 is a hundred (C would read 64) and 01 is one.
+g=$(grant --to bureau7 --quota 0100 --sublicense-depth 01 --not-after 2027-06-30)
 a=$(allocate "$g" bureau7/s5 50)
 before=$(snapshot ledger)
 refuse 1 "dvi: error: allocations of $g would sum to 110, above its quota of 100" \

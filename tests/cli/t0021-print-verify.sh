@@ -95,7 +95,8 @@ n=$(chain_length bureau7/s5)
 expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --output "$T/no/such/dir/x.gcode"
 stderr_is "dvi: error: cannot write --output '$T/no/such/dir/x.gcode': '$T/no/such/dir' is not a writable folder"
 expect 2 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --operator ""
-stderr_is "dvi: error: --operator needs a name"
+stderr_is "dvi: error: --operator is empty
+dvi: hint: give a value, or leave the option out"
 for dev in /dev/null /dev/zero; do  # a device: refused at once (/dev/zero would never end)
     expect 2 timeout 20 "$DVI" --key bureau7.pem print-verify --license "$a" --device S5-0412 --material-lot $lot --file $dev
     stderr_is "dvi: error: --file '$dev' is not a regular file"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 export DVI_DIR=$T/ledger
 licensed "$DVI_DIR"
-export LIC ALLOC
+export LIC ALLOC T
 LIC=$(grant --to bureau7 --quota 10)
 ALLOC=$(allocate "$LIC" bureau7/s5 4)
 mkdir bin bad
@@ -42,6 +42,11 @@ sed 's/^oem: acme$/oem: polyfil/' $D > b/other-oem.yaml
 sed 's/^status: released$/status: maybe/' $L | sed 's/^lot: PETG-2026-0117$/lot: PETG-2026-0999/' > b/bad-status.yaml
 head -c 2000000 /dev/zero | tr '\0' '#' > b/huge.yaml
 sed 's/^lot: PETG-2026-0117$/lot: "..\/..\/x"/' $L > b/lot-path-name.yaml
+# Escapes that decode to control characters; two manifests of one new revision.
+sed 's/^title: .*/title: "Mounting \\e[31mbracket"/; s/^revision: C$/revision: E/' $D > b/escape-esc.yaml
+sed 's/^title: .*/title: "Mounting \\u202Etekcarb"/; s/^revision: C$/revision: E/' $D > b/escape-bidi.yaml
+sed 's/^revision: C$/revision: M4/' $D > b/m4a.yaml
+sed 's/^revision: C$/revision: M4/; s/^title: .*/title: Another bracket/' $D > b/m4b.yaml
 
 # Keys.
 cp acme.pem bad/open.pem && chmod 644 bad/open.pem

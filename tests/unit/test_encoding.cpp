@@ -182,3 +182,33 @@ TEST_CASE("to_bytes and to_string are inverse and keep NUL bytes") {
     CHECK(b[3] == 0xff);
     CHECK(to_string(b) == s);
 }
+
+TEST_CASE("control characters: C0 and DEL, C1, bidirectional overrides; tab and line feed only where allowed",
+          "[encoding]") {
+    using dvi::util::control_char_in;
+    using dvi::util::LineBreaks;
+    CHECK_FALSE(control_char_in("Mounting bracket, 0.2 mm — Prüfbericht", LineBreaks::refused));
+    CHECK_FALSE(control_char_in("two\tcolumns\nand lines", LineBreaks::allowed));
+    auto tab = control_char_in("two\tcolumns", LineBreaks::refused);
+    REQUIRE(tab);
+    CHECK(tab->at == 3);
+    CHECK(tab->name() == "U+0009");
+    auto esc = control_char_in("red \x1b[31m", LineBreaks::allowed);
+    REQUIRE(esc);
+    CHECK(esc->at == 4);
+    CHECK(esc->name() == "U+001B");
+    CHECK(control_char_in(std::string_view("A\0B", 3), LineBreaks::allowed)->name() == "U+0000");
+    CHECK(control_char_in("carriage\rreturn", LineBreaks::allowed)->name() == "U+000D");
+    CHECK(control_char_in("del\x7f", LineBreaks::allowed)->name() == "U+007F");
+    CHECK(control_char_in("c1 \xc2\x9b", LineBreaks::allowed)->name() == "U+009B");
+    CHECK_FALSE(control_char_in("nbsp\xc2\xa0", LineBreaks::refused));  // U+00A0 is text
+    auto rlo = control_char_in(
+        "abc\xe2\x80\xae"
+        "fdp.exe",
+        LineBreaks::allowed);
+    REQUIRE(rlo);
+    CHECK(rlo->at == 3);
+    CHECK(rlo->name() == "U+202E");
+    CHECK(control_char_in("\xe2\x81\xa6x", LineBreaks::allowed)->name() == "U+2066");
+    CHECK_FALSE(control_char_in("\xe2\x80\x94 dash \xe2\x81\xa0", LineBreaks::refused));  // U+2014, U+2060
+}

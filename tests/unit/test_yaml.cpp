@@ -197,6 +197,20 @@ TEST_CASE("long scalars are typed without recursion, and text must be UTF-8 with
     CHECK(parse("t: caf\xc3\xa9\ttab\r\n").value.at("t") == "caf\xc3\xa9\ttab");
 }
 
+TEST_CASE("escapes that decode to control characters are refused with the field; tab and line feed stay") {
+    CHECK(parse_error("a: 1\nt: \"red \\e[31m\"\n").message ==
+          "m.yaml:2: field 't': control character U+001B is not allowed");
+    CHECK(parse_error("x:\n  notes: [\"A\\0B\"]\n").message ==
+          "m.yaml:2: field 'x.notes[0]': control character U+0000 is not allowed");
+    CHECK(parse_error("t: \"abc\\u202Efdp\"\n").message ==
+          "m.yaml:1: field 't': control character U+202E is not allowed");
+    CHECK(parse_error("t: \"\\x85\"\n").message == "m.yaml:1: field 't': control character U+0085 is not allowed");
+    CHECK(parse_error("\"k\\ey\": 1\n").message == "m.yaml:1: control character U+001B is not allowed in a key");
+    auto d = parse("t: \"a\\tb\\nc\"\nblock: |\n  one\n  two\n");
+    CHECK(d.value.at("t") == "a\tb\nc");
+    CHECK(d.value.at("block") == "one\ntwo\n");
+}
+
 TEST_CASE("aliases are expanded, and an alias bomb is refused quickly") {
     auto ok = parse("base: &b {x: 1, y: [2, 3]}\ncopy: *b\n");
     CHECK(ok.value.at("copy") == ok.value.at("base"));

@@ -136,4 +136,30 @@ std::size_t utf8_invalid_at(std::string_view s) {
     return std::string_view::npos;
 }
 
+std::string ControlChar::name() const {
+    static const char* d = "0123456789ABCDEF";
+    std::string out = "U+";
+    for (int shift = 12; shift >= 0; shift -= 4) out += d[(code >> shift) & 15];
+    return out;
+}
+
+std::optional<ControlChar> control_char_in(std::string_view s, LineBreaks breaks) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if (b < 0x20 || b == 0x7F) {
+            if (breaks == LineBreaks::allowed && (b == '\t' || b == '\n')) continue;
+            return ControlChar{i, b};
+        }
+        const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0u;
+        if (b == 0xC2 && next >= 0x80 && next <= 0x9F) return ControlChar{i, next};  // U+0080..U+009F
+        if (b == 0xE2 && i + 2 < s.size()) {
+            const auto third = static_cast<unsigned char>(s[i + 2]);
+            const char32_t code = 0x2000 + ((next & 0x3Fu) << 6) + (third & 0x3Fu);
+            if ((next == 0x80 && third >= 0xAA && third <= 0xAE) || (next == 0x81 && third >= 0xA6 && third <= 0xA9))
+                return ControlChar{i, code};
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace dvi::util

@@ -28,6 +28,20 @@ std::optional<Bytes> base64_decode(std::string_view text);
 // surrogates or code points above U+10FFFF), or npos when all of `s` is.
 std::size_t utf8_invalid_at(std::string_view s);
 
+// Whether a tab and a line feed count as text (a manifest's notes) or not (a value given
+// on the command line).
+enum class LineBreaks { allowed, refused };
+// A character that would act on a terminal or hide what text says rather than be read:
+// a C0 control (but tab and line feed when allowed), DEL, a C1 control (U+0080 to
+// U+009F), or a bidirectional override or isolate (U+202A to U+202E, U+2066 to U+2069).
+struct ControlChar {
+    std::size_t at = 0;        // byte offset in the text
+    char32_t code = 0;         // its code point
+    std::string name() const;  // "U+001B"
+};
+// The first such character of UTF-8 text `s`, if any.
+std::optional<ControlChar> control_char_in(std::string_view s, LineBreaks breaks);
+
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
