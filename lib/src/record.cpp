@@ -1,9 +1,11 @@
 #include "dvi/record.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "dvi/roster.hpp"
 #include "dvi/schema.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/time.hpp"
 
 namespace dvi {
@@ -29,6 +31,31 @@ Json record_header(const std::string& type, const Signer& signer, std::int64_t t
                 {"seen", pos.seen}};
 }
 
+namespace {
+// The first control character in the strings and keys of `j`; `pointer` is then where.
+std::optional<util::ControlChar> control_char_in_json(const Json& j, std::string& pointer) {
+    if (j.is_string()) return util::control_char_in(j.get_ref<const std::string&>(), util::LineBreaks::allowed);
+    if (j.is_array())
+        for (std::size_t i = 0; i < j.size(); ++i)
+            if (auto c = control_char_in_json(j[i], pointer)) {
+                pointer.insert(0, "/" + std::to_string(i));
+                return c;
+            }
+    if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            auto c = util::control_char_in(it.key(), util::LineBreaks::refused);
+            if (!c) c = control_char_in_json(it.value(), pointer);
+            if (c) {
+                std::string token;
+                for (char ch : it.key()) token += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+                pointer.insert(0, "/" + token);
+                return c;
+            }
+        }
+    return std::nullopt;
+}
+}  // namespace
+
 Status validate_record(const Json& record) {
     // Only then may its schema be looked up by its type (and "common" is not a type).
     if (!record.is_object()) return make_error(Errc::internal, std::string("a record is a JSON object, not ") + record.type_name());
@@ -40,6 +67,12 @@ Status validate_record(const Json& record) {
         return make_error(Errc::not_found, "unknown record type '" + type + "'");
     DVI_TRY(schema, schema_by_name("record-" + type));
     DVI_TRY(violations, schema_validate(*schema, record));
+    // No text of a record holds a control character (a manifest's tab and line feed
+    // aside): records are read on terminals and in reports, and one written by another
+    // implementation reaches every partner by sync.
+    std::string pointer;
+    if (auto c = control_char_in_json(record, pointer))
+        violations.push_back({pointer, pointer_to_field(pointer), "holds control character " + c->name()});
     if (violations.empty()) return {};
     std::string msg = "record of type '" + type + "' does not match its schema:";
     for (auto& v : violations) msg += "\n  " + v.field + ": " + v.message;

@@ -122,6 +122,14 @@ scenario "a record that does not match its schema"
 forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["colour"] = "red"')" >/dev/null
 finds schema-violation
 
+scenario "a record whose text holds a terminal escape"
+forge bureau7 bureau7/s5 $when print "$(record_body "$print" 'r["operator"] = "J. Doe\x1b[2J"')" >/dev/null
+finds schema-violation
+expect 1 "$DVI" audit --json
+python3 -c "import json; f = [f for f in json.load(open('$T/out'))['findings'] if f['code'] == 'schema-violation']; assert 'holds control character U+001B' in f[0]['message'], f" ||
+    fail "the finding does not name the control character"
+pass "the finding names the field and the character"
+
 scenario "a record replayed from another chain"
 git -C "$DVI_DIR" cat-file blob "$ref5:$(git -C "$DVI_DIR" ls-tree -r --name-only $ref5 records/print)" >replayed.json
 python3 - "$T/replayed.json" "$DVI_DIR" "$T/s6.ssh" <<'EOF'
