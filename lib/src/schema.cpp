@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "dvi/util/time.hpp"
 #include "pattern.hpp"
 #include "schemas_embedded.hpp"
 
@@ -111,6 +112,7 @@ struct Keywords {
     const Json* min_length = nullptr;
     const Json* max_length = nullptr;
     const Json* pattern = nullptr;
+    const Json* format = nullptr;
     const Json* description = nullptr;
     const Json* properties = nullptr;
     const Json* required = nullptr;
@@ -149,6 +151,7 @@ Keywords scan_keywords(const Json& schema) {
         if (key == "minLength") k.min_length = &e.value();
         if (key == "maxLength") k.max_length = &e.value();
         if (key == "pattern") k.pattern = &e.value();
+        if (key == "format") k.format = &e.value();
         if (key == "description") k.description = &e.value();
         if (key == "properties") k.properties = &e.value();
         if (key == "required") k.required = &e.value();
@@ -315,6 +318,7 @@ private:
 
     Status string_checks(const Keywords& kw, const std::string& s, const std::string& ptr,
                          std::vector<SchemaViolation>& out) {
+        const std::size_t found_before = out.size();
         const auto len = kw.min_length || kw.max_length ? utf8_length(s) : 0;
         if (auto m = kw.min_length; m && len < m->get<std::size_t>())
             add(out, ptr, len == 0 ? "must not be empty" : "is too short (at least " + m->dump() + " characters)");
@@ -350,6 +354,15 @@ private:
                 add(out, ptr, short_value(Json(s)) + (kw.description ? " is not " + kw.description->get<std::string>()
                                                                      : " does not match the pattern " + p->get<std::string>()));
             }
+        }
+        // A date or a UTC time that has the shape its pattern asks must also be one of
+        // the calendar: 2026-02-30 is not.
+        if (auto f = kw.format; f && f->is_string() && out.size() == found_before) {
+            const std::string& name = f->get_ref<const std::string&>();
+            if (name == "date" && !(s.size() == 10 && util::parse_time(s)))
+                add(out, ptr, short_value(Json(s)) + " is not a date of the calendar");
+            if (name == "date-time" && !(s.size() == 20 && s.back() == 'Z' && util::parse_time(s)))
+                add(out, ptr, short_value(Json(s)) + " is not a UTC time of the calendar");
         }
         return {};
     }

@@ -46,6 +46,7 @@ sed 's/^lot: PETG-2026-0117$/lot: "..\/..\/x"/' $L > b/lot-path-name.yaml
 sed 's/^title: .*/title: "Mounting \\e[31mbracket"/; s/^revision: C$/revision: E/' $D > b/escape-esc.yaml
 sed 's/^title: .*/title: "Mounting \\u202Etekcarb"/; s/^revision: C$/revision: E/' $D > b/escape-bidi.yaml
 sed 's/^revision: C$/revision: M4/' $D > b/m4a.yaml
+sed 's/^manufactured: .*/manufactured: "2026-02-30"/; s/^lot: PETG-2026-0117$/lot: PETG-2026-0998/' $L > b/no-such-day.yaml
 sed 's/^revision: C$/revision: M4/; s/^title: .*/title: Another bracket/' $D > b/m4b.yaml
 
 # Keys.

@@ -387,8 +387,9 @@ TEST_CASE("an unsupported keyword makes the schema invalid rather than being ign
     auto pp = schema_validate(Json::parse(R"({"patternProperties":{}})"), Json::object());
     REQUIRE_FALSE(pp.ok());
     CHECK_THAT(pp.error().message, Catch::Contains("'patternProperties'"));
-    // A keyword that is only annotation ("format", "examples") is accepted.
-    CHECK(valid(Json::parse(R"({"format":"date","examples":["x"],"title":"t","$comment":"c"})"), "x"));
+    // A keyword that is only annotation ("examples", "title", a format other than date
+    // and date-time) is accepted.
+    CHECK(valid(Json::parse(R"({"format":"email","examples":["x"],"title":"t","$comment":"c"})"), "x"));
 }
 
 TEST_CASE("pointer_to_field writes pointers the way people write field names") {
@@ -400,4 +401,30 @@ TEST_CASE("pointer_to_field writes pointers the way people write field names") {
     CHECK(pointer_to_field("/a/10/20/b") == "a[10][20].b");
     CHECK(pointer_to_field("/a~1b/c~0d") == "a/b.c~d");
     CHECK(pointer_to_field("/caf\xc3\xa9/x") == "caf\xc3\xa9.x");
+}
+
+TEST_CASE("format date and date-time: a value of the right shape must also be of the calendar") {
+    Json date = Json::parse(R"({"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$","format":"date"})");
+    CHECK(valid(date, "2024-02-29"));
+    CHECK(valid(date, "2026-12-31"));
+    for (const char* bad : {"2026-02-30", "2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-19-45"}) {
+        INFO(bad);
+        CHECK(one(date, bad).message == "'" + std::string(bad) + "' is not a date of the calendar");
+    }
+    // A value the pattern refuses is reported once, by the pattern.
+    auto shape = check(date, "2026-1-1");
+    REQUIRE(shape.size() == 1);
+    CHECK_THAT(shape[0].message, Catch::Contains("does not match the pattern"));
+    Json time = Json::parse(R"({"type":"string","format":"date-time"})");
+    CHECK(valid(time, "2026-11-23T10:00:00Z"));
+    CHECK(one(time, "2026-02-30T10:00:00Z").message == "'2026-02-30T10:00:00Z' is not a UTC time of the calendar");
+    CHECK_FALSE(valid(time, "2026-11-23 10:00:00"));
+    CHECK_FALSE(valid(time, "2026-11-23"));
+    // The shipped schemas ask it of every date a manifest or record holds.
+    auto lot = schema_by_name("material-lot-manifest");
+    REQUIRE(lot);
+    CHECK((*lot)->at("$defs").at("date").at("format") == "date");
+    auto common = schema_by_name("record-common");
+    REQUIRE(common);
+    CHECK((*common)->at("$defs").at("timestamp").at("format") == "date-time");
 }
