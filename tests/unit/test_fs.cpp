@@ -223,6 +223,15 @@ TEST_CASE("write_file_atomic leaves no temporary files behind") {
 TEST_CASE("quote wraps a path in single quotes") {
     CHECK(util::quote("a b/c.yaml") == "'a b/c.yaml'");
     CHECK(util::quote("") == "''");
+    // A control character cannot forge a line of a message or act on a terminal.
+    CHECK(util::quote("a.stl\nb") == "'a.stl\\nb'");
+    CHECK(util::quote("x\ty") == "'x\\ty'");
+    CHECK(util::quote("red\x1b[31m") == "'red\\x1b[31m'");
+    CHECK(util::quote(std::string("del\x7f", 4)) == "'del\\x7f'");
+    CHECK(util::quote("Pr\xc3\xbc"
+                      "fbericht.pdf") ==
+          "'Pr\xc3\xbc"
+          "fbericht.pdf'");  // UTF-8 stays as it is
 }
 
 // ---- resolve_confined ----
@@ -313,7 +322,10 @@ TEST_CASE("resolve_confined refuses absolute paths and any '..'") {
 
     auto r = util::resolve_confined(tr.base, "../outside/secret.txt");
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error().message, Catch::Contains("../outside/secret.txt"));
+    CHECK(r.error().message == "path '../outside/secret.txt' leaves the manifest's folder");
+    auto inside = util::resolve_confined(tr.base, "sub/../a.txt");
+    REQUIRE_FALSE(inside.ok());
+    CHECK(inside.error().message == "path 'sub/../a.txt' goes through '..': name the file without it");
 }
 
 TEST_CASE("resolve_confined refuses symbolic links that lead out of the folder") {

@@ -17,7 +17,21 @@ namespace dvi::util {
 
 namespace fs = std::filesystem;
 
-std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string quote(const fs::path& p) {
+    std::string out = "'";
+    for (char c : p.string()) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x20 && b != 0x7F)
+            out += c;
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else
+            out += "\\x" + std::string(1, "0123456789abcdef"[b >> 4]) + "0123456789abcdef"[b & 15];
+    }
+    return out + "'";
+}
 
 namespace {
 Error errno_error(const char* what, const fs::path& p, int err) {
@@ -214,8 +228,13 @@ Result<fs::path> resolve_confined(const fs::path& base, const std::string& relat
     if (rel.is_absolute() || relative.find('\\') != std::string::npos)
         return make_error(Errc::invalid_input, "path " + quote(relative) + " must be relative to the manifest's folder");
     for (const auto& part : rel)
-        if (part == "..")
-            return make_error(Errc::invalid_input, "path " + quote(relative) + " leaves the manifest's folder");
+        if (part == "..") {
+            const fs::path normal = rel.lexically_normal();
+            if (!normal.empty() && *normal.begin() == "..")
+                return make_error(Errc::invalid_input, "path " + quote(relative) + " leaves the manifest's folder");
+            return make_error(Errc::invalid_input,
+                              "path " + quote(relative) + " goes through '..': name the file without it");
+        }
     std::error_code ec;
     fs::path root = fs::canonical(base, ec);
     if (ec) return errno_error("resolve", base, ec.value());

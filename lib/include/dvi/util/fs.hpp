@@ -74,7 +74,8 @@ private:
     int m_fd;
 };
 
-// Quotes a path for messages the way git does: 'path'.
+// Quotes a path for messages the way git does: 'path', a control character in it as an
+// escape (\n, \t, \x1b), so that a name can neither forge a line nor act on a terminal.
 std::string quote(const std::filesystem::path& p);
 
 // The process's resident memory in bytes, and the part of it that maps files (0 where the
