@@ -15,6 +15,14 @@ Status check_permissions(const std::filesystem::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return {};  // read_file reports it
     if (st.st_mode & 077) {
+        // A public key is readable by all, as it should be: say what it is instead.
+        if (auto text = util::read_file(path, k_max_key_file); text && text->rfind("ssh-", 0) == 0) {
+            const std::string name = path.string();
+            const bool pub = name.size() > 4 && name.compare(name.size() - 4, 4, ".pub") == 0;
+            return make_error(Errc::invalid_input, util::quote(path) + " is a public key, not a signing key",
+                              pub ? "give its private key, " + util::quote(name.substr(0, name.size() - 4))
+                                  : "give the private key file (PKCS#8 PEM, from 'dvi key generate')");
+        }
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
         return make_error(Errc::invalid_input,
