@@ -21,6 +21,7 @@
 #include "common.hpp"
 #include "dvi/content.hpp"
 #include "dvi/print.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 
 namespace dvi::cli {
@@ -324,9 +325,7 @@ Status parse_job(const std::string& text, PrintOptions& o) {
         {"file", &o.file},       {"output", &o.output}, {"operator", &o.operator_name}};
     // What the command line cannot carry either: a NUL, or another control character.
     auto text_field = [](const Json& v) {
-        const auto& t = v.get_ref<const std::string&>();
-        return std::none_of(t.begin(), t.end(),
-                            [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+        return !util::control_char_in(v.get_ref<const std::string&>(), util::LineBreaks::refused);
     };
     for (auto& [key, value] : job.items()) {
         if (auto it = strings.find(key); it != strings.end()) {

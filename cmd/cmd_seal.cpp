@@ -43,8 +43,9 @@ int run_seal(Context& ctx, const SealOptions& o) {
     if (!session) return report(session.error());
 
     // Check every manifest before writing any, so that a bad one writes nothing.
-    // A manifest given twice, or two that seal the same dossier revision or lot, would
-    // write the first and then be refused: found here, before anything is written.
+    // A manifest given twice, or two that seal the same dossier revision or lot or
+    // supersede the same revision, would write the first and then be refused: found
+    // here, before anything is written.
     std::vector<SealOutcome> checked;
     for (std::size_t i = 0; i < o.manifests.size(); ++i) {
         const std::string& m = o.manifests[i];
@@ -52,15 +53,16 @@ int run_seal(Context& ctx, const SealOptions& o) {
         if (!c) return report(c.error());
         for (std::size_t j = 0; j < i; ++j) {
             std::error_code ec;
-            const bool same_file = std::filesystem::equivalent(o.manifests[j], m, ec);
             const bool unique = c->kind == "dossier" || c->kind == "material-lot";
-            if (same_file || (unique && checked[j].kind == c->kind && checked[j].name == c->name))
-                return report(
-                    make_error(Errc::invalid_input,
-                               util::quote(m) + (same_file ? " is given twice"
-                                                           : " seals " + c->kind + " " + c->name + " again, as " +
-                                                                 util::quote(o.manifests[j]) + " does"),
-                               "seal each once"));
+            std::string again;
+            if (std::filesystem::equivalent(o.manifests[j], m, ec))
+                again = " is given twice";
+            else if (unique && checked[j].kind == c->kind && checked[j].name == c->name)
+                again = " seals " + c->kind + " " + c->name + " again, as " + util::quote(o.manifests[j]) + " does";
+            else if (!c->supersedes.empty() && checked[j].supersedes == c->supersedes)
+                again = " supersedes " + c->supersedes + " too, as " + util::quote(o.manifests[j]) + " does";
+            if (!again.empty())
+                return report(make_error(Errc::invalid_input, util::quote(m) + again, "seal each once"));
         }
         checked.push_back(std::move(*c));
     }

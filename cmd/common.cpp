@@ -39,7 +39,8 @@ int exit_code(Errc code) {
 const CLI::Validator& decimal() {
     static const CLI::Validator v(
         [](std::string& value) -> std::string {
-            const std::size_t sign = !value.empty() && value[0] == '-' ? 1 : 0;
+            if (value.empty()) return "needs a decimal number, not an empty value";
+            const std::size_t sign = value[0] == '-' ? 1 : 0;
             if (value.size() == sign || !std::all_of(value.begin() + static_cast<std::ptrdiff_t>(sign), value.end(),
                                                      [](char c) { return c >= '0' && c <= '9'; }))
                 return value + " is not a decimal number";

@@ -1048,7 +1048,9 @@ std::optional<StoredRecord> indexed_record(const Ledger& l, const ChainIndex& in
     return indexed_record(l, index, *item, commit_hex, *id);
 }
 
-constexpr const char* k_cache_format = "dvi-audit-cache@1";
+// @2: records also checked for control characters and dates of the calendar, so a cache
+// of an earlier version vouches for nothing.
+constexpr const char* k_cache_format = "dvi-audit-cache@2";
 
 struct CachedChain {
     std::string commit;
@@ -1076,7 +1078,11 @@ std::map<std::string, CachedChain> load_cache(const Ledger& ledger, const std::s
         good = str(*doc, "checksum") == crypto::sha256_hex(canonical_dump(body).value());
     }
     if (!good) {
-        notices.push_back("the audit cache " + util::quote(path) + " is damaged; every commit is verified again");
+        const bool other_version =
+            doc && doc->is_object() && doc->contains("format") && str(*doc, "format") != k_cache_format;
+        notices.push_back("the audit cache " + util::quote(path) +
+                          (other_version ? " was made by another version of dvi" : " is damaged") +
+                          "; every commit is verified again");
         return out;
     }
     for (auto& [chain, c] : at(*doc, "chains").items())

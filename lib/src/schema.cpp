@@ -7,7 +7,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "dvi/util/time.hpp"
+#include "dvi/util/encoding.hpp"
 #include "pattern.hpp"
 #include "schemas_embedded.hpp"
 
@@ -86,8 +86,36 @@ std::string expected_name(const std::string& t) {
     return it == names.end() ? t : it->second;
 }
 
+// The number written by the digits s[at, at + n), or -1 when one of them is not a digit.
+int digits(std::string_view s, std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (i >= s.size() || s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+// YYYY-MM-DD, a day of the (proleptic Gregorian) calendar.
+bool calendar_date(std::string_view s) {
+    if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
+    const int y = digits(s, 0, 4), m = digits(s, 5, 2), d = digits(s, 8, 2);
+    if (y < 0 || m < 1 || m > 12 || d < 1) return false;
+    static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= k_days[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+// YYYY-MM-DDTHH:MM:SSZ, in UTC (a leap second allowed).
+bool calendar_time(std::string_view s) {
+    if (s.size() != 20 || !calendar_date(s) || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+        return false;
+    const int h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+    return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
+}
+
 std::string short_value(const Json& v) {
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    std::string s = v.is_string() ? util::escape_controls(v.get_ref<const std::string&>()) : v.dump();
     if (s.size() > 60) s = s.substr(0, 57) + "...";
     return "'" + s + "'";
 }
@@ -359,9 +387,9 @@ private:
         // the calendar: 2026-02-30 is not.
         if (auto f = kw.format; f && f->is_string() && out.size() == found_before) {
             const std::string& name = f->get_ref<const std::string&>();
-            if (name == "date" && !(s.size() == 10 && util::parse_time(s)))
+            if (name == "date" && !(s.size() == 10 && calendar_date(s)))
                 add(out, ptr, short_value(Json(s)) + " is not a date of the calendar");
-            if (name == "date-time" && !(s.size() == 20 && s.back() == 'Z' && util::parse_time(s)))
+            if (name == "date-time" && !calendar_time(s))
                 add(out, ptr, short_value(Json(s)) + " is not a UTC time of the calendar");
         }
         return {};
@@ -450,7 +478,7 @@ std::string pointer_to_field(std::string_view pointer) {
         else out += (out.empty() ? "" : ".") + unescaped;
         pos = next + 1;
     }
-    return out;
+    return util::escape_controls(out);  // a field name is shown: it must not act on a terminal
 }
 
 namespace {

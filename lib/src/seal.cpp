@@ -241,6 +241,7 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
                 return err.error();
             }
             index_files.push_back("index/superseded/" + old);
+            out.supersedes = old;
         }
     } else if (kind == "material-lot") {
         if (m["supplier"] != signer.id.partner) {

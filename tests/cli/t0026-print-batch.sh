@@ -45,9 +45,10 @@ printf '%s\n' \
     "{\"license\": \"$a\"}" \
     "{\"license\": \"$a\", \"output\": \"$T/job.gcode\"}" \
     "{\"license\": \"$a\", \"file\": \"/dev/null\"}" \
-    "{\"license\": \"$a\", \"operator\": \"J\\u0000Doe\"}" >jobs
+    "{\"license\": \"$a\", \"operator\": \"J\\u0000Doe\"}" \
+    "{\"license\": \"$a\", \"serials\": [\"BRK-\\u202e9\"]}" >jobs
 expect 2 batch --device S5-0412 --material-lot $lot <jobs
-[ "$(wc -l <"$T/out")" = 15 ] || fail "one output line for each of the 15 jobs"
+[ "$(wc -l <"$T/out")" = 16 ] || fail "one output line for each of the 16 jobs"
 line 1 'r["decision"] == "allowed" and r["exit"] == 0 and r["used"] == 1 and r["quota"] == 3 and r["seq"] > 0' \
     "the first job allowed"
 "$DVI" --json show "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["record"])' "$T/out")" |
@@ -79,6 +80,7 @@ line 13 'r["decision"] == "refused" and r["code"] == "quota-exhausted" and r["ex
 line 14 'r["exit"] == 2 and r["error"] == "refusing to overwrite '"'$T/job.gcode'"'"' "an output that exists"
 line 15 'r["exit"] == 2 and r["error"] == "--file '"'/dev/null'"' is not a regular file"' "a file that is a device"
 line 16 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"operator\" holds a control character"' "a NUL"
+line 17 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"serials\" hold a control character"' "a bidirectional override"
 stderr_has "dvi: error: line 5: a job must be one JSON object on one line"
 stderr_has "dvi: error: line 11: the job is longer than 65536 bytes"
 stderr_has "dvi: error: line 13: print refused [quota-exhausted]: the licence's quota is used up: 3 of 3 jobs printed"

@@ -98,7 +98,20 @@ expect 0 "$DVI" audit --format json
 stderr_is "dvi: warning: the audit cache '$cache' is damaged; every commit is verified again"
 expect 0 "$DVI" audit --format json
 [ "$(summary)" = "0 $commits" ] || fail "the cache was not rebuilt: $(summary)"
-pass "incremental: only new commits are verified; --full; a damaged cache is rebuilt"
+# A cache of another version of dvi vouches for nothing: its rules were not these.
+python3 - "$cache" <<'EOF'
+import hashlib, json, sys
+doc = json.load(open(sys.argv[1]))
+doc.pop("checksum")
+doc["format"] = "dvi-audit-cache@1"
+body = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+doc["checksum"] = hashlib.sha256(body.encode()).hexdigest()
+open(sys.argv[1], "w").write(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+EOF
+expect 0 "$DVI" audit --format json
+[ "$(summary)" = "$commits 0" ] || fail "the cache of another version was used: $(summary)"
+stderr_is "dvi: warning: the audit cache '$cache' was made by another version of dvi; every commit is verified again"
+pass "incremental: only new commits are verified; --full; a damaged cache or one of another version is rebuilt"
 
 # A warning passes, unless --strict.
 DVI_TEST_DATE=2026-11-20T10:00:00Z "$DVI" -q --key bureau7.pem print-verify --license "$a" --device S5-0412 \

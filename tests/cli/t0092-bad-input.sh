@@ -46,6 +46,8 @@ sed 's/^lot: PETG-2026-0117$/lot: "..\/..\/x"/' $L > b/lot-path-name.yaml
 sed 's/^title: .*/title: "Mounting \\e[31mbracket"/; s/^revision: C$/revision: E/' $D > b/escape-esc.yaml
 sed 's/^title: .*/title: "Mounting \\u202Etekcarb"/; s/^revision: C$/revision: E/' $D > b/escape-bidi.yaml
 sed 's/^revision: C$/revision: M4/' $D > b/m4a.yaml
+sed 's/^revision: C$/revision: S1\nsupersedes: C/' $D > b/s1.yaml
+sed 's/^revision: C$/revision: S2\nsupersedes: C/' $D > b/s2.yaml
 sed 's/^manufactured: .*/manufactured: "2026-02-30"/; s/^lot: PETG-2026-0117$/lot: PETG-2026-0998/' $L > b/no-such-day.yaml
 sed 's/^revision: C$/revision: M4/; s/^title: .*/title: Another bracket/' $D > b/m4b.yaml
 
@@ -57,6 +59,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out bad/rsa.pem 2>
 DVI_KEY_PASSPHRASE=correct-horse dvi -q key generate --passphrase --out bad/locked.pem
 dvi -q key generate --out bad/stranger.pem
 mkdir bad/keydir
+cp acme.pem.pub bad/public-0600.pem && chmod 600 bad/public-0600.pem
 export DOSSIER STRANGER
 DOSSIER=$(dvi --json show BRK-2041@C | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 STRANGER=$(dvi --json key show bad/stranger.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')

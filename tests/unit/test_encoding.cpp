@@ -211,4 +211,22 @@ TEST_CASE("control characters: C0 and DEL, C1, bidirectional overrides; tab and 
     CHECK(rlo->name() == "U+202E");
     CHECK(control_char_in("\xe2\x81\xa6x", LineBreaks::allowed)->name() == "U+2066");
     CHECK_FALSE(control_char_in("\xe2\x80\x94 dash \xe2\x81\xa0", LineBreaks::refused));  // U+2014, U+2060
+    // A sequence cut short at the end is not read past.
+    CHECK_FALSE(control_char_in("x\xc2", LineBreaks::refused));
+    CHECK_FALSE(control_char_in("x\xe2\x80", LineBreaks::refused));
+}
+
+TEST_CASE("escape_controls writes each control character as an escape and leaves other text alone", "[encoding]") {
+    using dvi::util::escape_controls;
+    CHECK(escape_controls("plain text, Pr\xc3\xbc"
+                          "fbericht") ==
+          "plain text, Pr\xc3\xbc"
+          "fbericht");
+    CHECK(escape_controls("a\nb\tc") == "a\\nb\\tc");
+    CHECK(escape_controls("red \x1b[31m!") == "red \\x1b[31m!");
+    CHECK(escape_controls(std::string_view("A\0B\x7f", 4)) == "A\\x00B\\x7f");
+    CHECK(escape_controls("c1 \xc2\x85 end") == "c1 \\u0085 end");
+    CHECK(escape_controls("abc\xe2\x80\xae"
+                          "fdp") == "abc\\u202Efdp");
+    CHECK(escape_controls("") == "");
 }

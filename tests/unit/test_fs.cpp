@@ -228,6 +228,8 @@ TEST_CASE("quote wraps a path in single quotes") {
     CHECK(util::quote("x\ty") == "'x\\ty'");
     CHECK(util::quote("red\x1b[31m") == "'red\\x1b[31m'");
     CHECK(util::quote(std::string("del\x7f", 4)) == "'del\\x7f'");
+    CHECK(util::quote("rtl\xe2\x80\xae"
+                      "fdp.exe") == "'rtl\\u202Efdp.exe'");
     CHECK(util::quote("Pr\xc3\xbc"
                       "fbericht.pdf") ==
           "'Pr\xc3\xbc"

@@ -397,6 +397,8 @@ TEST_CASE("pointer_to_field writes pointers the way people write field names") {
     CHECK(pointer_to_field("/recipes/1/gcode") == "recipes[1].gcode");
     CHECK(pointer_to_field("/name") == "name");
     CHECK(pointer_to_field("/0") == "[0]");
+    // A field name is shown to people: a control character in it is escaped.
+    CHECK(pointer_to_field("/note\x1b[31m/0") == "note\\x1b[31m[0]");
     CHECK(pointer_to_field("/0/a") == "[0].a");
     CHECK(pointer_to_field("/a/10/20/b") == "a[10][20].b");
     CHECK(pointer_to_field("/a~1b/c~0d") == "a/b.c~d");
@@ -407,6 +409,11 @@ TEST_CASE("format date and date-time: a value of the right shape must also be of
     Json date = Json::parse(R"({"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$","format":"date"})");
     CHECK(valid(date, "2024-02-29"));
     CHECK(valid(date, "2026-12-31"));
+    CHECK(valid(date, "1965-07-14"));  // before 1970 too
+    CHECK(valid(date, "2000-02-29"));
+    Json format_only = Json::parse(R"({"type":"string","format":"date"})");
+    CHECK_FALSE(valid(format_only, "@123456789"));
+    CHECK_FALSE(valid(format_only, "1900-02-29"));
     for (const char* bad : {"2026-02-30", "2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-19-45"}) {
         INFO(bad);
         CHECK(one(date, bad).message == "'" + std::string(bad) + "' is not a date of the calendar");

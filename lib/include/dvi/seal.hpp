@@ -28,6 +28,7 @@ struct SealRequest {
 struct SealOutcome {
     std::string kind;
     std::string name;  // "BRK-2041@C" for a dossier, the lot id for a material lot
+    std::string supersedes;  // the dossier revision a dossier supersedes ("BRK-2041@B"), if any
     std::string record_id;  // empty in check_only mode
     std::string commit;
     std::int64_t seq = 0;

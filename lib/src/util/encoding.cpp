@@ -162,4 +162,29 @@ std::optional<ControlChar> control_char_in(std::string_view s, LineBreaks breaks
     return std::nullopt;
 }
 
+std::string escape_controls(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    while (!s.empty()) {
+        const auto c = control_char_in(s, LineBreaks::refused);
+        const std::size_t at = c ? c->at : s.size();
+        out.append(s.substr(0, at));
+        if (!c) break;
+        static const char* d = "0123456789abcdef";
+        std::size_t width = 1;
+        if (c->code == '\n')
+            out += "\\n";
+        else if (c->code == '\t')
+            out += "\\t";
+        else if (c->code < 0x80)
+            out += std::string("\\x") + d[c->code >> 4] + d[c->code & 15];
+        else {
+            out += "\\u" + c->name().substr(2);
+            width = c->code < 0x800 ? 2 : 3;
+        }
+        s.remove_prefix(at + width);
+    }
+    return out;
+}
+
 }  // namespace dvi::util

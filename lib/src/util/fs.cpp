@@ -13,24 +13,14 @@
 #include <random>
 #include <thread>
 
+#include "dvi/util/encoding.hpp"
+
 namespace dvi::util {
 
 namespace fs = std::filesystem;
 
 std::string quote(const fs::path& p) {
-    std::string out = "'";
-    for (char c : p.string()) {
-        const auto b = static_cast<unsigned char>(c);
-        if (b >= 0x20 && b != 0x7F)
-            out += c;
-        else if (c == '\n')
-            out += "\\n";
-        else if (c == '\t')
-            out += "\\t";
-        else
-            out += "\\x" + std::string(1, "0123456789abcdef"[b >> 4]) + "0123456789abcdef"[b & 15];
-    }
-    return out + "'";
+    return "'" + escape_controls(p.string()) + "'";
 }
 
 namespace {

@@ -41,6 +41,9 @@ struct ControlChar {
 };
 // The first such character of UTF-8 text `s`, if any.
 std::optional<ControlChar> control_char_in(std::string_view s, LineBreaks breaks);
+// `s` with each of those characters (tab and line feed included) written as an escape,
+// \n, \t, \x1b or \u202e, for a message that must not act on a terminal or forge a line.
+std::string escape_controls(std::string_view s);
 
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
