@@ -47,8 +47,8 @@ std::optional<util::ControlChar> control_char_in_json(const Json& j, std::string
             if (!c) c = control_char_in_json(it.value(), pointer);
             if (c) {
                 std::string token;
-                for (char ch : it.key()) token += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
-                pointer.insert(0, "/" + token);
+                append_pointer_token(token, it.key());
+                pointer.insert(0, token);
                 return c;
             }
         }

@@ -25,20 +25,6 @@ const std::set<std::string>& supported_keywords() {
     return k;
 }
 
-// Appends "/<token>" to a JSON pointer, escaped (RFC 6901).
-void append_pointer_token(std::string& pointer, const std::string& token) {
-    pointer += '/';
-    if (token.find_first_of("~/") == std::string::npos) {
-        pointer += token;  // nearly every name: no escape
-        return;
-    }
-    for (char c : token) {
-        if (c == '~') pointer += "~0";
-        else if (c == '/') pointer += "~1";
-        else pointer += c;
-    }
-}
-
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
     for (char c : s)
@@ -455,6 +441,22 @@ private:
 };
 
 }  // namespace
+
+void append_pointer_token(std::string& pointer, const std::string& token) {
+    pointer += '/';
+    if (token.find_first_of("~/") == std::string::npos) {
+        pointer += token;  // nearly every name: no escape
+        return;
+    }
+    for (char c : token) {
+        if (c == '~')
+            pointer += "~0";
+        else if (c == '/')
+            pointer += "~1";
+        else
+            pointer += c;
+    }
+}
 
 std::string pointer_to_field(std::string_view pointer) {
     if (pointer.empty()) return "(document)";

@@ -126,11 +126,11 @@ struct Converter {
                                                                " is not allowed in a key");
                 if (obj.contains(key))
                     return make_error(Errc::invalid_input, where(kv.first.Mark()) + ": duplicate key '" + key + "'");
-                std::string tok;
-                for (char c : key) tok += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+                std::string child = ptr;
+                append_pointer_token(child, key);
                 // A value's line is its key's: "certificate:" rather than the first line inside.
-                out.lines.emplace(ptr + "/" + tok, kv.first.Mark().line + 1);
-                DVI_TRY(v, convert(kv.second, ptr + "/" + tok, depth + 1));
+                out.lines.emplace(child, kv.first.Mark().line + 1);
+                DVI_TRY(v, convert(kv.second, child, depth + 1));
                 obj[key] = std::move(v);
             }
             return obj;

@@ -30,5 +30,7 @@ Result<std::vector<SchemaViolation>> schema_validate(const Json& schema, const J
 
 // "recipes[1].gcode" from "/recipes/1/gcode"; "(document)" for "".
 std::string pointer_to_field(std::string_view pointer);
+// Appends "/<token>" to a JSON Pointer, '~' and '/' escaped (RFC 6901).
+void append_pointer_token(std::string& pointer, const std::string& token);
 
 }  // namespace dvi
