@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "dvi/license.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/time.hpp"
 
 namespace dvi::cli {
@@ -175,9 +176,10 @@ int run_show(Context& ctx, const ShowOptions& o) {
                 r["materials"].empty() ? "any the dossier accepts" : r["materials"].dump().c_str(),
                 static_cast<long long>(r["sublicense_depth"].get<std::int64_t>()),
                 r["count_failed"].get<bool>() ? "count" : "do not count");
-    std::printf("status   %s\n", s->revoked           ? ("REVOKED: " + *s->revoked).c_str()
-                                  : s->dossier_revoked ? ("DOSSIER REVOKED: " + *s->dossier_revoked).c_str()
-                                                       : "valid");
+    std::printf("status   %s\n", s->revoked ? ("REVOKED: " + util::escape_controls(*s->revoked)).c_str()
+                                 : s->dossier_revoked
+                                     ? ("DOSSIER REVOKED: " + util::escape_controls(*s->dossier_revoked)).c_str()
+                                     : "valid");
     if (!s->allocations.empty()) {
         std::printf("allocations\n");
         for (auto& a : s->allocations) print_line(a, 2);

@@ -3,6 +3,7 @@
 
 #include "common.hpp"
 #include "dvi/history.hpp"
+#include "dvi/util/encoding.hpp"
 
 namespace dvi::cli {
 
@@ -38,8 +39,8 @@ int run_log(Context& ctx, const LogOptions& o) {
     } else {
         for (auto& e : out->entries) {
             std::printf("%-22s #%-4lld %s  %-12s %.19s  %s%s\n", e.chain.str().c_str(), static_cast<long long>(e.seq),
-                        e.created.c_str(), e.type.c_str(), e.record_id.c_str(), e.summary.c_str(),
-                        e.problems.empty() ? "" : "  [BAD]");
+                        e.created.c_str(), e.type.c_str(), e.record_id.c_str(),
+                        util::escape_controls(e.summary).c_str(), e.problems.empty() ? "" : "  [BAD]");
             for (auto& p : e.problems) std::printf("    bad: %s (commit %s)\n", p.c_str(), e.commit.c_str());
         }
     }

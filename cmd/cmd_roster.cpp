@@ -5,6 +5,7 @@
 #include "common.hpp"
 #include "dvi/roster.hpp"
 #include "dvi/roster_ops.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 
 namespace dvi::cli {
@@ -114,7 +115,9 @@ int run_roster_list(Context& ctx) {
         std::string roles;
         for (auto& r : (*p)["roles"]) roles += (roles.empty() ? "" : ", ") + r.get<std::string>();
         std::printf("\n%s  [%s]%s\n", p.key().c_str(), roles.c_str(),
-                    (*p)["revoked"].is_null() ? "" : ("  REVOKED: " + (*p)["revoked"].value("reason", "")).c_str());
+                    (*p)["revoked"].is_null()
+                        ? ""
+                        : ("  REVOKED: " + util::escape_controls((*p)["revoked"].value("reason", ""))).c_str());
         for (auto w = (*p)["writers"].begin(); w != (*p)["writers"].end(); ++w) {
             std::string usages;
             if (w->contains("usages"))
@@ -122,7 +125,7 @@ int run_roster_list(Context& ctx) {
             std::string revoked = (*w)["revoked"].is_null()
                                       ? ""
                                       : "  REVOKED after #" + std::to_string((*w)["revoked"].value("after_seq", 0)) +
-                                            ": " + (*w)["revoked"].value("reason", "");
+                                            ": " + util::escape_controls((*w)["revoked"].value("reason", ""));
             std::printf("  writer %-16s %s%s%s\n", w.key().c_str(), (*w)["fingerprint"].get<std::string>().c_str(),
                         usages.c_str(), revoked.c_str());
         }
@@ -132,7 +135,8 @@ int run_roster_list(Context& ctx) {
     if (s.contains("tsa")) {
         std::printf("\ntime-stamping authorities\n");
         for (auto t = s["tsa"].begin(); t != s["tsa"].end(); ++t)
-            std::printf("  %s  %s\n", t.key().c_str(), (*t)["subject"].get<std::string>().c_str());
+            std::printf("  %s  %s\n", t.key().c_str(),
+                        util::escape_controls((*t)["subject"].get<std::string>()).c_str());
     }
     return k_exit_ok;
 }

@@ -205,6 +205,11 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, const std::optiona
     if (pem.find("-----BEGIN OPENSSH PRIVATE KEY-----") != std::string_view::npos)
         return make_error(Errc::invalid_input, "key is in OpenSSH format",
                           "dvi reads PKCS#8 PEM keys; create one with 'dvi key generate'");
+    // A file of two keys would sign with whichever came first, silently.
+    if (const auto first = pem.find("-----BEGIN ");
+        first != std::string_view::npos && pem.find("-----BEGIN ", first + 1) != std::string_view::npos)
+        return make_error(Errc::invalid_input, "it holds more than one PEM block",
+                          "keep one private key in each key file");
     bool encrypted = is_encrypted_pem(pem);
     if (encrypted && !passphrase)
         return make_error(Errc::invalid_input, "key is protected by a passphrase",

@@ -450,6 +450,22 @@ Error too_large(const std::string& what, std::size_t size, std::size_t max) {
                                                " bytes, more than dvi ever writes (" + std::to_string(max) + ")");
 }
 
+git_object_t object_type(git_repository* repo, const git_oid& oid) {
+    git_odb* raw = nullptr;
+    if (git_repository_odb(&raw, repo) != 0) {
+        git_error_clear();
+        return GIT_OBJECT_INVALID;
+    }
+    Odb odb(raw);
+    std::size_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+    if (git_odb_read_header(&size, &type, odb.get(), &oid) != 0) {
+        git_error_clear();
+        return GIT_OBJECT_INVALID;
+    }
+    return type;
+}
+
 Status check_size(git_repository* repo, const git_oid& oid, std::size_t max, const std::string& what) {
     git_odb* raw = nullptr;
     DVI_CHECK(check(git_repository_odb(&raw, repo), "cannot open the object database"));

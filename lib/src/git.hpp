@@ -131,6 +131,10 @@ Result<std::string> store_name();
 // writer: wait and retry) or already gone.
 std::optional<std::string> remove_stale_ref_lock(const std::filesystem::path& gitdir, const std::string& ref);
 
+// The type of object `oid` in the repository, from its header alone; GIT_OBJECT_INVALID
+// when it is not there (or cannot be read).
+git_object_t object_type(git_repository* repo, const git_oid& oid);
+
 // Refuses an object larger than `max` bytes before anything inflates it whole: a hostile
 // bundle's record or commit can expand from a small pack to gigabytes (its header says
 // how much, so this costs one small read).

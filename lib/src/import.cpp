@@ -291,8 +291,12 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
         if (auto probe = git::lookup_commit(qrepo, offered, missing); !probe) {
             git_error_clear();
             p.sync.status = ChainStatus::refused;
-            // A commit bomb is named; anything else was not received.
+            // A commit bomb is named, and an object that is not a commit; anything else
+            // was not received.
             p.sync.reason = probe.error().code == Errc::bad_signature ? probe.error().message : missing;
+            if (auto type = git::object_type(qrepo, offered); type != GIT_OBJECT_INVALID && type != GIT_OBJECT_COMMIT)
+                p.sync.reason = "the chain's ref names a " + std::string(git_object_type2string(type)) + ", " +
+                                offer.commit + ", not a commit";
             plans.push_back(std::move(p));
             continue;
         }

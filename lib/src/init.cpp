@@ -51,7 +51,11 @@ Status check_names(const std::string& partner, const std::string& writer) {
 
 Status check_target(const fs::path& dir) {
     std::error_code ec;
-    if (fs::exists(dir, ec) && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec)))
+    if (!fs::exists(dir, ec)) return {};
+    if (!fs::is_directory(dir, ec))
+        return make_error(Errc::invalid_input,
+                          "cannot create ledger " + util::quote(dir) + ": it is a file, not a folder");
+    if (!fs::is_empty(dir, ec))
         return make_error(Errc::invalid_input, "cannot create ledger " + util::quote(dir) + ": it exists and is not empty");
     return {};
 }

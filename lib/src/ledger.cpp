@@ -429,6 +429,17 @@ Result<ChainHead> chain_head_in(git_repository* repo, git_tree* tree, const Writ
     return h;
 }
 
+// dvi never writes a symbolic ref among the chains: one there would make a chain read
+// as another's (or hide it), so it is named rather than followed or skipped.
+Error symbolic_chain_ref(const git_reference* ref) {
+    const char* target = git_reference_symbolic_target(ref);
+    return make_error(Errc::repository,
+                      util::quote(git_reference_name(ref)) + " is a symbolic ref" +
+                          (target ? " to " + util::quote(target) : std::string()) + ", not a chain's head",
+                      "the ledger was altered: remove it with 'git update-ref --no-deref -d " +
+                          std::string(git_reference_name(ref)) + "', then sync from a partner");
+}
+
 Result<ChainHead> head_of(git_repository* repo, const WriterId& w, const git_oid& oid) {
     auto read = commit_tree(repo, oid);
     if (!read)
@@ -453,7 +464,8 @@ Result<std::vector<ChainHead>> Ledger::chains() const {
     while ((rc = git_reference_next(&ref, it.get())) == 0) {
         git::Reference r(ref);
         auto w = parse_chain_ref(git_reference_name(r.get()));
-        if (!w || git_reference_type(r.get()) != GIT_REFERENCE_DIRECT) continue;
+        if (!w) continue;
+        if (git_reference_type(r.get()) != GIT_REFERENCE_DIRECT) return symbolic_chain_ref(r.get());
         DVI_TRY(h, head_of(m_impl->repo.get(), *w, *git_reference_target(r.get())));
         out.push_back(std::move(h));
     }
@@ -470,14 +482,16 @@ Result<std::optional<ChainHead>> Ledger::chain_head(const WriterId& w) const {
             if (h.writer == w) return std::optional<ChainHead>(h);
         return std::optional<ChainHead>();
     }
-    git_oid oid;
-    int rc = git_reference_name_to_id(&oid, m_impl->repo.get(), w.ref().c_str());
+    git_reference* raw = nullptr;
+    int rc = git_reference_lookup(&raw, m_impl->repo.get(), w.ref().c_str());
     if (rc == GIT_ENOTFOUND) {
         git_error_clear();
         return std::optional<ChainHead>();
     }
     DVI_CHECK(git::check(rc, "cannot read ref " + w.ref()));
-    DVI_TRY(h, head_of(m_impl->repo.get(), w, oid));
+    git::Reference ref(raw);
+    if (git_reference_type(ref.get()) != GIT_REFERENCE_DIRECT) return symbolic_chain_ref(ref.get());
+    DVI_TRY(h, head_of(m_impl->repo.get(), w, *git_reference_target(ref.get())));
     return std::optional<ChainHead>(std::move(h));
 }
 

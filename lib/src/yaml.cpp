@@ -1,5 +1,6 @@
 #include "dvi/yaml.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -203,6 +204,10 @@ Result<YamlDocument> yaml_parse(std::string_view text, const std::string& source
             return make_error(Errc::invalid_input, source_name + ": more than one YAML document",
                               "give one manifest per file");
         doc = YAML::Load(std::string(text));
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp stops past its own depth limit with the message "bad file".
+        return make_error(Errc::invalid_input,
+                          source_name + ":" + std::to_string(e.mark.line + 1) + ": nesting too deep");
     } catch (const YAML::Exception& e) {
         return make_error(Errc::invalid_input, source_name + ":" + std::to_string(e.mark.line + 1) +
                                                    ": YAML syntax error: " + e.msg);

@@ -39,3 +39,17 @@ expect 2 "$DVI" show "sha256:$(printf '%064d' 0)"
 stderr_is "dvi: error: no record 'sha256:$(printf '%064d' 0)' in the ledger"
 expect 129 "$DVI" show
 pass "errors"
+
+# A title with a line feed and a tab (allowed in records) is shown on its line, escaped,
+# by show and by log; --json keeps it as it is.
+cp -r "$EXAMPLE" lf
+sed 's/^title: .*/title: "Mounting\\nbracket\\tX"/; s/^revision: C$/revision: E/' lf/dossier.yaml > lf/e.yaml
+"$DVI" -q --key acme.pem seal lf/e.yaml
+expect 0 "$DVI" show BRK-2041@E
+grep -qxF 'BRK-2041@E  Mounting\nbracket\tX' "$T/out" || fail "show escapes the title's line feed and tab"
+expect 0 "$DVI" log acme/desk --type dossier
+[ "$(wc -l < "$T/out")" = 2 ] || fail "log: a line per record"
+stdout_has 'BRK-2041@E Mounting\nbracket\tX'
+expect 0 "$DVI" --json show BRK-2041@E
+[ "$(json_get '["record"]["title"]')" = "$(printf 'Mounting\nbracket\tX')" ] || fail "--json keeps the title"
+pass "text fields on one line"

@@ -50,10 +50,15 @@ sed 's/^revision: C$/revision: S1\nsupersedes: C/' $D > b/s1.yaml
 sed 's/^revision: C$/revision: S2\nsupersedes: C/' $D > b/s2.yaml
 sed 's/^manufactured: .*/manufactured: "2026-02-30"/; s/^lot: PETG-2026-0117$/lot: PETG-2026-0998/' $L > b/no-such-day.yaml
 sed 's/^revision: C$/revision: M4/; s/^title: .*/title: Another bracket/' $D > b/m4b.yaml
+# Nested deeper than yaml-cpp's own limit (which says only "bad file"), and than dvi's.
+python3 -c "print('kind: dossier\\nx: ' + '[' * 3000 + ']' * 3000)" > b/deep-flow.yaml
+python3 -c "print('kind: dossier\\nx: ' + '[' * 80 + ']' * 80)" > b/deep.yaml
 
 # Keys.
 cp acme.pem bad/open.pem && chmod 644 bad/open.pem
 printf 'not a key\n' > bad/garbage.pem && chmod 600 bad/garbage.pem
+cat acme.pem bureau7.pem > bad/two-keys.pem && chmod 600 bad/two-keys.pem
+: > bad/empty-file
 head -c 60 acme.pem > bad/truncated.pem && chmod 600 bad/truncated.pem
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out bad/rsa.pem 2>/dev/null && chmod 600 bad/rsa.pem
 DVI_KEY_PASSPHRASE=correct-horse dvi -q key generate --passphrase --out bad/locked.pem
@@ -101,6 +106,8 @@ dvi -q --key acme.pem roster trust-tsa bad/ca-cert.pem
 cp -a ledger other-genesis && git -C other-genesis config dvi.genesis "sha256:$(printf 'ab%.0s' {1..32})"
 cp -a ledger dangling-ref && echo 0123456789012345678901234567890123456789 > dangling-ref/refs/dvi/chains/acme/desk
 cp -a ledger blob-ref && git -C blob-ref hash-object -w --stdin <<< x > blob-ref/refs/dvi/chains/acme/desk
+cp -a ledger symbolic-ref && git -C symbolic-ref symbolic-ref refs/dvi/chains/acme/desk refs/dvi/chains/polyfil/lab
+cp -a ledger symbolic-chain && git -C symbolic-chain symbolic-ref refs/dvi/chains/bureau7/s5 refs/dvi/chains/polyfil/lab
 mkdir not-a-ledger
 touch given.gcode
 

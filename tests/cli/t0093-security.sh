@@ -118,3 +118,13 @@ stdout_has " bytes, more than dvi ever writes (1048576)"
 [ "$rss" -lt 48 ] || fail "sync of the commit bomb took $rss MB"
 [ "$(snapshot L)" = "$before" ] || fail "the refused commit bomb changed the ledger"
 pass "the commit bomb in a bundle: sync refuses it by name in $rss MB peak, nothing written"
+
+# --- a chain's ref that names a tree (stock git bundles any object): refused as such.
+tree=$(git -C cbomb rev-parse "$head^{tree}")
+git -C cbomb update-ref refs/dvi/chains/acme/desk "$tree"
+git -C cbomb bundle create -q "$T/tree.bundle" refs/dvi/chains/acme/desk 2>/dev/null
+before=$(snapshot L)
+expect 1 "$DVI" -C L sync --bundle-in tree.bundle
+stdout_has "acme/desk                REFUSED: the chain's ref names a tree, $tree, not a commit"
+[ "$(snapshot L)" = "$before" ] || fail "the refused tree changed the ledger"
+pass "a chain's ref naming a tree is refused as such, nothing written"
