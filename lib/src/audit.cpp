@@ -631,18 +631,27 @@ public:
                     "the deviation allows at most " + std::to_string(num(json(*d), "max_parts")) + " parts, " +
                         std::to_string(used) + " were printed under it");
         }
-        // Failed jobs given back under a licence whose failed jobs do not count.
+        // Units given back under a licence whose failed jobs do not count, as the printer
+        // agent gives them (dvi-license(1)): a failed job its units, once however many of
+        // its parts failed; under a licence that counts parts, each failed part (serial)
+        // its unit, once, and never more than the print used.
+        std::map<const Entry*, std::set<Sym>> failed_parts;  // by print: its failed serials
         for (auto i : of_type("inspection")) {
             const Entry& in = m_entries[i];
             const InspectionFacts& f = m_inspections[in.payload];
             const Entry* p = ref(in, "print", f.print_is_id ? id_text(f.print) : m_strings[f.print_text], "print");
             const bool failed = m_strings[f.result] == "fail";
             if (failed) add("inspection-failed", Severity::warning, &in, "serial " + m_strings[f.serial] + " failed inspection");
-            if (!p || !failed || chain_of(*p) != chain_of(in)) continue;
+            if (p && failed && chain_of(*p) == chain_of(in)) failed_parts[p].insert(f.serial);
+        }
+        for (auto& [p, serials] : failed_parts) {
             const PrintFacts& pf = m_prints[p->payload];
             const Entry* lic = get(m_strings[pf.license]);
-            if (lic && json(*lic).is_object() && !json(*lic).value("count_failed", true))
-                for (const Entry* l = lic; l; l = lookup(at(json(*l), "parent"))) usage(*l).used -= pf.units;
+            if (!lic || !json(*lic).is_object() || json(*lic).value("count_failed", true)) continue;
+            const std::int64_t back = json(*lic).value("unit", "") == "part"
+                                          ? std::min(pf.units, static_cast<std::int64_t>(serials.size()))
+                                          : pf.units;
+            for (const Entry* l = lic; l; l = lookup(at(json(*l), "parent"))) usage(*l).used -= back;
         }
         for (auto& [id, u] : m_usage)
             if (u.used > u.quota)

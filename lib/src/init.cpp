@@ -144,10 +144,13 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
                               "ask the partner to run 'dvi log' and 'dvi audit' on its ledger");
     if (!bundle) {
         git_remote* raw = nullptr;
-        // No '+': a chain that would need a forced update is never taken.
-        DVI_CHECK(git::check(git_remote_create_with_fetchspec(&raw, static_cast<git_repository*>(ledger.raw_repository()),
-                                                              "origin", source.c_str(), "refs/dvi/chains/*:refs/dvi/chains/*"),
-                             "cannot add remote '" + req.source + "'"));
+        // `dvi sync` reads only the remote's URL. The fetch refspec is for stock git, and
+        // keeps what a plain `git fetch` brings apart: into the chains, it would move
+        // them past every check (no '+': nothing is ever forced either).
+        DVI_CHECK(git::check(
+            git_remote_create_with_fetchspec(&raw, static_cast<git_repository*>(ledger.raw_repository()), "origin",
+                                             source.c_str(), "refs/dvi/chains/*:refs/remotes/origin/chains/*"),
+            "cannot add remote '" + req.source + "'"));
         git_remote_free(raw);
     }
     auto roster = roster_load(ledger);

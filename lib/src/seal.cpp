@@ -208,7 +208,10 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
     std::string unique_path;                   // refused when any chain has it
     std::vector<std::string> index_dirs;       // <dir>/<hex of the new id> = id
     std::vector<std::string> index_files;      // <path> = id
-    std::string refund_print, refund_license;  // an inspection that returns a failed job's units
+    // An inspection that gives units back: the marker that it was done (once per print, or
+    // once per part under a licence that counts parts), the licence, how many.
+    std::string refund_marker, refund_license;
+    std::vector<std::string> refunded_if;  // markers any of which means it was done already
     std::int64_t refund_units = 0;
     auto lookup_error = [&](const std::string& ptr, const Error& e) {
         err.add(ptr, e.message);
@@ -327,15 +330,24 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         body["dossier"] = dossier.id;
         out.name = m["serial"].get<std::string>() + " " + m["result"].get<std::string>();
         index_dirs.push_back("index/inspections/" + print->id.substr(7));
-        // A failed job under a licence whose failed jobs do not count gives its units
-        // back, once, when the printer agent that made it records the failure.
+        // Under a licence whose failed jobs do not count, a failure gives units back when
+        // the printer agent that made the print records it: a job its units, once; under a
+        // licence that counts parts, each failed part its unit, once per serial.
         WriterId printer{P["issuer"].value("partner", ""), P["issuer"].value("writer", "")};
         if (m["result"] == "fail" && printer == signer.id && P.contains("license")) {
             DVI_TRY(lic, ledger.find_record(P["license"].get<std::string>()));
             if (!lic.json.value("count_failed", true)) {
-                refund_print = print->id;
+                const std::string job_marker = "state/refunds/" + print->id.substr(7);
                 refund_license = lic.id;
-                refund_units = P.value("units", std::int64_t{0});
+                if (lic.json.value("unit", "") == "part") {
+                    refund_marker = job_marker + "-" + crypto::sha256_hex(m["serial"].get<std::string>());
+                    refunded_if = {refund_marker, job_marker};  // the job's marker: every part given back
+                    refund_units = std::min<std::int64_t>(1, P.value("units", std::int64_t{0}));
+                } else {
+                    refund_marker = job_marker;
+                    refunded_if = {job_marker};
+                    refund_units = P.value("units", std::int64_t{0});
+                }
             }
         }
     }
@@ -448,15 +460,18 @@ Result<SealOutcome> seal(Ledger& ledger, const crypto::PrivateKey& key, const Se
         if (!unique_path.empty()) out_files.push_back({unique_path, id});
         for (auto& f : index_files) out_files.push_back({f, id});
         for (auto& d : index_dirs) out_files.push_back({d + "/" + id.substr(7), id});
-        if (!refund_print.empty()) {
+        if (!refund_marker.empty()) {
             // Under the writer lock: the counters are this chain's own.
-            std::string marker = "state/refunds/" + refund_print.substr(7);
-            DVI_TRY(done, ledger.read_chain_file(signer.id, marker));
+            bool done = false;
+            for (auto& marker : refunded_if) {
+                DVI_TRY(found, ledger.read_chain_file(signer.id, marker));
+                done = done || found.has_value();
+            }
             if (!done) {
                 DVI_TRY(used, usage_of(ledger, signer.id, refund_license));
                 out_files.push_back({usage_path(refund_license),
                                      canonical_dump(Json{{"used", std::max<std::int64_t>(0, used - refund_units)}}).value()});
-                out_files.push_back({marker, id});
+                out_files.push_back({refund_marker, id});
             }
         }
         return out_files;

@@ -130,6 +130,43 @@ for mode in no-count count; do
 done
 pass "failed jobs given back only where the licence says they do not count, once"
 
+# Two parts of one job fail: the job comes back once. Under a licence that counts parts,
+# each failed part gives its own unit back, once per serial, and only that part's.
+# license show and the audit agree on what was used.
+failed_inspection() { # <print> <serial> <file>
+    sed -e "s/^print: .*/print: $1/" -e "s/^serial: .*/serial: $2/" -e 's/^result: pass/result: fail/' \
+        -e 's/    result: pass$/    result: fail/' qc/inspection.yaml > "$3"
+    expect 0 "$DVI" --key bureau7.pem seal "$3"
+}
+used_of() { expect 0 "$DVI" --json license show "$1"; json_get '["used"]'; }
+audit_used_of() {
+    "$DVI" --json audit --full > audit.json || true
+    python3 -c "import json,sys; print(next(l['used'] for l in json.load(open('audit.json'))['licences'] if l['id'] == sys.argv[1]))" "$1"
+}
+j=$(grant --to bureau7/s5 --quota 2 --no-count-failed)
+expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$j" --material-lot $lot --device S5-0412 --serial J-A --serial J-B
+jp=$(json_get '["record"]')
+failed_inspection "$jp" J-A qc/j-a.yaml
+failed_inspection "$jp" J-B qc/j-b.yaml
+[ "$(used_of "$j")" = 0 ] || fail "a job with two failed parts: used $(used_of "$j"), not 0"
+[ "$(audit_used_of "$j")" = 0 ] || fail "the audit counts $(audit_used_of "$j") used for the job given back once"
+
+p=$(grant --to bureau7/s5 --quota 3 --unit part --no-count-failed)
+expect 0 "$DVI" --json --key bureau7.pem print-verify --license "$p" --material-lot $lot --device S5-0412 --serial P-A --serial P-B --serial P-C
+pp=$(json_get '["record"]')
+failed_inspection "$pp" P-A qc/p-a.yaml
+[ "$(used_of "$p")" = 2 ] || fail "one failed part of three: used $(used_of "$p"), not 2"
+sed -i 's/^inspector: .*/inspector: second look/' qc/p-a.yaml && expect 0 "$DVI" --key bureau7.pem seal qc/p-a.yaml
+[ "$(used_of "$p")" = 2 ] || fail "the same part failed twice: used $(used_of "$p"), not 2"
+expect 1 "$DVI" --key bureau7.pem print-verify --license "$p" --material-lot $lot --device S5-0412 --serial P-D --serial P-E
+stderr_is "dvi: error: print refused [quota-exhausted]: the licence has 1 part left, and this job needs 2"
+failed_inspection "$pp" P-B qc/p-b.yaml
+[ "$(used_of "$p")" = 1 ] || fail "two failed parts of three: used $(used_of "$p"), not 1"
+[ "$(audit_used_of "$p")" = 1 ] || fail "the audit counts $(audit_used_of "$p") parts used, not 1"
+expect 0 "$DVI" --key bureau7.pem print-verify --license "$p" --material-lot $lot --device S5-0412 --serial P-D --serial P-E
+[ "$(used_of "$p")" = 3 ] || fail "used $(used_of "$p") after two more parts, not 3"
+pass "a failed job given back once however many parts failed; under a licence of parts, each failed part once"
+
 # Only the dossier's OEM may supersede it.
 keys globex
 "$DVI" -q roster add globex --role oem --writer eng --pubkey globex.pem.pub

@@ -28,6 +28,21 @@ alloc() { "$DVI" --json -C depot --key depot.pem license allocate --from "$g" --
 a7=$(alloc unit7/s5 10)
 a8=$(alloc unit8/k3 10)
 "$DVI" -q --key unit7.pem init --join "$T/depot" --trust "$genesis" --partner unit7 --writer s5 unit7
+# A plain `git fetch` in a joined ledger takes the partner's chains apart, never into the
+# chains: a commit the depot's key did not sign, put on the depot's chain, moves nothing.
+git clone -q --mirror depot forged
+c=$(git -C forged rev-parse refs/dvi/chains/depot/desk)
+f=$(git -C forged -c user.name=r -c user.email=r@x commit-tree -p "$c" -m "$(git -C forged log -1 --format=%B "$c")" "$c^{tree}")
+git -C forged update-ref refs/dvi/chains/depot/desk "$f"
+before=$(git -C unit7 rev-parse refs/dvi/chains/depot/desk)
+git -C unit7 remote set-url origin "$T/forged"
+git -C unit7 fetch -q origin
+git -C unit7 remote set-url origin "$T/depot"
+[ "$(git -C unit7 rev-parse refs/dvi/chains/depot/desk)" = "$before" ] || fail "git fetch moved a chain"
+[ "$(git -C unit7 config remote.origin.fetch)" = "refs/dvi/chains/*:refs/remotes/origin/chains/*" ] || fail "origin's fetch refspec"
+git -C unit7 rev-parse -q --verify refs/remotes/origin/chains/depot/desk >/dev/null || fail "git fetch keeps the partner's chains apart"
+expect 0 "$DVI" -C unit7 audit
+pass "a plain git fetch in a joined ledger moves no chain"
 "$DVI" -q --key unit8.pem init --join "$T/depot" --trust "$genesis" --partner unit8 --writer k3 unit8
 expect 1 "$DVI" --key spare.pem init --join "$T/depot" --trust sha256:$(printf 0%.0s {1..64}) --partner spare --writer x spare
 [ ! -e spare ] || fail "a refused join left a directory"
