@@ -62,6 +62,9 @@ void summary(std::string& h, const AuditReport& r, bool pass) {
                    r.count(Severity::warning), r.count(Severity::info)})
         h += "<td class=\"num\">" + std::to_string(n) + "</td>";
     h += "</tr></table>\n";
+    if (!r.since.empty())
+        h += "<p>Findings since anchor <span class=\"id\">" + esc(r.since) + "</span> (" +
+             std::to_string(r.before_since) + " before it not shown).</p>\n";
 }
 
 void findings(std::string& h, const AuditReport& r) {
@@ -106,7 +109,8 @@ void licences(std::string& h, const AuditReport& r) {
     for (auto& l : r.licences)
         if (std::find(order.begin(), order.end(), &l) == order.end()) order.push_back(&l);
     for (auto* l : order) {
-        double share = l->quota > 0 ? std::min(1.0, static_cast<double>(l->used) / static_cast<double>(l->quota)) : 1.0;
+        double share =
+            l->quota > 0 ? std::clamp(static_cast<double>(l->used) / static_cast<double>(l->quota), 0.0, 1.0) : 1.0;
         bool over = l->used > l->quota;
         h += "<tr><td class=\"id\">" + std::string(l->parent.empty() ? "" : "&#8627; ") + esc(l->id.substr(0, 19)) +
              (l->revoked ? " <small>(revoked)</small>" : "") + "</td><td>" + esc(l->holder) + "</td><td>" +

@@ -18,7 +18,7 @@ namespace {
 constexpr unsigned k_max_jobs = 256;
 
 struct AuditOptions {
-    std::string format = "text";
+    std::string format;  // empty: text, or JSON under --json
     std::string output;
     bool strict = false;
     bool full = false;
@@ -148,6 +148,9 @@ std::string render_markdown(const AuditReport& r, bool pass) {
            " | " + std::to_string(r.anchors) + " | " + std::to_string(r.forks) + " | " +
            std::to_string(r.count(Severity::error)) + " | " + std::to_string(r.count(Severity::warning)) + " | " +
            std::to_string(r.count(Severity::info)) + " |\n";
+    if (!r.since.empty())
+        out +=
+            "\nFindings since anchor `" + r.since + "` (" + std::to_string(r.before_since) + " before it not shown).\n";
     if (!r.findings.empty()) {
         out += "\n| severity | code | where | finding |\n|---|---|---|---|\n";
         for (auto& f : r.findings)
@@ -164,13 +167,31 @@ std::string render_markdown(const AuditReport& r, bool pass) {
 }
 
 int run_audit(Context& ctx, const AuditOptions& o) {
-    if (o.format != "text" && o.format != "json" && o.format != "markdown" && o.format != "html")
+    if (!o.format.empty() && o.format != "text" && o.format != "json" && o.format != "markdown" && o.format != "html")
         return report(make_error(Errc::invalid_input, "unknown --format '" + o.format + "'",
                                  "use text, json, markdown or html"));
+    // --json is what standard output gets: the report itself, or with --output a summary
+    // of the report written in --format.
+    if (ctx.globals.json && !o.format.empty() && o.format != "json" && o.output.empty())
+        return report(make_error(Errc::invalid_input, "--json prints JSON, and --format asks for " + o.format,
+                                 "write the " + o.format + " report with --output <file>, or leave out --json"));
+    const std::string format = !o.format.empty() ? o.format : ctx.globals.json ? "json" : "text";
     if (o.jobs > k_max_jobs)
         return report(make_error(Errc::invalid_input, "--jobs " + std::to_string(o.jobs) + " is more than " +
                                                           std::to_string(k_max_jobs) + " threads",
                                  "leave it out for one thread per core"));
+    if (!o.output.empty()) {
+        // Found before the audit, which can take minutes: a report with nowhere to go.
+        std::error_code ec;
+        const std::filesystem::path out(o.output);
+        const auto folder = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();
+        if (std::filesystem::is_directory(out, ec))
+            return report(make_error(Errc::invalid_input, "cannot write " + util::quote(out) + ": it is a folder",
+                                     "give a file name for the report"));
+        if (!std::filesystem::is_directory(folder, ec))
+            return report(make_error(Errc::invalid_input,
+                                     "cannot write " + util::quote(out) + ": no folder " + util::quote(folder)));
+    }
     auto ledger = ctx.ledger();
     if (!ledger) return report(ledger.error());
     AuditRequest req;
@@ -185,7 +206,7 @@ int run_audit(Context& ctx, const AuditOptions& o) {
                                                               "' is not a number of commits from 1 to 1048576"));
         req.window = n;
     }
-    req.events = o.format == "html" && !ctx.globals.json ? AuditEvents::collect : AuditEvents::skip;
+    req.events = format == "html" ? AuditEvents::collect : AuditEvents::skip;
     std::filesystem::path path = ledger->path();
     req.reopen = [path] { return Ledger::open(path); };
     bool tty = !ctx.globals.quiet && ::isatty(STDERR_FILENO);
@@ -199,7 +220,6 @@ int run_audit(Context& ctx, const AuditOptions& o) {
     if (!rep) return report(rep.error());
     for (auto& n : rep->notices) warn(n);
     bool pass = rep->count(Severity::error) == 0 && !(o.strict && rep->count(Severity::warning) > 0);
-    std::string format = ctx.globals.json ? "json" : o.format;
     std::string doc = format == "json"       ? report_json(*rep, pass).dump(2) + "\n"
                       : format == "markdown" ? render_markdown(*rep, pass)
                       : format == "html"     ? render_html(*rep, pass)
@@ -212,7 +232,10 @@ int run_audit(Context& ctx, const AuditOptions& o) {
         if (!ctx.globals.quiet && !ctx.globals.json)
             std::fprintf(on_stdout ? stderr : stdout, "%s: %s; report written to %s\n", pass ? "pass" : "fail",
                          counts_line(*rep).c_str(), o.output.c_str());
-        if (ctx.globals.json && !on_stdout) print_json(report_json(*rep, pass));
+        if (ctx.globals.json && !on_stdout)
+            print_json({{"verdict", pass ? "pass" : "fail"},
+                        {"summary", report_json(*rep, pass)["summary"]},
+                        {"output", {{"path", o.output}, {"format", format}}}});
     } else if (!ctx.globals.quiet || format == "json") {
         std::fputs(doc.c_str(), stdout);
     }
@@ -232,8 +255,10 @@ void register_audit(CLI::App& root, Registry& reg) {
     app->add_option("--jobs", o->jobs, "Check commits on this many threads (default: one per core)")
         ->type_name("<n>")
         ->transform(decimal());
-    app->footer("Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit.\n"
-                "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
+    app->footer(
+        "Exit status: 0 no errors (warnings allowed unless --strict); 1 findings that fail the audit;\n"
+        "2 bad input; 128 the ledger or the report cannot be read or written.\n"
+        "Example:\n  dvi audit --format markdown >> \"$GITHUB_STEP_SUMMARY\"");
     reg.add(app, [o](Context& ctx) { return run_audit(ctx, *o); });
 }
 

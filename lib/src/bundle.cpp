@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -234,7 +235,7 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
     tmp += ".tmp-" + util::hex_encode(rnd);
     BundleFile f;
     const int owned = aside ? ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : in_place->owned;
-    if (owned < 0) return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + std::strerror(errno));
+    if (owned < 0) return util::errno_error("write", path, errno);
     f.fd = aside ? owned : in_place->fd;
     std::string header = std::string(k_v2) + "\n";
     for (auto& p : out.prerequisites) header += "-" + p + "\n";
@@ -255,11 +256,11 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
     out.bytes = f.bytes;
     out.written = true;
     if (!aside) return out;
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;  // e.g. EISDIR: a folder of that name
+        std::error_code ec;
         fs::remove(tmp, ec);
-        return make_error(Errc::io, "cannot write " + util::quote(path) + ": " + ec.message());
+        return util::errno_error("write", path, err);
     }
     return out;
 }

@@ -149,7 +149,7 @@ Result<std::int64_t> usage_of(const Ledger& ledger, const WriterId& writer, cons
 
 Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& key, const LicenseGrantRequest& req) {
     if (req.quota < 1 || req.quota > k_max_quota)
-        return make_error(Errc::invalid_input, "--quota must be a positive integer");
+        return make_error(Errc::invalid_input, "--quota must be from 1 to 2^53-1 (9007199254740991)");
     if (req.unit != "job" && req.unit != "part")
         return make_error(Errc::invalid_input, "--unit must be 'job' or 'part'");
     if (req.sublicense_depth < 0 || req.sublicense_depth > 16)
@@ -229,7 +229,7 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
 Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey& key,
                                         const LicenseAllocateRequest& req) {
     if (req.quota < 1 || req.quota > k_max_quota)
-        return make_error(Errc::invalid_input, "--quota must be a positive integer");
+        return make_error(Errc::invalid_input, "--quota must be from 1 to 2^53-1 (9007199254740991)");
     DVI_TRY(holder, Holder::parse(req.to));
     DVI_TRY(roster, roster_load(ledger));
     DVI_TRY(signer, signer_for(roster, key));
@@ -387,6 +387,18 @@ Result<std::vector<LicenseStatus>> license_list(const Ledger& ledger, const std:
         DVI_TRY(d, find_typed(ledger, *dossier, "dossier"));
         dossier_id = d.id;
     }
+    if (to) {
+        // A holder the roster never had is a mistake, not a holder without licences (a
+        // revoked one still has its licences listed).
+        DVI_TRY(holder, Holder::parse(*to));
+        DVI_TRY(roster, roster_load(ledger));
+        if (!roster.partner(holder.partner) ||
+            (holder.writer && !roster.writer(WriterId{holder.partner, *holder.writer})))
+            return make_error(
+                Errc::invalid_input,
+                "no " + std::string(holder.writer ? "writer" : "partner") + " '" + holder.str() + "' in the roster",
+                "'dvi roster list' shows them");
+    }
     DVI_TRY(all, ledger.records_of_type("license"));
     std::vector<LicenseStatus> out;
     for (auto& [chain, id] : all) {
@@ -399,9 +411,12 @@ Result<std::vector<LicenseStatus>> license_list(const Ledger& ledger, const std:
         DVI_TRY(st, license_status(ledger, id));
         out.push_back(std::move(st));
     }
+    // In order of creation: by the writers' clocks, then within a chain by position.
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
-        return std::pair(a.record.json.value("created", ""), a.record.id) <
-               std::pair(b.record.json.value("created", ""), b.record.id);
+        return std::tuple(a.record.json.value("created", ""), a.record.chain.writer,
+                          a.record.json.value("seq", std::int64_t{0})) <
+               std::tuple(b.record.json.value("created", ""), b.record.chain.writer,
+                          b.record.json.value("seq", std::int64_t{0}));
     });
     return out;
 }

@@ -97,7 +97,7 @@ bool calendar_time(std::string_view s) {
     if (s.size() != 20 || !calendar_date(s) || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
         return false;
     const int h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
-    return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 60;
+    return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 59;  // POSIX time: no leap second
 }
 
 std::string short_value(const Json& v) {

@@ -21,7 +21,7 @@ refuse 1 "dvi: error: partner 'polyfil' (supplier) may not write license records
     "$DVI" --key polyfil.pem license grant --dossier BRK-2041@C --to bureau7 --quota 10
 refuse 2 "dvi: error: no partner 'nobody' in the roster" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to nobody --quota 10
-refuse 2 "dvi: error: --quota must be a positive integer" \
+refuse 2 "dvi: error: --quota must be from 1 to 2^53-1 (9007199254740991)" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 0
 refuse 2 "dvi: error: --not-after 'next week' is not a date" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 1 --not-after "next week"
@@ -79,6 +79,19 @@ expect 0 "$DVI" license list --to bureau7/s5
 [ "$(wc -l < "$T/out")" = 1 ] || fail "license list --to bureau7/s5 should list one licence"
 expect 0 "$DVI" --json license list --dossier BRK-2041@C
 [ "$(python3 -c "import json; print(len(json.load(open('$T/out'))['licenses']))")" = 2 ] || fail "2 grants of BRK-2041@C (allocations nested)"
+# In order of creation, also within one second (the test's clock stands still).
+more="$g $g0"
+for _ in 1 2 3 4; do more="$more $(grant --to bureau7 --quota 1)"; done
+expect 0 "$DVI" --json license list --dossier BRK-2041@C
+[ "$(python3 -c "import json; print(' '.join(l['id'] for l in json.load(open('$T/out'))['licenses']))")" = "$more" ] ||
+    fail "license list is not in order of creation"
+expect 2 "$DVI" license list --to nobody
+stderr_is "dvi: error: no partner 'nobody' in the roster
+dvi: hint: 'dvi roster list' shows them"
+expect 2 "$DVI" license list --to bureau7/nobody
+stderr_is "dvi: error: no writer 'bureau7/nobody' in the roster
+dvi: hint: 'dvi roster list' shows them"
+expect 2 "$DVI" license list --to 'Bad!'
 pass "show and list"
 
 # Revocation by the issuer only; it reaches the allocations.

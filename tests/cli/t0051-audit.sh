@@ -74,6 +74,29 @@ stdout_has "pass: 0 errors, 0 warnings, 0 notes; report written to report.json"
 cmp -s report.json clean.json || fail "--output holds the report"
 expect 0 "$DVI" -q audit
 [ ! -s "$T/out" ] || fail "-q printed a report"
+# --json with --output: the report in its --format in the file (JSON by default), and a
+# summary of it on stdout; --json with another format and nowhere to write it is refused.
+expect 0 "$DVI" --json audit --output report2.json
+cmp -s report2.json clean.json || fail "--json --output holds the JSON report"
+python3 -c "
+import json; d = json.load(open('$T/out'))
+assert d == {'verdict': 'pass', 'summary': json.load(open('clean.json'))['summary'],
+             'output': {'path': 'report2.json', 'format': 'json'}}, d" || fail "--json --output prints a summary"
+expect 0 "$DVI" --json audit --format html --output report.html
+grep -q '<!DOCTYPE html>' report.html || fail "--json --format html --output writes HTML"
+[ "$(json_get '["output"]["format"]')" = html ] || fail "the summary names the format"
+expect 2 "$DVI" --json audit --format markdown
+stderr_is "dvi: error: --json prints JSON, and --format asks for markdown
+dvi: hint: write the markdown report with --output <file>, or leave out --json"
+# A report with nowhere to go is refused before the audit runs (and writes its cache).
+cache=$(stat -c '%i %y' ledger/dvi/audit-cache.json)
+expect 2 "$DVI" audit --output nowhere/report.json
+stderr_is "dvi: error: cannot write 'nowhere/report.json': no folder 'nowhere'"
+mkdir a-folder
+expect 2 "$DVI" audit --output a-folder
+stderr_is "dvi: error: cannot write 'a-folder': it is a folder
+dvi: hint: give a file name for the report"
+[ "$(stat -c '%i %y' ledger/dvi/audit-cache.json)" = "$cache" ] || fail "a refused audit ran"
 expect 2 "$DVI" audit --format pdf
 stderr_is "dvi: error: unknown --format 'pdf'
 dvi: hint: use text, json, markdown or html"
@@ -181,6 +204,10 @@ DVI_TEST_DATE=2026-11-19T10:00:00Z "$DVI" -q --key bureau7.pem print-verify --li
 expect 1 "$DVI" audit --since "$anchor" --strict
 stdout_has "  findings since anchor $anchor (2 before it not shown)"
 stdout_has "warning  clock-regression"
+expect 1 "$DVI" audit --since "$anchor" --strict --format markdown
+stdout_has "Findings since anchor \`$anchor\` (2 before it not shown)."
+expect 1 "$DVI" audit --since "$anchor" --strict --format html
+stdout_has "Findings since anchor <span class=\"id\">$anchor</span> (2 before it not shown)."
 expect 2 "$DVI" audit --since "${a:7:10}"
 stderr_is "dvi: error: --since: record $a is a license, not an anchor"
 pass "--since: only what came after the anchor"

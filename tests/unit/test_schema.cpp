@@ -425,6 +425,8 @@ TEST_CASE("format date and date-time: a value of the right shape must also be of
     Json time = Json::parse(R"({"type":"string","format":"date-time"})");
     CHECK(valid(time, "2026-11-23T10:00:00Z"));
     CHECK(one(time, "2026-02-30T10:00:00Z").message == "'2026-02-30T10:00:00Z' is not a UTC time of the calendar");
+    // Times are POSIX seconds: a leap second would be read as the next one.
+    CHECK(one(time, "2026-12-31T23:59:60Z").message == "'2026-12-31T23:59:60Z' is not a UTC time of the calendar");
     CHECK_FALSE(valid(time, "2026-11-23 10:00:00"));
     CHECK_FALSE(valid(time, "2026-11-23"));
     // The shipped schemas ask it of every date a manifest or record holds.

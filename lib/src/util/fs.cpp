@@ -23,14 +23,12 @@ std::string quote(const fs::path& p) {
     return "'" + escape_controls(p.string()) + "'";
 }
 
-namespace {
 Error errno_error(const char* what, const fs::path& p, int err) {
     Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found
                 : (err == EACCES || err == EPERM || err == EISDIR || err == ELOOP) ? Errc::invalid_input
                                                                                    : Errc::io;
     return make_error(code, std::string("cannot ") + what + " " + quote(p) + ": " + std::strerror(err));
 }
-}  // namespace
 
 Result<std::string> read_file(const fs::path& path, std::uintmax_t max_bytes) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.

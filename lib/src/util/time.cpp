@@ -50,7 +50,8 @@ std::optional<std::int64_t> parse_time(std::string_view text) {
         matched = true;
     }
     if (!matched) return std::nullopt;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    // No leap second: dvi counts time as POSIX does, and 23:59:60 would read as the next day.
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
         return std::nullopt;
     std::tm tm{};
     tm.tm_year = y - 1900;

@@ -42,6 +42,9 @@ struct InPlace {
 };
 Result<std::optional<InPlace>> open_in_place(const std::filesystem::path& path);
 
+// "cannot <what> '<p>': <strerror>", as bad input the user can fix (a missing folder, a
+// folder where a file was meant, no permission) or else as an I/O failure.
+Error errno_error(const char* what, const std::filesystem::path& p, int err);
 // Writes all of `data` to `fd`, through short writes and EINTR: 0, or the errno.
 int write_all(int fd, std::string_view data);
 
