@@ -24,9 +24,14 @@ struct SyncOptions {
 };
 
 Json chain_json(const ChainSync& c) {
-    Json j{{"chain", c.writer.str()},       {"status", to_string(c.status)}, {"from", c.from ? Json(*c.from) : Json()},
-           {"to", c.to},                    {"from_seq", c.from_seq},        {"to_seq", c.to_seq},
-           {"records", c.records},          {"offered", c.offered.empty() ? Json() : Json(c.offered)}};
+    Json j{{"chain", c.writer.str()},
+           {"status", to_string(c.status)},
+           {"from", c.from ? Json(*c.from) : Json()},
+           {"to", c.to.empty() ? Json() : Json(c.to)},
+           {"from_seq", c.from_seq},
+           {"to_seq", c.to_seq},
+           {"records", c.records},
+           {"offered", c.offered.empty() ? Json() : Json(c.offered)}};
     if (!c.reason.empty()) j["reason"] = c.reason;
     if (c.status == ChainStatus::fork) {
         j["fork"] = {{"seq", c.fork_seq},

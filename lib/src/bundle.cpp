@@ -186,7 +186,9 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
     git_repository* repo = repo_of(ledger);
     BundleExport out;
     out.path = path;
-    // What the other side holds: the chain heads of a bundle it sent or took.
+    // What the other side holds: the chain heads of a bundle it sent or took, and the
+    // commits that bundle was made on top of (its prerequisites: an incremental bundle
+    // names only the chains that moved, and the others' heads are among these).
     std::set<std::string> theirs;
     if (since) {
         std::ifstream in(*since, std::ios::binary);
@@ -194,6 +196,7 @@ Result<BundleExport> bundle_export(const Ledger& ledger, const fs::path& path, c
         DVI_TRY(h, read_header(in, *since));
         for (auto& [oid, name] : h.refs)
             if (writer_of_chain_ref(name)) theirs.insert(oid);
+        theirs.insert(h.prerequisites.begin(), h.prerequisites.end());
     }
     DVI_TRY(heads, ledger.chains());
     git_revwalk* rw = nullptr;

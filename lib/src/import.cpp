@@ -388,10 +388,19 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
 
     // 3. What each chain comes to.
     ImportOutcome out;
+    // A chain that takes nothing stays where it was: `to` is our head (none for a chain we
+    // do not hold), the refused or forked one is `offered`.
+    auto stays = [](ChainSync& s) {
+        s.to = s.from.value_or("");
+        s.to_seq = s.from_seq;
+    };
     for (auto& p : plans) {
         ChainSync& s = p.sync;
         if (p.fresh.empty()) {
-            if (s.status == ChainStatus::refused) ++out.refused;
+            if (s.status == ChainStatus::refused) {
+                ++out.refused;
+                stays(s);
+            }
             out.chains.push_back(s);
             continue;
         }
@@ -405,6 +414,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
                            std::to_string(s.fork_seq) + ": ours " + s.fork_ours + ", theirs " + s.fork_theirs;
                 ++out.forks;
             }
+            stays(s);
             out.chains.push_back(s);
             continue;
         }
@@ -417,7 +427,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
         if (p.good < p.fresh.size()) {
             s.reason = p.problem;
             s.status = p.good > 0 ? ChainStatus::partial : ChainStatus::refused;
-            if (p.good == 0) s.to = s.offered;
+            if (p.good == 0) stays(s);
             ++out.refused;
         } else {
             ++out.advanced;
@@ -465,6 +475,7 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
                 git_error_clear();
                 out.records -= s.records;
                 s.records = 0;
+                stays(s);
                 s.status = ChainStatus::refused;
                 s.reason = "the chain moved while it was being verified; run the sync again";
                 ++out.refused;

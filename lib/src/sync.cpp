@@ -354,8 +354,33 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
 
 }  // namespace
 
+// A ledger on this machine must be one of this consortium: chains pushed into any other
+// repository would be taken unchecked, and another consortium's would refuse every chain
+// without saying why.
+Status check_same_consortium(const Ledger& ours, const fs::path& path) {
+    auto other = Ledger::open(path);
+    if (!other) {
+        Error e = other.error();
+        if (e.code != Errc::io && e.code != Errc::repository)
+            e.hint = "give the path of a partner's ledger (made by 'dvi init')";
+        return e;
+    }
+    DVI_TRY(mine, ours.config_get("dvi.genesis"));
+    DVI_TRY(theirs, other->config_get("dvi.genesis"));
+    if (!theirs)
+        return make_error(Errc::invalid_input, "not a dvi ledger: " + util::quote(path) + " pins no consortium genesis",
+                          "give the path of a partner's ledger (made by 'dvi init')");
+    if (mine && *mine != *theirs)
+        return make_error(Errc::invalid_input,
+                          "the ledger at " + util::quote(path) + " is of another consortium (genesis " + *theirs +
+                              ", ours " + *mine + ")",
+                          "give the path of a partner's ledger of this consortium");
+    return {};
+}
+
 Result<SyncOutcome> ledger_sync(Ledger& ledger, const SyncRequest& req) {
     DVI_TRY(ep, resolve(ledger, req.remote));
+    if (ep.local) DVI_CHECK(check_same_consortium(ledger, *ep.local));
     SyncOutcome out;
     out.url = ep.url;
     std::map<WriterId, std::string> remote_heads;

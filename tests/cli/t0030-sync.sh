@@ -113,6 +113,20 @@ expect 2 "$DVI" -C A/unit7 sync depot --bundle-in x.bundle
 stderr_is "dvi: error: give a remote or bundle files, not both"
 expect 2 "$DVI" -C A/unit7 sync --since x.bundle
 stderr_is "dvi: error: --since is for --bundle-out"
+# Only a ledger of this consortium is synced with: a plain git repository would take our
+# chains unchecked, another consortium's would refuse them all without saying why.
+git init -q --bare plain.git
+before=$(snapshot plain.git)
+expect 2 "$DVI" -C A/unit7 sync "$T/plain.git"
+stderr_is "dvi: error: not a dvi ledger: '$T/plain.git' pins no consortium genesis
+dvi: hint: give the path of a partner's ledger (made by 'dvi init')"
+[ "$(snapshot plain.git)" = "$before" ] || fail "sync wrote into a plain repository"
+mkdir empty-folder
+expect 2 "$DVI" -C A/unit7 sync "$T/empty-folder"
+stderr_has "dvi: hint: give the path of a partner's ledger (made by 'dvi init')"
+"$DVI" -q --key spare.pem init --consortium Other --partner spare other-consortium
+expect 2 "$DVI" -C A/unit7 sync "$T/other-consortium"
+stderr_has "dvi: error: the ledger at '$T/other-consortium' is of another consortium (genesis sha256:"
 pass "idle sync, named remotes, bad input"
 # A bundle written to a pipe or a FIFO, as in `dvi sync --bundle-out /dev/stdout | ssh ...`:
 # written in place (a rename would put a regular file where the FIFO was), the summary on

@@ -30,6 +30,8 @@ doc = json.load(open(sys.argv[1]))
 c = [c for c in doc["fetched"]["chains"] if c["chain"] == "polyfil/lab"][0]
 assert c["status"] == "fork", c
 assert c["fork"] == {"seq": 2, "ours": sys.argv[2], "theirs": sys.argv[3], "evidence": "refs/dvi/forks/polyfil/lab/"}, c["fork"]
+# Our chain stayed where it was: `to` is our head, theirs is `offered`.
+assert (c["from"], c["to"], c["offered"], c["from_seq"], c["to_seq"]) == (sys.argv[2], sys.argv[2], sys.argv[3], 2, 2), c
 PY
 # Nor does the fork travel the other way: L2's chain stays its own.
 expect 1 "$DVI" -C L2 sync "$T/L" --fetch-only
@@ -84,6 +86,11 @@ expect 0 "$DVI" -C L4 sync --bundle-out "$T/inc.bundle" --since "$T/full.bundle"
 stdout_has "on top of 2 head(s) they hold"
 expect 0 "$DVI" -C joined sync --bundle-in "$T/inc.bundle"
 stdout_has "acme/desk"
+# The reply to an incremental bundle: the chains it did not name are among the commits it
+# was made on top of, so nothing is sent back when nothing is new.
+expect 0 "$DVI" -C joined sync --bundle-out "$T/reply.bundle" --since "$T/inc.bundle"
+stdout_has "nothing new since"
+[ ! -e reply.bundle ] || fail "a reply with nothing new was written"
 "$DVI" -q -C L4 sync --bundle-out "$T/all.bundle"
 expect 0 "$DVI" -C L4 sync --bundle-out "$T/none.bundle" --since "$T/all.bundle"
 stdout_has "nothing new since"

@@ -34,7 +34,7 @@ struct ChainSync {
     WriterId writer;
     ChainStatus status = ChainStatus::up_to_date;
     std::optional<std::string> from;  // our head before (commit)
-    std::string to;                   // the head we now hold, or the incoming one if refused
+    std::string to;                   // the head we now hold (empty: none)
     std::string offered;              // the head the other side offered
     std::int64_t from_seq = 0;
     std::int64_t to_seq = 0;
