@@ -114,8 +114,11 @@ int run_sync(Context& ctx, const SyncOptions& o) {
     if (o.receive && (bundles || !o.remote.empty() || o.fetch_only || o.push_only))
         return report(make_error(Errc::invalid_input, "--receive is for the ledger's pre-receive hook and takes no other option"));
     if (o.receive) return run_receive(ctx);
-    if (bundles && (!o.remote.empty() || o.fetch_only || o.push_only))
+    if (bundles && !o.remote.empty())
         return report(make_error(Errc::invalid_input, "give a remote or bundle files, not both"));
+    if (bundles && (o.fetch_only || o.push_only))
+        return report(make_error(Errc::invalid_input, std::string(o.fetch_only ? "--fetch-only" : "--push-only") +
+                                                          " is for a remote, not for bundle files"));
     if (o.fetch_only && o.push_only) return report(make_error(Errc::invalid_input, "--fetch-only and --push-only exclude each other"));
     if (!o.since.empty() && o.bundle_out.empty()) return report(make_error(Errc::invalid_input, "--since is for --bundle-out"));
     const bool bundle_to_stdout = !o.bundle_out.empty() && is_stdout(o.bundle_out);
@@ -137,6 +140,14 @@ int run_sync(Context& ctx, const SyncOptions& o) {
     SyncRequest req = ctx.transport();
     Json doc = Json::object();
     bool ok = true;
+    std::size_t forked = 0, refused = 0, partial = 0;  // chains, either way
+    auto tally = [&](const std::vector<ChainSync>& chains) {
+        for (auto& c : chains) {
+            forked += c.status == ChainStatus::fork;
+            refused += c.status == ChainStatus::refused;
+            partial += c.status == ChainStatus::partial;
+        }
+    };
 
     if (!bundles) {
         req.remote = o.remote;
@@ -148,6 +159,8 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         for (auto& n : out->fetched.notices) warn(n);
         for (auto& n : out->push_notices) warn(n);
         ok = out->ok();
+        tally(out->fetched.chains);
+        tally(out->pushed);
         doc["remote"] = out->url;
         doc["fetched"] = import_json(out->fetched);
         Json pushed = Json::array();
@@ -166,6 +179,7 @@ int run_sync(Context& ctx, const SyncOptions& o) {
         if (!out) return report(out.error());
         for (auto& n : out->notices) warn(n);
         ok = ok && out->ok();
+        tally(out->chains);
         doc["bundle_in"] = import_json(*out);
         doc["bundle_in"]["path"] = o.bundle_in;
         if (!ctx.globals.json && !ctx.globals.quiet) {
@@ -197,8 +211,19 @@ int run_sync(Context& ctx, const SyncOptions& o) {
     }
     if (ctx.globals.json) print_json(doc);
     if (!ok) {
-        std::fprintf(stderr, "dvi: error: some chains were refused or have forked; their refs did not move\n");
-        std::fprintf(stderr, "dvi: hint: forks are kept under refs/dvi/forks/ as evidence; 'dvi audit' reports them\n");
+        // Says what happened: a refused or forked chain did not move, a partly taken one
+        // moved as far as it verified.
+        if (refused + partial > 0)
+            std::fprintf(stderr, "dvi: error: %zu chain(s) refused%s: what does not verify was not taken\n",
+                         refused + partial,
+                         partial ? (", " + std::to_string(partial) + " of them partly taken").c_str() : "");
+        if (forked > 0)
+            std::fprintf(stderr,
+                         "dvi: error: %zu chain(s) forked: both heads are kept under refs/dvi/forks/ as evidence\n",
+                         forked);
+        if (refused + partial + forked == 0) std::fprintf(stderr, "dvi: error: the other side refused some chains\n");
+        std::fprintf(stderr,
+                     "dvi: hint: the report on standard output says why for each chain; 'dvi audit' reports forks\n");
         return k_exit_negative;
     }
     return k_exit_ok;

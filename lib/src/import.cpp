@@ -333,6 +333,25 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             p.sync.fork_seq = static_cast<std::int64_t>(i) + 1;
             p.sync.fork_ours = i < ours.first.size() ? ours.first[i] : "";
             p.sync.fork_theirs = i < commits.size() ? commits[i] : "";
+            // Our genesis chain, from another first record: not an equivocation but another
+            // consortium's ledger (a key can serve two), which is refused as such.
+            if (i == 0 && !commits.empty() && !ours.first.empty()) {
+                DVI_TRY(pinned, main.config_get("dvi.genesis"));
+                auto first_id = [&](const std::string& hex) -> std::optional<std::string> {
+                    auto oid = parse_oid(hex);
+                    auto raw = oid ? git::read_commit(qrepo, *oid) : Result<git::RawCommit>(oid.error());
+                    return raw ? commit_record_id(raw->message.c_str()) : std::nullopt;
+                };
+                const auto mine = first_id(ours.first[0]);
+                const auto theirs = first_id(commits[0]);
+                if (pinned && mine == *pinned && theirs && *theirs != *pinned) {
+                    p.sync.status = ChainStatus::refused;
+                    p.sync.reason = "it is another consortium's: its first record is " + *theirs +
+                                    ", not this ledger's genesis " + *pinned;
+                    plans.push_back(std::move(p));
+                    continue;
+                }
+            }
             p.fresh.assign(commits.begin() + static_cast<std::ptrdiff_t>(i), commits.end());
             p.first_seq = p.sync.fork_seq;
         } else {

@@ -17,7 +17,7 @@ theirs=$(git -C L2 rev-parse $chain)
 before=$(snapshot L)
 expect 1 "$DVI" -C L sync "$T/L2" --fetch-only
 stdout_has "polyfil/lab              FORK at position 2: ours $ours, theirs $theirs"
-stderr_has "some chains were refused or have forked"
+stderr_has "dvi: error: 1 chain(s) forked: both heads are kept under refs/dvi/forks/ as evidence"
 [ "$(git -C L rev-parse $chain)" = "$ours" ] || fail "a fork moved our chain"
 [ "$(git -C L rev-parse refs/dvi/forks/polyfil/lab/$ours)" = "$ours" ] || fail "our head not kept as evidence"
 [ "$(git -C L rev-parse refs/dvi/forks/polyfil/lab/$theirs)" = "$theirs" ] || fail "their head not kept as evidence"
@@ -122,6 +122,15 @@ printf 'not a bundle\n' > junk.bundle
 expect 2 "$DVI" -C L2 sync --bundle-in "$T/junk.bundle"
 stderr_is "dvi: error: bundle '$T/junk.bundle': not a git bundle (v2 or v3)"
 expect 2 "$DVI" -C L2 sync --bundle-in "$T/missing.bundle"
+# Another consortium founded with the same authority key: its genesis chain verifies, but
+# it is not an equivocation of ours; it is refused as another consortium's, no evidence kept.
+"$DVI" -q --key acme.pem init --consortium Other --partner acme --writer desk --role oem other
+"$DVI" -q -C other sync --bundle-out "$T/other.bundle"
+before=$(snapshot L2)
+expect 1 "$DVI" -C L2 sync --bundle-in "$T/other.bundle"
+stdout_has "acme/desk                REFUSED: it is another consortium's: its first record is sha256:"
+stdout_has ", not this ledger's genesis $(git -C L2 config dvi.genesis)"
+[ "$before" = "$(snapshot L2)" ] || fail "another consortium's bundle changed the ledger"
 pass "corrupt and foreign bundles refused with nothing written"
 
 # A revoked key signs nothing after its cut-point, even what it signed offline before it
