@@ -95,7 +95,7 @@ void findings(std::string& h, const AuditReport& r) {
 void licences(std::string& h, const AuditReport& r) {
     if (r.licences.empty()) return;
     h += "<h2>Quota usage</h2>\n<table><tr><th>licence</th><th>holder</th><th>issuer</th><th>quota</th>"
-         "<th>allocated</th><th>used</th><th></th></tr>\n";
+         "<th>allocated</th><th>used</th><th>unit</th><th></th></tr>\n";
     // Grants first, each followed by its allocations.
     std::vector<const LicenceUsage*> order;
     std::function<void(const std::string&, int)> walk = [&](const std::string& parent, int depth) {
@@ -115,9 +115,9 @@ void licences(std::string& h, const AuditReport& r) {
         h += "<tr><td class=\"id\">" + std::string(l->parent.empty() ? "" : "&#8627; ") + esc(l->id.substr(0, 19)) +
              (l->revoked ? " <small>(revoked)</small>" : "") + "</td><td>" + esc(l->holder) + "</td><td>" +
              esc(l->chain) + "</td><td class=\"num\">" + std::to_string(l->quota) + "</td><td class=\"num\">" +
-             std::to_string(l->allocated) + "</td><td class=\"num\">" + std::to_string(l->used) +
-             "</td><td><span class=\"bar\"><span" + (over ? " class=\"over\"" : "") + " style=\"width:" +
-             fmt(share * 100) + "%\"></span></span></td></tr>\n";
+             std::to_string(l->allocated) + "</td><td class=\"num\">" + std::to_string(l->used) + "</td><td>" +
+             esc(l->unit) + "</td><td><span class=\"bar\"><span" + (over ? " class=\"over\"" : "") +
+             " style=\"width:" + fmt(share * 100) + "%\"></span></span></td></tr>\n";
     }
     h += "</table>\n";
 }

@@ -46,6 +46,7 @@ Json report_json(const AuditReport& r, bool pass) {
                             {"holder", l.holder},
                             {"issuer", l.chain},
                             {"quota", l.quota},
+                            {"unit", l.unit},
                             {"allocated", l.allocated},
                             {"used", l.used},
                             {"revoked", l.revoked}});
@@ -118,12 +119,12 @@ std::string render_text(const AuditReport& r, bool pass) {
         }
     }
     if (!r.licences.empty()) {
-        out += "\nlicences (quota, allocated, used)\n";
+        out += "\nlicences (quota, allocated, used, unit)\n";
         for (auto& l : r.licences) {
             char line[200];
-            std::snprintf(line, sizeof line, "  %-19s %-20s %6lld %6lld %6lld%s\n", l.id.substr(0, 19).c_str(),
+            std::snprintf(line, sizeof line, "  %-19s %-20s %6lld %6lld %6lld %s%s\n", l.id.substr(0, 19).c_str(),
                           l.holder.c_str(), static_cast<long long>(l.quota), static_cast<long long>(l.allocated),
-                          static_cast<long long>(l.used), l.revoked ? "  revoked" : "");
+                          static_cast<long long>(l.used), l.unit.c_str(), l.revoked ? "  revoked" : "");
             out += line;
         }
     }
@@ -158,10 +159,11 @@ std::string render_markdown(const AuditReport& r, bool pass) {
                    md_escape(f.message) + " |\n";
     }
     if (!r.licences.empty()) {
-        out += "\n| licence | holder | quota | allocated | used |\n|---|---|---:|---:|---:|\n";
+        out += "\n| licence | holder | quota | allocated | used | unit | |\n|---|---|---:|---:|---:|---|---|\n";
         for (auto& l : r.licences)
             out += "| `" + l.id.substr(0, 19) + "` | " + md_escape(l.holder) + " | " + std::to_string(l.quota) + " | " +
-                   std::to_string(l.allocated) + " | " + std::to_string(l.used) + " |\n";
+                   std::to_string(l.allocated) + " | " + std::to_string(l.used) + " | " + md_escape(l.unit) + " | " +
+                   (l.revoked ? "revoked" : "") + " |\n";
     }
     return out;
 }

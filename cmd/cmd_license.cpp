@@ -166,14 +166,19 @@ int run_show(Context& ctx, const ShowOptions& o) {
     std::printf("dossier  %s (%s)\n", r.value("part", "").c_str(), r["dossier"].get<std::string>().c_str());
     std::printf("holder   %s, issued by %s/%s\n", Holder::from_json(r["to"]).str().c_str(),
                 r["issuer"].value("partner", "").c_str(), r["issuer"].value("writer", "").c_str());
-    std::printf("quota    %lld %ss: %lld used, %lld remaining, %lld allocated\n", static_cast<long long>(s->quota),
-                r.value("unit", "").c_str(), static_cast<long long>(s->used),
+    std::printf("quota    %s: %lld used, %lld remaining, %lld allocated\n",
+                util::count_of(s->quota, r.value("unit", "")).c_str(), static_cast<long long>(s->used),
                 static_cast<long long>(s->quota - s->used), static_cast<long long>(s->allocated));
     std::printf("window   %s .. %s\n", r["not_before"].is_null() ? "(open)" : r["not_before"].get<std::string>().c_str(),
                 r["not_after"].is_null() ? "(open)" : r["not_after"].get<std::string>().c_str());
+    auto listed = [](const Json& names) {
+        std::string out;
+        for (auto& n : names) out += (out.empty() ? "" : ", ") + util::escape_controls(n.get<std::string>());
+        return out;
+    };
     std::printf("devices  %s\nmaterials %s\nsub-licence depth %lld; failed jobs %s\n",
-                r["devices"].empty() ? "any of the holder's" : r["devices"].dump().c_str(),
-                r["materials"].empty() ? "any the dossier accepts" : r["materials"].dump().c_str(),
+                r["devices"].empty() ? "any of the holder's" : listed(r["devices"]).c_str(),
+                r["materials"].empty() ? "any the dossier accepts" : listed(r["materials"]).c_str(),
                 static_cast<long long>(r["sublicense_depth"].get<std::int64_t>()),
                 r["count_failed"].get<bool>() ? "count" : "do not count");
     std::printf("status   %s\n", s->revoked ? ("REVOKED: " + util::escape_controls(*s->revoked)).c_str()

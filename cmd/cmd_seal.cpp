@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "dvi/seal.hpp"
+#include "dvi/util/encoding.hpp"
 #include "dvi/util/fs.hpp"
 
 namespace dvi::cli {
@@ -71,10 +72,10 @@ int run_seal(Context& ctx, const SealOptions& o) {
         if (o.dry_run) {
             results.push_back(outcome_json(checked[i], o.manifests[i]));
             if (!ctx.globals.json && !ctx.globals.quiet)
-                std::printf("%s: %s %s would be sealed by %s (%zu files, %s%s)\n", o.manifests[i].c_str(),
+                std::printf("%s: %s %s would be sealed by %s (%s, %s%s)\n", o.manifests[i].c_str(),
                             checked[i].kind.c_str(), checked[i].name.c_str(), checked[i].writer.str().c_str(),
-                            checked[i].artifacts, human_size(checked[i].bytes).c_str(),
-                            encrypted_note(checked[i]).c_str());
+                            util::count_of(static_cast<std::int64_t>(checked[i].artifacts), "file").c_str(),
+                            human_size(checked[i].bytes).c_str(), encrypted_note(checked[i]).c_str());
             continue;
         }
         SealRequest req{o.manifests[i], session->now, SealMode::write, {}};
@@ -92,8 +93,9 @@ int run_seal(Context& ctx, const SealOptions& o) {
         for (auto& n : s->notices) warn(n);
         results.push_back(outcome_json(*s, o.manifests[i]));
         if (!ctx.globals.json && !ctx.globals.quiet)
-            std::printf("sealed %s %s as %s\n  %s #%lld, %zu files, %s%s\n", s->kind.c_str(), s->name.c_str(),
-                        s->record_id.c_str(), s->writer.str().c_str(), static_cast<long long>(s->seq), s->artifacts,
+            std::printf("sealed %s %s as %s\n  %s #%lld, %s, %s%s\n", s->kind.c_str(), s->name.c_str(),
+                        s->record_id.c_str(), s->writer.str().c_str(), static_cast<long long>(s->seq),
+                        util::count_of(static_cast<std::int64_t>(s->artifacts), "file").c_str(),
                         human_size(s->bytes).c_str(), encrypted_note(*s).c_str());
     }
     if (ctx.globals.json) print_json({{"dry_run", o.dry_run}, {"sealed", results}});

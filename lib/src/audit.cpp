@@ -445,6 +445,7 @@ public:
             u.holder = str(to, "partner") + (to.contains("writer") ? "/" + str(to, "writer") : "");
             u.chain = issuer.str();
             u.quota = num(lj, "quota");
+            u.unit = str(lj, "unit");
             m_usage.emplace(u.id, u);
             const Entry* d = ref(l, "dossier", "dossier");
             // Encrypted recipes: the printer agent a licence is addressed to needs their key,

@@ -4,6 +4,7 @@
 
 #include "dvi/record.hpp"
 #include "dvi/roster.hpp"
+#include "dvi/util/encoding.hpp"
 
 namespace dvi {
 
@@ -40,8 +41,11 @@ std::string record_summary(const std::string& type, const Json& r) {
         return str(r, "action") + " " + str(r, "partner") +
                (r.contains("writer") ? "/" + (r["writer"].is_object() ? str(r["writer"], "name") : str(r, "writer")) : "");
     if (type == "license")
-        return str(r, "part") + " to " + holder(r.value("to", Json::object())) + ", " + num(r, "quota") + " " +
-               str(r, "unit") + (r.value("parent", Json()).is_null() ? " (grant)" : " (allocation)");
+        return str(r, "part") + " to " + holder(r.value("to", Json::object())) + ", " +
+               (r.contains("quota") && r["quota"].is_number_integer()
+                    ? util::count_of(r["quota"].get<std::int64_t>(), str(r, "unit"))
+                    : "? " + str(r, "unit")) +
+               (r.value("parent", Json()).is_null() ? " (grant)" : " (allocation)");
     if (type == "print") {
         std::string device = r.contains("request") ? str(r["request"], "device") : "";
         if (str(r, "decision") == "allowed")

@@ -41,6 +41,25 @@ Status check_holder(const Roster& roster, const Holder& h) {
     return {};
 }
 
+// A licence is for printing on, or for allocating to those who print: a partner none of
+// whose roles may do either (a supplier, an inspector, an auditor) could never use one.
+Status check_can_use(const Roster& roster, const Holder& h) {
+    if (h.writer) return {};  // a writer must be able to print: checked where it matters
+    const Json* p = roster.partner(h.partner);
+    if (!p) return {};
+    std::string roles;
+    for (auto& r : (*p)["roles"]) {
+        const auto types = record_types_of_role(r.get<std::string>());
+        if (std::find(types.begin(), types.end(), "print") != types.end() ||
+            std::find(types.begin(), types.end(), "license") != types.end())
+            return {};
+        roles += (roles.empty() ? "" : ", ") + r.get<std::string>();
+    }
+    return make_error(Errc::invalid_input,
+                      "partner '" + h.partner + "' (" + roles + ") may neither print nor allocate a licence",
+                      "license a print bureau or a field unit");
+}
+
 Result<std::int64_t> allocated_under(const Ledger& ledger, const std::string& parent_id) {
     DVI_TRY(files, ledger.read_chain_dir("index/allocations/" + hex_of(parent_id)));
     std::int64_t sum = 0;
@@ -173,6 +192,7 @@ Result<LicenseOutcome> license_grant(Ledger& ledger, const crypto::PrivateKey& k
         return make_error(Errc::denied, "dossier " + part + " is superseded by " + superseded.front().second,
                           "license the new revision");
     DVI_CHECK(check_holder(roster, holder));
+    DVI_CHECK(check_can_use(roster, holder));
     if (holder.writer) {
         if (auto may = roster.may_write(WriterId{holder.partner, *holder.writer}, "print"); !may)
             return make_error(Errc::invalid_input, "'" + holder.str() + "' cannot print: " + may.error().message,
@@ -249,6 +269,11 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
     if (status.dossier_revoked)
         return make_error(Errc::denied, "the dossier of licence " + parent.id + " was revoked: " + *status.dossier_revoked);
     DVI_CHECK(check_holder(roster, holder));
+    DVI_CHECK(check_can_use(roster, holder));
+    if (!holder.writer && holder.partner == parent_to.partner)
+        return make_error(
+            Errc::invalid_input, "licence " + parent.id + " is already held by '" + parent_to.partner + "'",
+            "allocate to one of its writers ('" + parent_to.partner + "/<writer>') or to another partner");
     if (holder.writer) {
         if (auto may = roster.may_write(WriterId{holder.partner, *holder.writer}, "print"); !may)
             return make_error(Errc::invalid_input, "'" + holder.str() + "' cannot print: " + may.error().message);
@@ -261,10 +286,10 @@ Result<LicenseOutcome> license_allocate(Ledger& ledger, const crypto::PrivateKey
                           "allocate to writers of '" + parent_to.partner + "', or ask the OEM for a deeper licence");
     auto over = [&](std::int64_t allocated) -> Status {
         if (allocated + req.quota > p["quota"].get<std::int64_t>())
-            return make_error(Errc::denied, "allocations of " + parent.id + " would sum to " +
-                                                std::to_string(allocated + req.quota) + ", above its quota of " +
-                                                std::to_string(p["quota"].get<std::int64_t>()),
-                              std::to_string(p["quota"].get<std::int64_t>() - allocated) + " remain to allocate");
+            return make_error(Errc::denied,
+                              "allocations of " + parent.id + " would sum to " + std::to_string(allocated + req.quota) +
+                                  ", above its quota of " + std::to_string(p["quota"].get<std::int64_t>()),
+                              std::to_string(p["quota"].get<std::int64_t>() - allocated) + " left to allocate");
         return {};
     };
     DVI_CHECK(over(status.allocated));
@@ -332,6 +357,14 @@ Result<LicenseOutcome> license_revoke(Ledger& ledger, const crypto::PrivateKey& 
                                             "'; only it may revoke it");
     DVI_TRY(already, revocation_of(ledger, target->id));
     if (already) return make_error(Errc::invalid_input, "the " + what + " " + target->id + " is already revoked by " + *already);
+    if (target->type == "license") {
+        // An allocation stops with the licence it was allocated from.
+        DVI_TRY(status, license_status(ledger, target->id));
+        if (status.revoked)
+            return make_error(Errc::invalid_input,
+                              "the licence " + target->id +
+                                  " is already revoked, with the licence it was allocated from: " + *status.revoked);
+    }
     Json body{{"target", target->id}, {"target_type", target->type}, {"reason", req.reason}};
     std::string tid = target->id;
     return append_license_record(ledger, signer, "revocation", body, req.time,

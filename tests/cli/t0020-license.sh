@@ -33,6 +33,8 @@ refuse 2 "dvi: error: material 'ABS' is not one the dossier accepts" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 1 --material ABS
 refuse 2 "dvi: error: no dossier 'BRK-9999@A' in the ledger" \
     "$DVI" --key acme.pem license grant --dossier BRK-9999@A --to bureau7 --quota 1
+refuse 2 "dvi: error: partner 'polyfil' (supplier) may neither print nor allocate a licence" \
+    "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to polyfil --quota 1
 refuse 2 "dvi: error: --unit must be 'job' or 'part'" \
     "$DVI" --key acme.pem license grant --dossier BRK-2041@C --to bureau7 --quota 1 --unit kg
 pass "grant refusals write nothing"
@@ -61,6 +63,10 @@ g0=$(grant --to bureau7 --quota 10)
 before=$(snapshot ledger)
 refuse 1 "dvi: error: licence $g0 may not be sub-licensed to another partner (sub-licence depth exhausted)" \
     "$DVI" --key bureau7desk.pem license allocate --from "$g0" --to depot --quota 5
+refuse 2 "dvi: error: licence $g0 is already held by 'bureau7'" \
+    "$DVI" --key bureau7desk.pem license allocate --from "$g0" --to bureau7 --quota 5
+refuse 2 "dvi: error: partner 'polyfil' (supplier) may neither print nor allocate a licence" \
+    "$DVI" --key bureau7desk.pem license allocate --from "$g" --to polyfil --quota 1
 pass "sub-licence depth enforced"
 
 expect 0 "$DVI" --json license show "$g"
@@ -75,12 +81,18 @@ assert kids[sys.argv[3]]["allocated"] == 5 and kids[sys.argv[3]]["to"] == "depot
 PY
 expect 0 "$DVI" license show "$g"
 stdout_has "quota    100 jobs: 0 used, 100 remaining, 80 allocated"
+stdout_has "devices  any of the holder's"
+one=$(grant --to bureau7 --quota 1 --unit part --device S5-0412 --device K3-0077 --material "PETG, ISO 1043 / general purpose, 1.75 mm filament")
+expect 0 "$DVI" license show "$one"
+stdout_has "quota    1 part: 0 used, 1 remaining, 0 allocated"
+stdout_has "devices  K3-0077, S5-0412"
+stdout_has "materials PETG, ISO 1043 / general purpose, 1.75 mm filament"
 expect 0 "$DVI" license list --to bureau7/s5
 [ "$(wc -l < "$T/out")" = 1 ] || fail "license list --to bureau7/s5 should list one licence"
 expect 0 "$DVI" --json license list --dossier BRK-2041@C
-[ "$(python3 -c "import json; print(len(json.load(open('$T/out'))['licenses']))")" = 2 ] || fail "2 grants of BRK-2041@C (allocations nested)"
+[ "$(python3 -c "import json; print(len(json.load(open('$T/out'))['licenses']))")" = 3 ] || fail "3 grants of BRK-2041@C (allocations nested)"
 # In order of creation, also within one second (the test's clock stands still).
-more="$g $g0"
+more="$g $g0 $one"
 for _ in 1 2 3 4; do more="$more $(grant --to bureau7 --quota 1)"; done
 expect 0 "$DVI" --json license list --dossier BRK-2041@C
 [ "$(python3 -c "import json; print(' '.join(l['id'] for l in json.load(open('$T/out'))['licenses']))")" = "$more" ] ||
@@ -106,6 +118,8 @@ stderr_has "is already revoked by"
 before=$(snapshot ledger)
 refuse 1 "dvi: error: licence $g was revoked: contract ended" \
     "$DVI" --key bureau7desk.pem license allocate --from "$g" --to bureau7/s5 --quota 1
+refuse 2 "dvi: error: the licence $a is already revoked, with the licence it was allocated from: contract ended" \
+    "$DVI" --key bureau7desk.pem license revoke "$a" --reason "again"
 pass "revocation"
 records_check
 pass "$(cat records.txt)"

@@ -33,7 +33,7 @@ expect 0 "$DVI" audit
 stdout_has "audit of 'Bracket consortium' (genesis sha256:"
 stdout_has "  4 chains, $commits commits ($commits verified now, 0 before), $commits records, 0 anchors, 0 forks"
 stdout_has "  0 errors, 0 warnings, 0 notes: PASS"
-grep -qE "^  sha256:[0-9a-f]{12} +bureau7/s5 +80 +0 +70$" "$T/out" || fail "licence usage line"
+grep -qE "^  sha256:[0-9a-f]{12} +bureau7/s5 +80 +0 +70 job$" "$T/out" || fail "licence usage line"
 expect 0 "$DVI" audit --format json
 validate "$T/out"
 [ "$(json_get '["summary"]["commits"]')" = "$commits" ] || fail "commits counted"
@@ -42,7 +42,7 @@ python3 -c "
 import json
 r = json.load(open('$T/out'))
 u = {l['id']: l for l in r['licences']}
-assert u['$a']['used'] == 70 and u['$a']['quota'] == 80, u['$a']
+assert u['$a']['used'] == 70 and u['$a']['quota'] == 80 and u['$a']['unit'] == 'job', u['$a']
 assert u['$g']['allocated'] == 80 and u['$g']['used'] == 70, u['$g']
 " || fail "licence usage in JSON"
 cp "$T/out" clean.json

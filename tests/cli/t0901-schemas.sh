@@ -53,3 +53,13 @@ done
 [ "$(snapshot "$DVI_DIR")" = "$before" ] || fail "an invalid manifest wrote to the ledger"
 [ "$n" -ge 8 ] || fail "only $n fixtures"
 pass "$n invalid fixtures rejected by jsonschema and by dvi (exit 2, nothing written)"
+
+# The schemas keep one layout (two-space JSON, as Python's json writes it), so that a
+# formatter run over the tree shows up here rather than as a thousand-line diff.
+python3 - "$DVI_SOURCE_DIR/schemas" <<'PY' || fail "a schema is not laid out as json.dumps(indent=2)"
+import glob, json, sys
+bad = [f for f in sorted(glob.glob(sys.argv[1] + "/*.json"))
+       if open(f).read() != json.dumps(json.load(open(f)), indent=2, ensure_ascii=False) + "\n"]
+assert not bad, bad
+PY
+pass "every schema laid out alike"

@@ -230,3 +230,9 @@ TEST_CASE("escape_controls writes each control character as an escape and leaves
                           "fdp") == "abc\\u202Efdp");
     CHECK(escape_controls("") == "");
 }
+
+TEST_CASE("count_of: a count and its noun, singular for one", "[encoding]") {
+    CHECK(dvi::util::count_of(1, "job") == "1 job");
+    CHECK(dvi::util::count_of(0, "part") == "0 parts");
+    CHECK(dvi::util::count_of(100, "job") == "100 jobs");
+}

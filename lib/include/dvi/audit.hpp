@@ -38,6 +38,7 @@ struct LicenceUsage {
     std::string dossier;
     std::string holder;  // partner or partner/writer
     std::string chain;   // who issued it
+    std::string unit;    // what the quota counts: job or part
     std::int64_t quota = 0;
     std::int64_t allocated = 0;  // sum of the quotas of its allocations
     std::int64_t used = 0;       // units printed under it and its allocations

@@ -187,4 +187,8 @@ std::string escape_controls(std::string_view s) {
     return out;
 }
 
+std::string count_of(std::int64_t n, std::string_view noun) {
+    return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 }  // namespace dvi::util

@@ -45,6 +45,10 @@ std::optional<ControlChar> control_char_in(std::string_view s, LineBreaks breaks
 // \n, \t, \x1b or \u202e, for a message that must not act on a terminal or forge a line.
 std::string escape_controls(std::string_view s);
 
+// "1 job", "2 jobs": a count and its noun, plural by adding "s" (the nouns dvi counts
+// take it: job, part, file, record, unit).
+std::string count_of(std::int64_t n, std::string_view noun);
+
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
