@@ -719,14 +719,24 @@ public:
             std::string rest = name.substr(std::string("refs/dvi/forks/").size());
             auto a = rest.find('/'), b = rest.find('/', a + 1);
             if (a == std::string::npos || b == std::string::npos) continue;
+            // Both heads of an equivocation are kept; ours, and any head our chain has
+            // since grown from, is the chain itself: only a head outside it is a fork.
+            git_oid kept, head;
+            if (git_oid_fromstr(&kept, rest.substr(b + 1).c_str()) == 0 &&
+                git_reference_name_to_id(&head, repo, ("refs/dvi/chains/" + rest.substr(0, b)).c_str()) == 0 &&
+                (git_oid_equal(&kept, &head) || git_graph_descendant_of(repo, &head, &kept) == 1))
+                continue;
+            git_error_clear();
             ++m_rep.forks;
             Finding f;
             f.code = "fork";
             f.severity = Severity::error;
             f.chain = rest.substr(0, b);
             f.commit = rest.substr(b + 1);
-            f.message = "writer '" + f.chain + "' signed a head that diverges from its chain here: an equivocation, kept as "
-                        "evidence under " + name;
+            f.message = "writer '" + f.chain +
+                        "' signed a head that diverges from its chain: an equivocation, kept as "
+                        "evidence under " +
+                        name;
             m_rep.findings.push_back(std::move(f));
         }
     }

@@ -297,6 +297,12 @@ equivocate() {
 scenario "chains forked"
 equivocate
 finds fork
+# One equivocation is one fork: our own head, kept beside theirs, is not a second.
+expect 1 "$DVI" --json audit
+python3 -c "
+import json; r = json.load(open('$T/out'))
+assert r['summary']['forks'] == 1 and [f['code'] for f in r['findings']].count('fork') == 1, r['findings']" ||
+    fail "one equivocation counted as more than one fork"
 
 scenario "an anchor over a commit that is not in its chain here"
 equivocate --key polyfil.pem anchor
