@@ -71,11 +71,14 @@ Json status_json(const LicenseStatus& s) {
 
 void print_line(const LicenseStatus& s, int indent) {
     const Json& r = s.record.json;
-    std::printf("%*s%.19s  %-12s %-16s %s %lld/%lld used%s%s\n", indent, "", s.record.id.c_str(),
+    std::printf("%*s%.19s  %-12s %-16s %s %lld/%lld used%s%s%s\n", indent, "", s.record.id.c_str(),
                 r.value("part", "").c_str(), Holder::from_json(r["to"]).str().c_str(), r.value("unit", "").c_str(),
                 static_cast<long long>(s.used), static_cast<long long>(s.quota),
                 s.allocated ? (", " + std::to_string(s.allocated) + " allocated").c_str() : "",
-                s.revoked ? "  REVOKED" : s.dossier_revoked ? "  DOSSIER REVOKED" : "");
+                s.revoked           ? "  REVOKED"
+                : s.dossier_revoked ? "  DOSSIER REVOKED"
+                                    : "",
+                s.allocated > s.quota ? "  OVER-ALLOCATED" : "");
     for (auto& a : s.allocations) print_line(a, indent + 2);
 }
 
@@ -185,6 +188,11 @@ int run_show(Context& ctx, const ShowOptions& o) {
                                  : s->dossier_revoked
                                      ? ("DOSSIER REVOKED: " + util::escape_controls(*s->dossier_revoked)).c_str()
                                      : "valid");
+    if (s->allocated > s->quota)
+        std::printf(
+            "warning  its allocations sum to %lld, above its quota of %lld: two of its holder's writers "
+            "allocated at once ('dvi audit' reports allocation-over-quota)\n",
+            static_cast<long long>(s->allocated), static_cast<long long>(s->quota));
     if (!s->allocations.empty()) {
         std::printf("allocations\n");
         for (auto& a : s->allocations) print_line(a, 2);

@@ -149,6 +149,12 @@ Result<ImportOutcome> bundle_import(Ledger& ledger, const fs::path& bundle, cons
         git_commit* c = nullptr;
         if (git_commit_lookup(&c, repo_of(ledger), &oid) != 0) {
             git_error_clear();
+            DVI_TRY(held, ledger.chains());
+            if (held.empty())  // a ledger being started from it (dvi init --join)
+                return make_error(Errc::invalid_input,
+                                  "bundle " + util::quote(bundle) + " continues from commit " + p +
+                                      ": it was made with --since, for a ledger that holds the rest",
+                                  "start a ledger from a full bundle (dvi sync --bundle-out without --since)");
             return make_error(Errc::invalid_input,
                               "bundle " + util::quote(bundle) + " continues from commit " + p + ", which this ledger lacks",
                               "import the bundles before it first, or ask for one made without --since");

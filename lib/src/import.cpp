@@ -395,7 +395,11 @@ Result<ImportOutcome> import_offers(Ledger& main, Ledger& q, const std::vector<O
             }
             if (excluded_any) continue;
             auto e = *first_roster_error;
-            if (local.empty()) e.message = "what was received holds no roster that verifies: " + e.message;
+            if (local.empty()) {
+                // A ledger being started from it: the roster's chain is missing, or bad.
+                e.message = "what was received holds no roster that verifies: " + e.message;
+                e.hint = "ask for every chain of the ledger, the roster's included (a bundle made without --since)";
+            }
             return e;
         }
         if (judged_with && roster->state() == *judged_with) break;

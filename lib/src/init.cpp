@@ -124,6 +124,11 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
     DVI_CHECK(check_target(req.dir));
     std::string source = req.source;
     std::error_code ec;
+    const bool url_like = source.find("://") != std::string::npos ||
+                          (source.find(':') != std::string::npos && source.find(':') < source.find('/'));
+    if (!url_like && !fs::exists(source, ec))
+        return make_error(Errc::not_found, "no ledger or bundle at " + util::quote(source),
+                          "give the path or URL of a partner's ledger, or a bundle file");
     bool bundle = fs::is_regular_file(source, ec);
     if (source.find("://") == std::string::npos && fs::exists(source, ec)) source = fs::absolute(source, ec).string();
     CreatedDir guard(req.dir);
@@ -156,7 +161,11 @@ Result<JoinOutcome> ledger_join(const JoinRequest& req) {
     auto roster = roster_load(ledger);
     if (!roster) {
         auto e = roster.error();
-        if (e.code == Errc::not_found) e.message = "'" + req.source + "' holds no dvi ledger";
+        if (e.code == Errc::not_found) {
+            e.message = util::quote(req.source) + " holds no dvi ledger: no chain of it holds a roster";
+            e.hint = bundle ? "ask for a bundle of every chain (dvi sync --bundle-out, without --since)"
+                            : "give the path or URL of a partner's ledger, or a bundle file";
+        }
         return e;
     }
     if (req.trust && *req.trust != roster->genesis())

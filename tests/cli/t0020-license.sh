@@ -127,3 +127,20 @@ pass "$(cat records.txt)"
 # The whole ledger this script built passes the audit: no errors (its clock games and
 # failed inspections are warnings).
 audit_clean
+
+# Two writers of one holder, each with a copy of the ledger (or at the same moment),
+# allocate from one licence past its quota: each was within it alone. license show and
+# list say so once both are in one ledger; the audit reports it.
+g2=$(grant --to bureau7 --quota 10)
+cp -a ledger L2
+"$DVI" -q --key bureau7desk.pem license allocate --from "$g2" --to bureau7/s5 --quota 8
+"$DVI" -q -C L2 --key bureau7.pem license allocate --from "$g2" --to bureau7/desk --quota 8
+"$DVI" -q sync "$T/L2" --fetch-only
+expect 0 "$DVI" license show "$g2"
+stdout_has "warning  its allocations sum to 16, above its quota of 10"
+expect 0 "$DVI" license list --to bureau7
+stdout_has "OVER-ALLOCATED"
+expect 1 "$DVI" --json audit
+[ "$(python3 -c "import json; print([f['code'] for f in json.load(open('$T/out'))['findings']].count('allocation-over-quota'))")" = 1 ] ||
+    fail "the audit reports the over-allocation once"
+pass "allocations past the quota by two writers: shown by license show and list, found by the audit"

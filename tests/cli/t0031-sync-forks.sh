@@ -103,6 +103,16 @@ expect 0 "$DVI" --json -C L5 sync --bundle-in "$T/thin.bundle"
 # A bundle that continues from heads we lack is refused as such.
 expect 2 "$DVI" -C L2 sync --bundle-in "$T/inc.bundle"
 stderr_has "which this ledger lacks"
+# ... and one cannot start a ledger: the join says why, and leaves nothing behind.
+expect 2 "$DVI" --key polyfil.pem init --join "$T/inc.bundle" --partner polyfil --writer lab from-inc
+stderr_is "dvi: error: bundle '$T/inc.bundle' continues from commit $(sed -n 's/^-\([0-9a-f]*\).*/\1/p' inc.bundle | head -1): it was made with --since, for a ledger that holds the rest
+dvi: hint: start a ledger from a full bundle (dvi sync --bundle-out without --since)"
+[ ! -e from-inc ] || fail "a refused join left a folder"
+git -C L4 bundle create -q "$T/lab-only.bundle" refs/dvi/chains/polyfil/lab 2>/dev/null
+expect 2 "$DVI" --key polyfil.pem init --join "$T/lab-only.bundle" --partner polyfil --writer lab lab-only
+stderr_is "dvi: error: what was received holds no roster that verifies: the ledger has no roster
+dvi: hint: ask for every chain of the ledger, the roster's included (a bundle made without --since)"
+[ ! -e lab-only ] || fail "a refused join left a folder"
 pass "bundles: ours verify with git, stock thin bundles import, --since, --join from a bundle"
 
 # A corrupt pack is refused and nothing is imported.
