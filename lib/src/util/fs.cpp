@@ -176,7 +176,15 @@ Status write_file_atomic(const fs::path& path, std::string_view data, FileMode m
     std::random_device rd;
     fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
-    if (fd < 0) return errno_error("write", path, errno);
+    if (fd < 0) {
+        // The target itself may exist (a file of /proc): what failed is the file beside it.
+        const int err = errno;
+        Error e = errno_error("write", path, err);
+        if (fs::exists(path, ec))
+            e.message = "cannot write " + quote(path) + ": no file can be made beside it in " + quote(dir) + " (" +
+                        std::strerror(err) + ")";
+        return e;
+    }
     // The umask may have narrowed the mode; set it exactly.
     ::fchmod(fd, static_cast<mode_t>(mode));
     if (int err = write_all(fd, data); err != 0) {
