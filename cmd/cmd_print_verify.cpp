@@ -116,7 +116,24 @@ int run_command_in_memory(const std::vector<std::string>& argv, const std::strin
 
 // Writes the sealed bytes where they go; only after the print was recorded as allowed.
 // A decrypted G-code goes to --output readable by its owner only.
+Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger);
+
+// Any failure of the hand-over comes after the print was recorded: it is fatal (128), and
+// says so, lest the operator run the job again and spend another unit.
 Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
+    auto st = hand_over_once(ctx, o, out, ledger);
+    if (st) return st;
+    Error e = st.error();
+    if (e.message.rfind("the print is recorded", 0) != 0) {
+        e.message = "the print is recorded as allowed (" + out.record_id +
+                    "), but the G-code was not handed over: " + e.message;
+        e.hint = "do not print again without a new check: record the outcome with an inspection";
+    }
+    e.code = Errc::io;
+    return e;
+}
+
+Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
     if (o.output.empty() && o.command.empty()) return {};
     std::string clear;
     if (!out.encrypted) {
@@ -140,7 +157,9 @@ Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& 
             const char* tmp = std::getenv("TMPDIR");
             std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
             char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
-            if (!dir) return make_error(Errc::io, "cannot create a private temporary folder");
+            if (!dir)
+                return make_error(Errc::io, "cannot create a private temporary folder in '" +
+                                                tmpl.substr(0, tmpl.size() - 17) + "': " + std::strerror(errno));
             std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
             st = util::write_file_atomic(path, bytes, util::FileMode::private_0600, util::Overwrite::no);
             if (st) rc = run_command(o.command, path, ctx.globals.json, o.batch);
@@ -166,13 +185,26 @@ Status check_job(const PrintOptions& o) {
         return make_error(Errc::invalid_input, "give --output or a command, not both");
     std::error_code ec;
     if (!o.output.empty()) {
-        if (std::filesystem::symlink_status(o.output, ec).type() != std::filesystem::file_type::not_found)
+        const auto status = std::filesystem::symlink_status(o.output, ec);
+        if (status.type() == std::filesystem::file_type::directory)
+            return make_error(Errc::invalid_input, "--output '" + o.output + "' is a folder", "give a file name");
+        if (ec && status.type() != std::filesystem::file_type::not_found)
+            return make_error(Errc::invalid_input, "cannot use --output '" + o.output + "': " + ec.message());
+        if (status.type() != std::filesystem::file_type::not_found)
             return make_error(Errc::invalid_input, "refusing to overwrite '" + o.output + "'", "choose another path");
         auto parent = std::filesystem::path(o.output).parent_path();
         if (parent.empty()) parent = ".";
         if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0)
             return make_error(Errc::invalid_input, "cannot write --output '" + o.output + "': '" + parent.string() +
                                                        "' is not a writable folder");
+    }
+    if (!o.command.empty()) {
+        // A clear G-code reaches the command through a private folder there.
+        const char* tmp = std::getenv("TMPDIR");
+        const std::string dir = tmp && *tmp ? tmp : "/tmp";
+        if (!std::filesystem::is_directory(dir, ec) || ::access(dir.c_str(), W_OK | X_OK) != 0)
+            return make_error(Errc::invalid_input, "cannot hand the G-code to '" + o.command[0] + "': '" + dir +
+                                                       "' (TMPDIR) is not a writable folder");
     }
     if (o.operator_given && o.operator_name.empty()) return make_error(Errc::invalid_input, "--operator needs a name");
     return {};
@@ -333,6 +365,11 @@ Status parse_job(const std::string& text, PrintOptions& o) {
                 return make_error(Errc::invalid_input, "the job's \"" + key + "\" must be a string");
             if (!text_field(value))
                 return make_error(Errc::invalid_input, "the job's \"" + key + "\" holds a control character");
+            // Empty is not "not given" (the command line refuses an empty value too): an
+            // empty "file" would skip the comparison, an empty "output" hand over nothing.
+            if (value.get_ref<const std::string&>().empty())
+                return make_error(Errc::invalid_input, "the job's \"" + key + "\" is empty",
+                                  "leave the field out to use the option's value or its default");
             *it->second = value.get<std::string>();
             if (key == "operator") o.operator_given = true;
         } else if (key == "serials") {

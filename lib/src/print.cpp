@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "dvi/anchor.hpp"
@@ -120,20 +121,66 @@ Result<StoredRecord> find_material_lot(const Ledger& ledger, std::string_view re
     return find_typed(ledger, r, "material-lot");
 }
 
+namespace {
+
+// A text option as the print record holds it (its schema's limits): well-formed UTF-8 of
+// 1 to `max` characters. Found here, before any check, rather than when the record is
+// refused by its schema, which would leave a refusal unrecorded.
+Status check_text(const std::string& option, const std::string& v, std::size_t max) {
+    if (const auto at = util::utf8_invalid_at(v); at != std::string::npos)
+        return make_error(Errc::invalid_input, option + " is not UTF-8 text (byte " + std::to_string(at + 1) + ")");
+    std::size_t chars = 0;
+    for (char c : v) chars += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    if (chars == 0 || chars > max)
+        return make_error(Errc::invalid_input, option + " must be 1 to " + std::to_string(max) + " characters, not " +
+                                                   std::to_string(chars));
+    return {};
+}
+
+// A refusal's sentence as its record holds it: a path or name in it may hold bytes that
+// are not UTF-8 (shown as \xNN) or be long (cut, as the schema allows 1024 characters).
+std::string fit_message(const std::string& message) {
+    std::string out;
+    std::string_view rest = message;
+    while (!rest.empty()) {
+        const auto at = util::utf8_invalid_at(rest);
+        if (at == std::string::npos) {
+            out += rest;
+            break;
+        }
+        out += rest.substr(0, at);
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(rest[at])));
+        out += esc;
+        rest.remove_prefix(at + 1);
+    }
+    out = util::escape_controls(out);
+    constexpr std::size_t k_max_chars = 1000;
+    std::size_t chars = 0, i = 0;
+    for (; i < out.size(); ++i)
+        if ((static_cast<unsigned char>(out[i]) & 0xc0) != 0x80 && ++chars > k_max_chars) break;
+    if (i < out.size()) out = out.substr(0, i) + "...";
+    return out;
+}
+
+}  // namespace
+
 Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key, const PrintRequest& req) {
-    if (req.device.empty() || req.device.size() > 64) return make_error(Errc::invalid_input, "--device needs a serial");
-    if (req.license.size() > 128 || req.material_lot.size() > 128)
-        return make_error(Errc::invalid_input, "--license and --material-lot take a record id");
+    DVI_CHECK(check_text("--device", req.device, 64));
+    DVI_CHECK(check_text("--license", req.license, 128));
+    DVI_CHECK(check_text("--material-lot", req.material_lot, 128));
+    if (req.recipe) DVI_CHECK(check_text("--recipe", *req.recipe, 64));
+    if (req.operator_name) DVI_CHECK(check_text("--operator", *req.operator_name, 128));
+    if (req.serials.size() > 1000)
+        return make_error(Errc::invalid_input,
+                          "at most 1000 --serial in one job, not " + std::to_string(req.serials.size()));
     {
+        for (auto& x : req.serials) DVI_CHECK(check_text("--serial '" + fit_message(x) + "'", x, 64));
         std::vector<std::string> s = req.serials;
         std::sort(s.begin(), s.end());
-        if (std::adjacent_find(s.begin(), s.end()) != s.end())
-            return make_error(Errc::invalid_input, "a --serial is given twice");
-        for (auto& x : s)
-            if (x.empty() || x.size() > 64) return make_error(Errc::invalid_input, "a --serial must be 1 to 64 characters");
+        if (auto twice = std::adjacent_find(s.begin(), s.end()); twice != s.end())
+            return make_error(Errc::invalid_input, "--serial '" + fit_message(*twice) + "' is given twice");
     }
-    if (req.operator_name && (req.operator_name->empty() || req.operator_name->size() > 128))
-        return make_error(Errc::invalid_input, "--operator must be 1 to 128 characters");
     std::optional<std::string> file_sha;
     std::uint64_t file_size = 0;
     if (req.file) {
@@ -161,13 +208,13 @@ Result<PrintOutcome> print_verify(Ledger& ledger, const crypto::PrivateKey& key,
         auto settle = [&](std::int64_t& used) -> Status {
             out.allowed = !refusal;
             out.refusal = refusal;
-            out.message = message;
+            out.message = fit_message(message);
             if (!out.allowed || !last_check) return {};
             DVI_TRY(late, last_check(used));
             if (late) {
                 out.allowed = false;
                 out.refusal = late->first;
-                out.message = late->second;
+                out.message = fit_message(late->second);
             }
             return {};
         };

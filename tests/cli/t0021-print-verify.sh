@@ -49,6 +49,16 @@ refused lot-not-released "lot PETG-2026-0131 is in quarantine and no deviation a
     --license "$a" --device S5-0412 --material-lot polyfil/PETG-2026-0131
 refused file-mismatch "the file '$EXAMPLE/recipes/mk3s/bracket-infill40.gcode' (sha256:edb30348771a, 1559991 bytes) is not the sealed G-code of recipe mk3s-petg (sha256:864fe59561f9)" \
     --license "$a" --device K3-0077 --material-lot $lot --file "$EXAMPLE/recipes/mk3s/bracket-infill40.gcode"
+# A file whose name is not UTF-8, or whose path is longer than a record's sentence may be:
+# the refusal is still recorded, the name escaped, the sentence cut.
+cp "$EXAMPLE/recipes/mk3s/bracket-infill40.gcode" "$T/$(printf 'f\xff').gcode"
+refused file-mismatch "the file '$T/f\xff.gcode' (sha256:edb30348771a, 1559991 bytes) is not the sealed G-code of recipe mk3s-petg (sha256:864fe59561f9)" \
+    --license "$a" --device K3-0077 --material-lot $lot --file "$T/$(printf 'f\xff').gcode"
+long=$T; for _ in 1 2 3 4 5 6; do long=$long/$(printf 'd%.0s' {1..200}); done
+mkdir -p "$long" && cp "$EXAMPLE/recipes/mk3s/bracket-infill40.gcode" "$long/x.gcode"
+expect 1 "$DVI" --json --key bureau7.pem print-verify --license "$a" --device K3-0077 --material-lot $lot --file "$long/x.gcode"
+[ "$(json_get '["code"]')" = file-mismatch ] && [ -n "$(json_get '["record"]')" ] || fail "a long path's refusal was not recorded"
+json_get '["message"]' | grep -q '\.\.\.$' || fail "a long path's sentence is not cut"
 DVI_TEST_DATE=2026-10-31T23:59:59Z refused not-yet-valid "the licence is valid from 2026-11-01T00:00:00Z" \
     --license "$a" --device S5-0412 --material-lot $lot
 DVI_TEST_DATE=2027-01-01T00:00:00Z refused expired "the licence expired at 2026-12-31T23:59:59Z" \

@@ -46,9 +46,11 @@ printf '%s\n' \
     "{\"license\": \"$a\", \"output\": \"$T/job.gcode\"}" \
     "{\"license\": \"$a\", \"file\": \"/dev/null\"}" \
     "{\"license\": \"$a\", \"operator\": \"J\\u0000Doe\"}" \
-    "{\"license\": \"$a\", \"serials\": [\"BRK-\\u202e9\"]}" >jobs
+    "{\"license\": \"$a\", \"serials\": [\"BRK-\\u202e9\"]}" \
+    "{\"license\": \"$a\", \"file\": \"\"}" \
+    "{\"license\": \"$a\", \"output\": \"\"}" >jobs
 expect 2 batch --device S5-0412 --material-lot $lot <jobs
-[ "$(wc -l <"$T/out")" = 16 ] || fail "one output line for each of the 16 jobs"
+[ "$(wc -l <"$T/out")" = 18 ] || fail "one output line for each of the 18 jobs"
 line 1 'r["decision"] == "allowed" and r["exit"] == 0 and r["used"] == 1 and r["quota"] == 3 and r["seq"] > 0' \
     "the first job allowed"
 "$DVI" --json show "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["record"])' "$T/out")" |
@@ -71,7 +73,7 @@ line 7 'r["exit"] == 2 and r["error"] == "the job has an unknown field \"serial\
 line 8 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"serials\" must be a list of strings"' "a field of the wrong type"
 line 9 'r["exit"] == 2 and r["error"] == "the job has no \"license\"" and r["hint"] == "give it on the line or as --license"' \
     "a missing licence"
-line 10 'r["exit"] == 2 and r["error"] == "--operator needs a name"' "an empty operator"
+line 10 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"operator\" is empty"' "an empty operator"
 line 11 'r["exit"] == 2 and r["error"] == "the job is longer than 65536 bytes"' "a line too long"
 line 12 'r["decision"] == "allowed" and r["used"] == 3' "the third print, to --output"
 cmp -s "$T/job.gcode" "$EXAMPLE/recipes/mini/bracket.gcode" || fail "the job's output is not the sealed G-code"
@@ -81,6 +83,8 @@ line 14 'r["exit"] == 2 and r["error"] == "refusing to overwrite '"'$T/job.gcode
 line 15 'r["exit"] == 2 and r["error"] == "--file '"'/dev/null'"' is not a regular file"' "a file that is a device"
 line 16 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"operator\" holds a control character"' "a NUL"
 line 17 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"serials\" hold a control character"' "a bidirectional override"
+line 18 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"file\" is empty"' "an empty file (not a print without the comparison)"
+line 19 'r["exit"] == 2 and r["error"] == "the job'"'"'s \"output\" is empty"' "an empty output (not a print handed to nobody)"
 stderr_has "dvi: error: line 5: a job must be one JSON object on one line"
 stderr_has "dvi: error: line 11: the job is longer than 65536 bytes"
 stderr_has "dvi: error: line 13: print refused [quota-exhausted]: the licence's quota is used up: 3 of 3 jobs printed"
