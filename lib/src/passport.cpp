@@ -521,8 +521,9 @@ private:
     struct Commit {
         std::optional<crypto::PublicKey> key;  // when its signature verifies
         std::vector<std::string> parents;
-        std::string record;  // the trailer's id
-        bool used = false;   // appends a record of the passport or links an anchor
+        std::string record;   // the trailer's id
+        std::string subject;  // the first line of its (signed) message, e.g. "inspection: S-1 fail"
+        bool used = false;    // appends a record of the passport or links an anchor
     };
     std::map<std::string, Commit> m_commits;
     std::map<std::string, std::string> m_commit_of;  // record id -> commit
@@ -636,6 +637,7 @@ void Verifier::check_commits() {
         }
         auto facts = parse_commit(raw);
         c.parents = facts.parents;
+        c.subject = facts.message.substr(0, facts.message.find('\n'));
         if (c.parents.size() > 1)
             problem(path, "has " + std::to_string(c.parents.size()) + " parents; a chain is linear");
         auto trailer = trailer_of(facts.message);
@@ -925,6 +927,15 @@ void Verifier::check_references() {
             check_artifact(str_at(*report, {"sha256"}), int_at(*report, {"size"}), "the report of inspection " + id);
         s.inspections.push_back(
             {id, issuer_of(rec).str(), str_at(rec, {"result"}), str_at(rec, {"inspector"}), str_at(rec, {"date"})});
+    }
+    // A commit the passport carries (linking the print to an anchor) whose signed message
+    // says it appends an inspection of this serial must bring that record: a passport
+    // cannot leave out a failed inspection it holds the commit of.
+    for (auto& [name, c] : m_commits) {
+        if (c.record.empty() || m_records.count(c.record) || m_broken.count(c.record)) continue;
+        if (c.subject.rfind("inspection: " + s.serial + " ", 0) == 0)
+            problem(commit_file(name, "commit"), "appends inspection " + c.record + " of serial '" + s.serial +
+                                                     "' (its signed message says so), which the passport leaves out");
     }
 }
 

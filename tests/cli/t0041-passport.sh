@@ -188,6 +188,24 @@ dvi: hint: do not rely on this passport: 2 proofs failed"
 [ "$(json_get '["problems"][1]["file"]')" = "records/$lot_hex.json" ] || fail "--json problem file"
 pass "an edited record is refused, with or without its checksums forged"
 
+# The inspection left out (its record and its entry in passport.json, checksums forged):
+# the passport still carries the signed commit that appended it, whose message says so.
+unpack t8
+insp=$(python3 -c 'import json,sys; print([r["id"] for r in json.load(open(sys.argv[1]))["records"] if r["type"] == "inspection"][0])' t8/passport.json)
+insp_commit=$(grep -lx "Dvi-Record: $insp" t8/commits/*.payload | xargs basename | sed 's/\.payload$//')
+rm "t8/records/${insp#sha256:}.json"
+python3 - t8/passport.json "$insp" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["records"] = [r for r in d["records"] if r["id"] != sys.argv[2]]
+open(sys.argv[1], "w").write(json.dumps(d, indent=2) + "\n")
+PY
+resum t8
+repack t8 t8.tar
+expect 1 "$DVI" passport verify t8.tar
+stderr_has "dvi: error: 'commits/$insp_commit.commit': appends inspection $insp of serial 'BRK-2026-00017' (its signed message says so), which the passport leaves out"
+pass "an inspection left out of the passport is found by the commit that appended it"
+
 # A signature swapped for another commit's, checksums forged.
 unpack t2
 cp "t2/commits/$print_commit.sig" "t2/commits/$lot_commit.sig"
