@@ -34,8 +34,10 @@ int run_key_generate(Context& ctx, const KeyGenerateOptions& o) {
     if (o.passphrase) {
         auto p = read_passphrase("New passphrase: ", true);
         if (!p) return report(p.error());
-        if (!*p || (*p)->empty())
-            return report(make_error(Errc::invalid_input, "--passphrase needs DVI_KEY_PASSPHRASE or a terminal"));
+        if (!*p) return report(make_error(Errc::invalid_input, "--passphrase needs DVI_KEY_PASSPHRASE or a terminal"));
+        if ((*p)->empty())
+            return report(make_error(Errc::invalid_input, "an empty passphrase protects nothing",
+                                     "give one, or leave out --passphrase"));
         pass = **p;
     }
     auto key = crypto::PrivateKey::generate();
@@ -48,11 +50,19 @@ int run_key_generate(Context& ctx, const KeyGenerateOptions& o) {
         if (!ctx.globals.quiet) std::fprintf(stderr, "dvi: public key: %s\n", pub.openssh().c_str());
         return k_exit_ok;
     }
+    // Both files or neither: the public key's place is checked first, and a private key
+    // whose public half could not be written after all is taken back.
+    std::error_code ec;
+    if (std::filesystem::is_directory(o.out + ".pub", ec))
+        return report(make_error(Errc::invalid_input, "cannot write " + util::quote(o.out + ".pub") + ": it is a folder",
+                                 "choose another --out"));
     if (auto st = key_save(o.out, *text); !st) return report(st.error());
     std::string pub_line = pub.openssh() + " " + std::filesystem::path(o.out).filename().string() + "\n";
     if (auto st = util::write_file_atomic(o.out + ".pub", pub_line, util::FileMode::public_0644, util::Overwrite::yes);
-        !st)
+        !st) {
+        std::filesystem::remove(o.out, ec);
         return report(st.error());
+    }
     if (ctx.globals.json) {
         print_json({{"file", o.out},
                     {"public_key_file", o.out + ".pub"},

@@ -35,7 +35,19 @@ DVI_KEY_PASSPHRASE=wrong expect 2 "$DVI" key show p.pem
 stderr_is "dvi: error: cannot load key 'p.pem': cannot decrypt key: wrong passphrase"
 expect 2 setsid -w "$DVI" key show p.pem </dev/null
 stderr_has "key is protected by a passphrase"
+DVI_KEY_PASSPHRASE= expect 2 "$DVI" key generate --passphrase --out e.pem
+stderr_is "dvi: error: an empty passphrase protects nothing
+dvi: hint: give one, or leave out --passphrase"
+[ ! -e e.pem ] || fail "a refused key generate wrote the key"
 pass "passphrases"
+
+# Both files or neither: a public key that cannot be written leaves no private key behind.
+mkdir z.pem.pub
+expect 2 "$DVI" key generate --out z.pem
+stderr_is "dvi: error: cannot write 'z.pem.pub': it is a folder
+dvi: hint: choose another --out"
+[ ! -e z.pem ] || fail "key generate left the private key behind"
+pass "key generate writes both files or neither"
 
 # OpenSSH export: stock ssh-keygen reads it and derives the same public key.
 expect 0 "$DVI" key generate --openssh --out o.key
