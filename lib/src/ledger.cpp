@@ -778,7 +778,14 @@ Result<ArtifactRef> Ledger::store_artifact(const fs::path& file, const std::stri
         DVI_TRY(next, read_some());
         n = next;
     }
-    if (total != file_size) return make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
+    // Its size tells an append; its times tell a write in place (what was hashed might be
+    // half the old file, half the new).
+    struct stat after {};
+    ::fstat(fd, &after);
+    if (total != file_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+        after.st_mtim.tv_nsec != st.st_mtim.tv_nsec || after.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+        after.st_ctim.tv_nsec != st.st_ctim.tv_nsec)
+        return make_error(Errc::invalid_input, util::quote(file) + " changed while it was being read");
     if (enc) {
         DVI_TRY(tag, enc->finish());
         DVI_CHECK(put(tag.data(), tag.size()));

@@ -84,7 +84,8 @@ void check_dossier(const Json& m, ManifestError& err, std::vector<std::string>& 
     for (std::size_t i = 0; i < m["files"].size(); ++i) {
         std::string p = m["files"][i]["path"];
         if (m["files"][i]["role"] == "model") has_model = true;
-        auto [it, fresh] = file_paths.emplace(p, i);
+        // One file however it is spelt: "./model/x.stl" and "model//x.stl" are "model/x.stl".
+        auto [it, fresh] = file_paths.emplace(std::filesystem::path(p).lexically_normal().string(), i);
         if (!fresh)
             err.add("/files/" + std::to_string(i) + "/path",
                     "lists '" + p + "' again (files[" + std::to_string(it->second) + "])");

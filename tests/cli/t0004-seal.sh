@@ -38,6 +38,12 @@ variant folder 's|path: docs/process-plan.md|path: docs/folder.md|'
 refuse 2 acme b/folder.yaml "dvi: error: b/folder.yaml:29: field 'files[3].path': path 'docs/folder.md' is not a regular file"
 variant nounits '/^    units: mm$/d'
 refuse 2 acme b/nounits.yaml "dvi: error: b/nounits.yaml:16: field 'files[0].units' is missing"
+# STL by its media type too; one file however its path is spelt.
+cp b/model/bracket.stl b/model/mesh.bin
+variant stltype 's|path: model/bracket.3mf|path: model/mesh.bin|; s|media_type: model/3mf|media_type: model/stl|'
+refuse 2 acme b/stltype.yaml "dvi: error: b/stltype.yaml:21: field 'files[1].units' is missing"
+variant dotpath 's|path: model/bracket.3mf|path: ./model//bracket.stl\n    units: mm|'
+refuse 2 acme b/dotpath.yaml "dvi: error: b/dotpath.yaml:21: field 'files[1].path': lists './model//bracket.stl' again (files[0])"
 variant nomodel '/printer_model: Original Prusa MINI/d'
 refuse 2 acme b/nomodel.yaml "dvi: error: b/nomodel.yaml:49: field 'recipes[1].printer_model' is missing"
 variant duprecipe 's/name: mini-petg/name: mk3s-petg/'
