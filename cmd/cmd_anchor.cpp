@@ -1,6 +1,7 @@
 // dvi anchor: an anchor record over the heads of every chain this ledger knows, with
 // time evidence (an RFC 3161 token, now or by request/reply files, or a co-signature).
 #include <cstdio>
+#include <optional>
 
 #include "common.hpp"
 #include "dvi/anchor.hpp"
@@ -15,7 +16,7 @@ struct AnchorOptions {
     std::string request;
     std::string import;
     std::string cosign;
-    int timeout = 30;
+    std::optional<int> timeout;  // seconds; 30 when not given
 };
 
 std::string evidence_line(const AnchorOutcome& out) {
@@ -38,9 +39,15 @@ int run_anchor(Context& ctx, const AnchorOptions& o) {
     if (!o.request.empty()) req.evidence = AnchorEvidence::request, req.file = o.request;
     if (!o.import.empty()) req.evidence = AnchorEvidence::import, req.file = o.import;
     if (!o.cosign.empty()) req.evidence = AnchorEvidence::cosign, req.cosign = o.cosign;
-    if (o.timeout < 1 || o.timeout > 600)
+    if (o.timeout && o.tsa.empty()) return report(make_error(Errc::invalid_input, "--timeout is for --tsa"));
+    if (o.timeout && (*o.timeout < 1 || *o.timeout > 600))
         return report(make_error(Errc::invalid_input, "--timeout must be between 1 and 600 seconds"));
-    req.timeout_seconds = o.timeout;
+    req.timeout_seconds = o.timeout.value_or(30);
+    if (o.request == "-" || o.import == "-")
+        return report(
+            make_error(Errc::invalid_input,
+                       std::string(o.request == "-" ? "--request" : "--import") + " takes a file name, not '-'",
+                       "standard input and output carry dvi's own text; name the file the TSA gets or gave"));
 
     auto session = ctx.write_session();
     if (!session) return report(session.error());

@@ -30,6 +30,10 @@ int run_key_generate(Context& ctx, const KeyGenerateOptions& o) {
         return report(make_error(Errc::invalid_input, "--openssh writes an unencrypted key; it cannot take --passphrase",
                                  "protect the OpenSSH key afterwards with 'ssh-keygen -p -f <file>'"));
     }
+    if (ctx.globals.json && o.out.empty())
+        return report(make_error(Errc::invalid_input,
+                                 "--json prints a JSON document, and the key would be printed instead",
+                                 "give --out <file>; the document then names the files"));
     std::optional<std::string> pass;
     if (o.passphrase) {
         auto p = read_passphrase("New passphrase: ", true);

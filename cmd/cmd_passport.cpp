@@ -86,8 +86,11 @@ Json summary_json(const PassportVerifyOutcome& out) {
     const auto& s = out.summary;
     Json inspections = Json::array(), anchors = Json::array(), problems = Json::array();
     for (auto& i : s.inspections)
-        inspections.push_back(
-            {{"id", i.id}, {"chain", i.chain}, {"result", i.result}, {"inspector", i.inspector}, {"date", i.date}});
+        inspections.push_back({{"id", i.id},
+                               {"chain", i.chain},
+                               {"result", i.result},
+                               {"inspector", i.inspector},
+                               {"date", i.date.empty() ? Json() : Json(i.date)}});
     for (auto& a : s.anchors)
         anchors.push_back({{"id", a.id},
                            {"role", a.role},
@@ -140,8 +143,8 @@ void print_summary(const PassportVerifyOutcome& out) {
     std::printf("licence   %.19s to %s, under grant %.19s\n", s.license.c_str(), s.licensee.c_str(), s.grant.c_str());
     if (s.inspections.empty()) std::printf("inspected none in this passport\n");
     for (auto& i : s.inspections)
-        std::printf("inspected %s by %s on %s (%s, %.19s)\n", i.result.c_str(), i.inspector.c_str(), i.date.c_str(),
-                    i.chain.c_str(), i.id.c_str());
+        std::printf("inspected %s by %s%s (%s, %.19s)\n", i.result.c_str(), i.inspector.c_str(),
+                    i.date.empty() ? "" : (" on " + i.date).c_str(), i.chain.c_str(), i.id.c_str());
     std::printf("time      after %s, before %s\n", time_or(s.not_before, "(no earlier anchor)").c_str(),
                 time_or(s.not_after, "(no covering anchor)").c_str());
     for (auto& a : s.anchors)

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -61,19 +62,29 @@ std::string der_of(X509* cert) {
     return out;
 }
 
+// Exactly one certificate: a bundle of several, or one followed by anything, is refused
+// rather than read as its first (trusting a TSA must say which one).
 Result<X509Ptr> parse_x509(std::string_view bytes) {
     BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
     X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (!cert) {
+    bool rest = false;
+    if (cert) {
+        char c;
+        while (BIO_read(bio.get(), &c, 1) == 1)
+            if (!std::isspace(static_cast<unsigned char>(c))) rest = true;
+    } else {
         ERR_clear_error();
         const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
         cert = d2i_X509(nullptr, &p, static_cast<long>(bytes.size()));
+        rest = cert && p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size();
     }
     if (!cert) {
         ERR_clear_error();
         return make_error(Errc::invalid_input, "not an X.509 certificate (PEM or DER)");
     }
-    return X509Ptr(cert);
+    X509Ptr out(cert);
+    if (rest) return make_error(Errc::invalid_input, "more than one certificate, or something after it: give one");
+    return out;
 }
 
 Result<RespPtr> parse_reply(std::string_view der) {

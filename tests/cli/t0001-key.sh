@@ -47,6 +47,10 @@ expect 2 "$DVI" key generate --out z.pem
 stderr_is "dvi: error: cannot write 'z.pem.pub': it is a folder
 dvi: hint: choose another --out"
 [ ! -e z.pem ] || fail "key generate left the private key behind"
+expect 2 "$DVI" --json key generate
+stderr_is "dvi: error: --json prints a JSON document, and the key would be printed instead
+dvi: hint: give --out <file>; the document then names the files"
+[ ! -s "$T/out" ] || fail "--json key generate printed a key"
 pass "key generate writes both files or neither"
 
 # OpenSSH export: stock ssh-keygen reads it and derives the same public key.

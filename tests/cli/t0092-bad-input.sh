@@ -101,6 +101,7 @@ printf 'x' > bad/request-exists.tsq
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bad/ca.key -out bad/ca-cert.pem \
     -subj /CN=ca -days 30 2>/dev/null
 dvi -q --key acme.pem roster trust-tsa bad/ca-cert.pem
+cat bad/ca-cert.pem bad/plain-cert.pem > bad/two-certs.pem
 
 # Ledger states: copies of the ledger, each damaged in one way.
 cp -a ledger other-genesis && git -C other-genesis config dvi.genesis "sha256:$(printf 'ab%.0s' {1..32})"
