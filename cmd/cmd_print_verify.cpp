@@ -51,6 +51,10 @@ const struct rlimit& core_limit_at_start() {
     return k;
 }
 
+// What run_command returns for a command a signal ended: this plus the signal (an exit
+// status is at most 255, so the two cannot be confused).
+constexpr int k_killed_by = 1000;
+
 int run_command(std::vector<std::string> argv, const std::string& path, bool stdout_to_stderr, bool stdin_null) {
     bool substituted = false;
     for (auto& a : argv)
@@ -79,7 +83,7 @@ int run_command(std::vector<std::string> argv, const std::string& path, bool std
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : k_killed_by + WTERMSIG(st);
 }
 
 // A decrypted G-code for the command, in memory only: a sealed memfd (nobody can change
@@ -167,11 +171,14 @@ Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutc
             std::filesystem::remove_all(dir, ec);
         }
         if (!st) return st.error();
-        if (rc != 0)
-            return make_error(
-                Errc::io,
-                "the print is recorded as allowed, but '" + o.command[0] + "' exited with status " + std::to_string(rc),
-                "record the outcome with an inspection; do not print again without a new check");
+        if (rc != 0) {
+            const std::string how = rc < 0              ? std::string("could not be started: ") + std::strerror(errno)
+                                    : rc >= k_killed_by ? "was killed by signal " + std::to_string(rc - k_killed_by) +
+                                                              " (" + ::strsignal(rc - k_killed_by) + ")"
+                                                        : "exited with status " + std::to_string(rc);
+            return make_error(Errc::io, "the print is recorded as allowed, but '" + o.command[0] + "' " + how,
+                              "record the outcome with an inspection; do not print again without a new check");
+        }
     }
     return {};
 }

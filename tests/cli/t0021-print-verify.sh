@@ -114,6 +114,13 @@ done
 [ "$(chain_length bureau7/s5)" = "$n" ] || fail "a bad hand-over option recorded a print"
 pass "allowed prints hand over the sealed bytes; hand-over problems are caught before recording"
 
+# A command a signal ends is said to be killed, not to exit with 128 + the signal.
+sig=$(allocate "$g" bureau7/s5 1)
+expect 128 "$DVI" --key bureau7.pem print-verify --license "$sig" --device S5-0412 --material-lot $lot -- sh -c 'kill -9 $$'
+stderr_is "dvi: error: the print is recorded as allowed, but 'sh' was killed by signal 9 (Killed)
+dvi: hint: record the outcome with an inspection; do not print again without a new check"
+pass "a command killed by a signal"
+
 expect 0 "$DVI" --json show "$print1"
 python3 - "$T/out" <<'PY' || fail "print record"
 import json, sys
