@@ -1,5 +1,10 @@
 #include "dvi/tsp.hpp"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <openssl/asn1.h>
 #include <openssl/http.h>
 #include <openssl/objects.h>
@@ -10,8 +15,10 @@
 #include <openssl/x509v3.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <memory>
 
 #include "dvi/util/encoding.hpp"
 #include "ossl.hpp"
@@ -271,6 +278,36 @@ BIO* tls_update(BIO* bio, void* arg, int connect, int detail) {
 
 }  // namespace
 
+// OpenSSL's HTTP client retries a refused connection until its timeout (for a server
+// still starting); a TSA that refuses, or a host that cannot be reached, is said at
+// once. Probed only when no proxy is in the way, which would be the one connected to.
+Status probe_connect(const char* host, const char* port, bool use_ssl, int timeout_seconds) {
+    if (OSSL_HTTP_adapt_proxy(nullptr, nullptr, host, use_ssl) != nullptr) return {};
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host, port, &hints, &found) != 0 || !found) return {};  // OpenSSL says why
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned(found, ::freeaddrinfo);
+    int last = 0;
+    for (addrinfo* a = found; a; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            const int n = ::poll(&p, 1, timeout_seconds * 1000);
+            socklen_t len = sizeof err;
+            err = n == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : ETIMEDOUT;
+        }
+        ::close(fd);
+        if (err == 0 || err == ETIMEDOUT) return {};  // reachable, or slow: OpenSSL goes on
+        last = err;
+    }
+    if (last == ECONNREFUSED || last == EHOSTUNREACH || last == ENETUNREACH)
+        return make_error(Errc::io, std::string("cannot connect to ") + host + ":" + port + ": " + std::strerror(last));
+    return {};
+}
+
 Result<std::string> http_post(const HttpPost& req) {
     int use_ssl = 0;
     char *host = nullptr, *port = nullptr, *path = nullptr, *query = nullptr;
@@ -282,6 +319,7 @@ Result<std::string> http_post(const HttpPost& req) {
     StrPtr h(host), po(port), pa(path), q(query);
     std::string full_path = std::string(path ? path : "/") + (query && *query ? std::string("?") + query : "");
 
+    if (host && port) DVI_CHECK(probe_connect(host, port, use_ssl != 0, req.timeout_seconds));
     TlsTarget tls{nullptr, host ? host : ""};
     SslCtxPtr ssl_ctx;
     if (use_ssl) {

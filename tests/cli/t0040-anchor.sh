@@ -53,6 +53,12 @@ dvi: hint: the consortium trusts the time-stamping authorities listed by 'dvi ro
 expect 128 "$DVI" --key acme.pem anchor --tsa "http://127.0.0.1:$TSA_PORT/garbage"
 stderr_has "dvi: hint: no connection to the TSA? 'dvi anchor --request <file.tsq>' carries the request to it later"
 expect 2 "$DVI" --key acme.pem anchor --tsa "ftp://127.0.0.1/tsa"
+# A port nobody listens on: refused at once (OpenSSL alone retried until the timeout).
+closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start=$(date +%s)
+expect 128 "$DVI" --key acme.pem anchor --tsa "http://127.0.0.1:$closed/tsa" --timeout 20
+stderr_has "dvi: error: cannot connect to 127.0.0.1:$closed: Connection refused"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "a refused connection waited for the timeout"
 expect 128 "$DVI" --key acme.pem anchor --tsa "$TSA_TLS_URL"
 stderr_has "certificate verify failed"
 expect 2 "$DVI" --key acme.pem anchor --tsa "$TSA_URL" --cosign "$a1"
