@@ -352,8 +352,6 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
     return out;
 }
 
-}  // namespace
-
 // A ledger on this machine must be one of this consortium: chains pushed into any other
 // repository would be taken unchecked, and another consortium's would refuse every chain
 // without saying why.
@@ -377,6 +375,8 @@ Status check_same_consortium(const Ledger& ours, const fs::path& path) {
                           "give the path of a partner's ledger of this consortium");
     return {};
 }
+
+}  // namespace
 
 Result<SyncOutcome> ledger_sync(Ledger& ledger, const SyncRequest& req) {
     DVI_TRY(ep, resolve(ledger, req.remote));
