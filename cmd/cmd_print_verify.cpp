@@ -118,37 +118,23 @@ int run_command_in_memory(const std::vector<std::string>& argv, const std::strin
     return rc;
 }
 
-// Writes the sealed bytes where they go; only after the print was recorded as allowed.
-// A decrypted G-code goes to --output readable by its owner only.
-Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger);
-
-// Any failure of the hand-over comes after the print was recorded: it is fatal (128), and
-// says so, lest the operator run the job again and spend another unit.
-Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
-    auto st = hand_over_once(ctx, o, out, ledger);
-    if (st) return st;
-    Error e = st.error();
-    if (e.message.rfind("the print is recorded", 0) != 0) {
-        e.message = "the print is recorded as allowed (" + out.record_id +
-                    "), but the G-code was not handed over: " + e.message;
-        e.hint = "do not print again without a new check: record the outcome with an inspection";
-    }
-    e.code = Errc::io;
-    return e;
-}
-
+// Writes the sealed bytes where they go, or hands them to the command; only after the
+// print was recorded as allowed. A decrypted G-code goes to --output readable by its
+// owner only. Says what failed (the caller adds that the print is recorded).
 Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
     if (o.output.empty() && o.command.empty()) return {};
+    auto not_handed = [](const Error& e) { return make_error(e.code, "the G-code was not handed over: " + e.message); };
     std::string clear;
     if (!out.encrypted) {
         auto read = ledger.read_artifact(out.gcode_blob);  // re-hashed on read
-        if (!read) return read.error();
+        if (!read) return not_handed(read.error());
         clear = std::move(*read);
     }
     const std::string& bytes = out.encrypted ? out.plaintext->bytes : clear;
     if (!o.output.empty()) {
         auto mode = out.encrypted ? util::FileMode::private_0600 : util::FileMode::public_0644;
-        DVI_CHECK(util::write_file_atomic(o.output, bytes, mode, util::Overwrite::no));
+        if (auto st = util::write_file_atomic(o.output, bytes, mode, util::Overwrite::no); !st)
+            return not_handed(st.error());
         if (!ctx.globals.quiet && !ctx.globals.json)
             std::printf("sealed G-code %swritten to %s\n", out.encrypted ? "decrypted and " : "", o.output.c_str());
     }
@@ -159,28 +145,36 @@ Status hand_over_once(const Context& ctx, const PrintOptions& o, const PrintOutc
             rc = run_command_in_memory(o.command, out.recipe + ".gcode", bytes, ctx.globals.json, o.batch, st);
         } else {
             const char* tmp = std::getenv("TMPDIR");
-            std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/dvi-print.XXXXXX";
+            const std::string folder = tmp && *tmp ? tmp : "/tmp";
+            std::string tmpl = folder + "/dvi-print.XXXXXX";
             char* dir = ::mkdtemp(tmpl.data());  // 0700: the file is readable by this user only
             if (!dir)
-                return make_error(Errc::io, "cannot create a private temporary folder in '" +
-                                                tmpl.substr(0, tmpl.size() - 17) + "': " + std::strerror(errno));
+                return make_error(Errc::io, "the G-code was not handed over: cannot create a private folder in '" +
+                                                folder + "': " + std::strerror(errno));
             std::string path = std::string(dir) + "/" + out.recipe + ".gcode";
             st = util::write_file_atomic(path, bytes, util::FileMode::private_0600, util::Overwrite::no);
             if (st) rc = run_command(o.command, path, ctx.globals.json, o.batch);
             std::error_code ec;
             std::filesystem::remove_all(dir, ec);
         }
-        if (!st) return st.error();
-        if (rc != 0) {
-            const std::string how = rc < 0              ? std::string("could not be started: ") + std::strerror(errno)
-                                    : rc >= k_killed_by ? "was killed by signal " + std::to_string(rc - k_killed_by) +
-                                                              " (" + ::strsignal(rc - k_killed_by) + ")"
-                                                        : "exited with status " + std::to_string(rc);
-            return make_error(Errc::io, "the print is recorded as allowed, but '" + o.command[0] + "' " + how,
-                              "record the outcome with an inspection; do not print again without a new check");
-        }
+        if (!st) return not_handed(st.error());
+        if (rc < 0) return make_error(Errc::io, "'" + o.command[0] + "' could not be started");
+        if (rc >= k_killed_by)
+            return make_error(Errc::io, "'" + o.command[0] + "' was killed by signal " +
+                                            std::to_string(rc - k_killed_by) + " (" + ::strsignal(rc - k_killed_by) +
+                                            ")");
+        if (rc != 0) return make_error(Errc::io, "'" + o.command[0] + "' exited with status " + std::to_string(rc));
     }
     return {};
+}
+
+// Any failure of the hand-over comes after the print was recorded: it is fatal (128), and
+// says so, lest the operator run the job again and spend another unit.
+Status hand_over(const Context& ctx, const PrintOptions& o, const PrintOutcome& out, Ledger& ledger) {
+    auto st = hand_over_once(ctx, o, out, ledger);
+    if (st) return st;
+    return make_error(Errc::io, "the print is recorded as allowed, but " + st.error().message,
+                      "record the outcome with an inspection; do not print again without a new check");
 }
 
 // The checks of a job's options that need no ledger (exit status 2, nothing recorded):

@@ -119,6 +119,16 @@ sig=$(allocate "$g" bureau7/s5 1)
 expect 128 "$DVI" --key bureau7.pem print-verify --license "$sig" --device S5-0412 --material-lot $lot -- sh -c 'kill -9 $$'
 stderr_is "dvi: error: the print is recorded as allowed, but 'sh' was killed by signal 9 (Killed)
 dvi: hint: record the outcome with an inspection; do not print again without a new check"
+# --output that fails after the print is recorded (a file size limit here): exit 128, and
+# the operator is told the print is recorded, not to try another path.
+n=$(chain_length bureau7/s5)
+sig2=$(allocate "$g" bureau7/s5 1)
+(trap '' XFSZ; ulimit -f 200; expect 128 "$DVI" --key bureau7.pem print-verify --license "$sig2" --device S5-0412 \
+    --material-lot $lot --output "$T/too-big.gcode") || exit 1
+stderr_is "dvi: error: the print is recorded as allowed, but the G-code was not handed over: cannot write '$T/too-big.gcode': File too large
+dvi: hint: record the outcome with an inspection; do not print again without a new check"
+[ "$(chain_length bureau7/s5)" = $((n + 1)) ] || fail "the print was not recorded"
+[ ! -e "$T/too-big.gcode" ] || fail "a partial G-code was left"
 pass "a command killed by a signal"
 
 expect 0 "$DVI" --json show "$print1"
