@@ -129,8 +129,7 @@ namespace {
 Status check_text(const std::string& option, const std::string& v, std::size_t max) {
     if (const auto at = util::utf8_invalid_at(v); at != std::string::npos)
         return make_error(Errc::invalid_input, option + " is not UTF-8 text (byte " + std::to_string(at + 1) + ")");
-    std::size_t chars = 0;
-    for (char c : v) chars += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    const std::size_t chars = util::utf8_length(v);
     if (chars == 0 || chars > max)
         return make_error(Errc::invalid_input, option + " must be 1 to " + std::to_string(max) + " characters, not " +
                                                    std::to_string(chars));

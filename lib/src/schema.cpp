@@ -25,13 +25,6 @@ const std::set<std::string>& supported_keywords() {
     return k;
 }
 
-std::size_t utf8_length(const std::string& s) {
-    std::size_t n = 0;
-    for (char c : s)
-        if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
-    return n;
-}
-
 std::string type_name(const Json& v) {
     switch (v.type()) {
     case Json::value_t::null: return "null";
@@ -333,7 +326,7 @@ private:
     Status string_checks(const Keywords& kw, const std::string& s, const std::string& ptr,
                          std::vector<SchemaViolation>& out) {
         const std::size_t found_before = out.size();
-        const auto len = kw.min_length || kw.max_length ? utf8_length(s) : 0;
+        const auto len = kw.min_length || kw.max_length ? util::utf8_length(s) : 0;
         if (auto m = kw.min_length; m && len < m->get<std::size_t>())
             add(out, ptr, len == 0 ? "must not be empty" : "is too short (at least " + m->dump() + " characters)");
         if (auto m = kw.max_length; m && len > m->get<std::size_t>())

@@ -280,7 +280,8 @@ BIO* tls_update(BIO* bio, void* arg, int connect, int detail) {
 
 // OpenSSL's HTTP client retries a refused connection until its timeout (for a server
 // still starting); a TSA that refuses, or a host that cannot be reached, is said at
-// once. Probed only when no proxy is in the way, which would be the one connected to.
+// once, and one that does not answer within the timeout is not waited for twice.
+// Probed only when no proxy is in the way, which would be the one connected to.
 Status probe_connect(const char* host, const char* port, bool use_ssl, int timeout_seconds) {
     if (OSSL_HTTP_adapt_proxy(nullptr, nullptr, host, use_ssl) != nullptr) return {};
     addrinfo hints{};
@@ -300,10 +301,10 @@ Status probe_connect(const char* host, const char* port, bool use_ssl, int timeo
             err = n == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : ETIMEDOUT;
         }
         ::close(fd);
-        if (err == 0 || err == ETIMEDOUT) return {};  // reachable, or slow: OpenSSL goes on
+        if (err == 0) return {};  // reachable: OpenSSL connects again and goes on
         last = err;
     }
-    if (last == ECONNREFUSED || last == EHOSTUNREACH || last == ENETUNREACH)
+    if (last == ECONNREFUSED || last == EHOSTUNREACH || last == ENETUNREACH || last == ETIMEDOUT)
         return make_error(Errc::io, std::string("cannot connect to ") + host + ":" + port + ": " + std::strerror(last));
     return {};
 }

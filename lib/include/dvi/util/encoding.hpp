@@ -27,6 +27,9 @@ std::optional<Bytes> base64_decode(std::string_view text);
 // The offset of the first byte that is not part of well-formed UTF-8 (no overlong forms,
 // surrogates or code points above U+10FFFF), or npos when all of `s` is.
 std::size_t utf8_invalid_at(std::string_view s);
+// The number of characters (code points) of well-formed UTF-8 `s`, as JSON Schema's
+// minLength and maxLength count them.
+std::size_t utf8_length(std::string_view s);
 
 // Whether a tab and a line feed count as text (a manifest's notes) or not (a value given
 // on the command line).
