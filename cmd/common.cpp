@@ -225,6 +225,9 @@ SyncRequest Context::transport() const {
         if (!ssh.empty()) req.known_hosts.push_back(ssh / "known_hosts");
         req.known_hosts.emplace_back("/etc/ssh/ssh_known_hosts");
     }
+    // What OpenSSL (and so `dvi anchor --tsa`) honours, for https remotes too.
+    if (const char* f = std::getenv("SSL_CERT_FILE"); f && *f) req.tls_ca_file = fs::path(f);
+    if (const char* d = std::getenv("SSL_CERT_DIR"); d && *d) req.tls_ca_dir = fs::path(d);
     if (!globals.quiet && ::isatty(STDERR_FILENO)) {
         req.progress = [](const std::string& stage, std::uint64_t done, std::uint64_t total) {
             if (total == 0) return;

@@ -1,5 +1,6 @@
 #include "git.hpp"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <git2/sys/alloc.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -87,7 +89,52 @@ void ceiling_free(void* p) {
     std::free(p);
 }
 
+// Debian's libgit2 1.5 is built with mbedTLS, whose start-up parses the whole system CA
+// bundle (144 certificates: about 8 ms of base64 and X.509, a third of a print-verify)
+// for the https remotes that few commands ever open. dvi defines the function libgit2
+// calls for it; an executable's definition comes first for the dynamic linker (with
+// static libraries, the linker's --wrap does the same). While libgit2 starts, it only
+// notes which bundle was asked for; load_tls_authorities() parses it when a command is
+// about to open an https remote. With a libgit2 built on OpenSSL it is never called.
+std::atomic<bool> g_tls_deferring{false};
+std::mutex g_tls_mutex;
+std::string g_tls_deferred;  // the bundle libgit2 asked for at start-up, when deferred
+bool g_tls_loaded = false;
+
 }  // namespace
+
+}  // namespace dvi::git
+
+struct mbedtls_x509_crt;
+using ParseCaFile = int (*)(mbedtls_x509_crt*, const char*);
+
+#ifdef DVI_TLS_WRAP
+extern "C" int __real_mbedtls_x509_crt_parse_file(mbedtls_x509_crt* chain, const char* path);
+static ParseCaFile real_parse_ca_file() {
+    return __real_mbedtls_x509_crt_parse_file;
+}
+#define DVI_PARSE_CA_FILE __wrap_mbedtls_x509_crt_parse_file
+#else
+static ParseCaFile real_parse_ca_file() {
+    static auto* next = reinterpret_cast<ParseCaFile>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
+    return next;
+}
+#define DVI_PARSE_CA_FILE mbedtls_x509_crt_parse_file
+#endif
+
+// mbedTLS's contract: 0 when all certificates parsed, the number that did not, or < 0.
+extern "C" int DVI_PARSE_CA_FILE(mbedtls_x509_crt* chain, const char* path) {
+    using namespace dvi::git;
+    if (g_tls_deferring.load() && path) {
+        std::lock_guard lock(g_tls_mutex);
+        g_tls_deferred = path;
+        return 0;  // the chain stays empty until load_tls_authorities()
+    }
+    ParseCaFile real = real_parse_ca_file();
+    return real ? real(chain, path) : -1;
+}
+
+namespace dvi::git {
 
 ReadCeiling::ReadCeiling(std::size_t max) : m_before(t_ceiling) {
     ensure_init();
@@ -100,7 +147,9 @@ ReadCeiling::~ReadCeiling() {
 void ensure_init() {
     static std::once_flag once;
     std::call_once(once, [] {
+        g_tls_deferring = true;
         git_libgit2_init();
+        g_tls_deferring = false;
         // What libgit2 allocates from here on goes through the ceiling of ReadCeiling;
         // its allocations so far were the C library's, and are freed by it.
         static git_allocator ceiling{ceiling_malloc,       ceiling_calloc,      ceiling_strdup,
@@ -119,6 +168,38 @@ void ensure_init() {
         git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, std::size_t{64 * 1024});
         git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, std::size_t{64 * 1024});
     });
+}
+
+Status load_tls_authorities(const std::optional<std::filesystem::path>& file,
+                            const std::optional<std::filesystem::path>& dir) {
+    ensure_init();
+    std::lock_guard lock(g_tls_mutex);
+    if (g_tls_loaded) return {};
+    std::string f = file ? file->string() : std::string(), d = dir ? dir->string() : std::string();
+    if (!file && !dir) {
+        if (g_tls_deferred.empty()) {  // libgit2 loaded its CAs itself, or found none
+            g_tls_loaded = true;
+            return {};
+        }
+        f = g_tls_deferred;
+    }
+    int rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, f.empty() ? nullptr : f.c_str(),
+                              d.empty() ? nullptr : d.c_str());
+    if (rc != 0) {
+        std::string which = file || dir ? util::quote(f.empty() ? d : f) : "the system's " + util::quote(f);
+        Error e = error(rc, "cannot load the certificate authorities of " + which);
+        e.code = file || dir ? Errc::invalid_input : Errc::io;
+        if (file || dir) e.hint = "SSL_CERT_FILE names a PEM file of CA certificates, SSL_CERT_DIR a folder of them";
+        return e;
+    }
+    g_tls_loaded = true;
+    return {};
+}
+
+std::string tls_deferred_bundle() {
+    ensure_init();
+    std::lock_guard lock(g_tls_mutex);
+    return g_tls_loaded ? std::string() : g_tls_deferred;
 }
 
 Error error(int rc, const std::string& what) {

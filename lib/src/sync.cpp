@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "dvi/crypto.hpp"
@@ -180,6 +181,14 @@ int on_sideband(const char* text, int len, void* payload) {
     return 0;
 }
 
+// An https remote is checked against certificate authorities loaded only then.
+Status prepare_transport(const std::string& url, const SyncRequest& req) {
+    if (url.size() < 8 || !std::equal(url.begin(), url.begin() + 8, "https://",
+                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+        return {};
+    return git::load_tls_authorities(req.tls_ca_file, req.tls_ca_dir);
+}
+
 git_remote_callbacks callbacks_for(Connection& c) {
     git_remote_callbacks cb;
     git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
@@ -199,6 +208,11 @@ Error transport_error(int rc, const Connection& c, const std::string& what) {
     if (c.error.find("known_hosts") != std::string::npos) {
         e.code = Errc::denied;
         e.hint = "check the key with its owner, then add it to known_hosts (ssh-keyscan prints it)";
+    } else if (rc == GIT_ECERTIFICATE) {  // TLS: mbedTLS gives one line per reason
+        e.code = Errc::denied;
+        for (auto at = e.message.find('\n'); at != std::string::npos; at = e.message.find('\n', at))
+            e.message.replace(at, 1, "; ");
+        e.hint = "if a private CA issued the server's certificate, name that CA's certificate in SSL_CERT_FILE";
     }
     return e;
 }
@@ -260,6 +274,7 @@ struct Fetched {
 // Downloads the other side's chains into a quarantine of `dst`, verifies them and moves
 // the refs that pass.
 Result<Fetched> fetch_into(Ledger& dst, const std::string& url, const SyncRequest& req) {
+    DVI_CHECK(prepare_transport(url, req));
     DVI_TRY(lock, detail::lock_imports(dst));
     DVI_TRY(q, detail::Quarantine::create(dst));
     git_remote* raw = nullptr;
@@ -326,6 +341,7 @@ Result<std::vector<ChainSync>> push_to(Ledger& ledger, const std::string& url, c
     git_remote* raw = nullptr;
     DVI_CHECK(git::check(git_remote_create_anonymous(&raw, repo_of(ledger), url.c_str()), "cannot use remote '" + url + "'"));
     git::Remote remote(raw);
+    DVI_CHECK(prepare_transport(url, req));
     Connection c{&req, url, 0, {}, {}, {}};
     git_push_options po;
     git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
@@ -412,6 +428,7 @@ Result<SyncOutcome> ledger_sync(Ledger& ledger, const SyncRequest& req) {
         DVI_CHECK(git::check(git_remote_create_anonymous(&raw, repo_of(ledger), ep.url.c_str()),
                              "cannot use remote '" + ep.url + "'"));
         git::Remote remote(raw);
+        DVI_CHECK(prepare_transport(ep.url, req));
         Connection c{&req, ep.url, 0, {}, {}, {}};
         git_remote_callbacks cb = callbacks_for(c);
         DVI_TRY(offers, connect_and_list(remote.get(), c, cb));

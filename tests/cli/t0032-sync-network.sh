@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# dvi sync over the network: a real `git daemon` (git://) and a real `sshd` (ssh://) on
-# loopback ports, serving ledgers whose pre-receive hook verifies every push with dvi.
-# Host keys are checked against known_hosts; an unknown host is refused.
+# dvi sync over the network: a real `git daemon` (git://), a real `sshd` (ssh://) and
+# git's own `git http-backend` behind TLS (https://) on loopback ports, serving ledgers
+# whose pre-receive hook verifies every push with dvi. Host keys are checked against
+# known_hosts, TLS certificates against the system's CAs or SSL_CERT_FILE; an unknown host
+# or CA is refused.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/lib/git-core/git-daemon ] || fail "git daemon is missing (scripts/install-deps installs it)"
 [ -x /usr/sbin/sshd ] || fail "sshd is missing: apt-get install openssh-server (scripts/install-deps does)"
@@ -98,3 +100,42 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/stranger"
 expect 128 env DVI_SSH_KEY="$T/stranger" "$DVI" -C printer sync "$url"
 stderr_has "cannot reach '$url'"
 pass "sshd: join, push and fetch over ssh:// with a hashed known_hosts; unknown host and key refused"
+
+# https://: git http-backend behind TLS, with a certificate from a private CA (mbedTLS,
+# which libgit2 uses, matches DNS names only: the server is "localhost").
+unset DVI_SSH_KEY DVI_SSH_KNOWN_HOSTS SSL_CERT_FILE SSL_CERT_DIR
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -subj "/CN=dvi test CA" -days 30 \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req "${ec[@]}" -keyout https.key -out https.csr -subj "/CN=dvi test https" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >https.ext
+openssl x509 -req -in https.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out https.pem -days 30 -extfile https.ext 2>/dev/null
+python3 "$DVI_SOURCE_DIR/tests/cli/https_git_server.py" "$T/srv" https.pem https.key "$T/https.port" 2>"$T/https.log" &
+pids+=($!)
+wait_for "the https server" test -s "$T/https.port"
+hurl="https://localhost:$(cat "$T/https.port")/oem"
+wait_for "the https server" env GIT_SSL_CAINFO="$T/ca.pem" git ls-remote "$hurl"
+# A CA the system does not know: refused before anything is read.
+"$DVI" -q -C bureau --key bureau7desk.pem license allocate --from "$g" --to bureau7/s5 --quota 2
+before=$(snapshot bureau)
+expect 1 "$DVI" -C bureau sync "$hurl"
+stderr_has "dvi: error: cannot reach '$hurl': the SSL certificate is invalid"
+stderr_has "dvi: hint: if a private CA issued the server's certificate, name that CA's certificate in SSL_CERT_FILE"
+[ "$before" = "$(snapshot bureau)" ] || fail "a refused server changed the ledger"
+expect 2 env SSL_CERT_FILE="$T/no-such-ca.pem" "$DVI" -C bureau sync "$hurl"
+stderr_has "dvi: error: cannot load the certificate authorities of '$T/no-such-ca.pem'"
+[ "$before" = "$(snapshot bureau)" ] || fail "a CA file that cannot be loaded changed the ledger"
+# Trusted through SSL_CERT_FILE: push through the hook, then join and fetch.
+export SSL_CERT_FILE=$T/ca.pem
+expect 0 "$DVI" --json -C bureau sync "$hurl"
+[ "$(json_get '["pushed"]["chains"][0]["chain"]')" = bureau7/desk ] || fail "push over https"
+[ "$(git -C srv/oem rev-parse refs/dvi/chains/bureau7/desk)" = "$(git -C bureau rev-parse refs/dvi/chains/bureau7/desk)" ] ||
+    fail "push over https:// did not land"
+expect 0 "$DVI" --key bureau7.pem init --join "$hurl" --trust "$genesis" --partner bureau7 --writer s5 field
+stdout_has "every commit verified"
+"$DVI" -q -C srv/oem roster add depot3 --role bureau
+expect 0 "$DVI" --json -C field sync --fetch-only
+[ "$(json_get '["fetched"]["records"]')" = 1 ] || fail "fetch over https"
+[ "$(git -C field rev-parse --verify -q refs/dvi/chains/acme/desk)" = "$(git -C srv/oem rev-parse --verify refs/dvi/chains/acme/desk)" ] ||
+    fail "the roster change did not arrive over https"
+pass "https: a private CA refused, then trusted through SSL_CERT_FILE: push through the hook, join, fetch"

@@ -1,9 +1,12 @@
 // The libgit2 seam: reads under a ReadCeiling on a real repository that stock git wrote,
-// with objects above and below the ceiling, on this thread and on another.
+// with objects above and below the ceiling, on this thread and on another; the system CA
+// bundle that libgit2 would parse at start-up, left for the first https remote.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <git2.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <string>
@@ -143,4 +146,21 @@ TEST_CASE("lookup_commit walks a chain long enough for libgit2's object cache to
         cur = *git_commit_parent_id(c->get(), 0);
     }
     CHECK(seen == k_commits);
+}
+
+TEST_CASE("libgit2's start-up leaves the system's CA bundle for the first https remote") {
+    git::ensure_init();
+    // Debian's libgit2 1.5 does TLS with mbedTLS, which parsed the bundle in git_libgit2_init.
+    REQUIRE(dlsym(RTLD_DEFAULT, "mbedtls_ssl_init") != nullptr);
+    std::string pending = git::tls_deferred_bundle();
+    REQUIRE_FALSE(pending.empty());
+    CHECK(std::filesystem::is_regular_file(pending));
+    auto missing = git::load_tls_authorities(std::filesystem::path("/nonexistent/ca.pem"), std::nullopt);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::invalid_input);
+    CHECK(missing.error().message.find("'/nonexistent/ca.pem'") != std::string::npos);
+    CHECK(git::tls_deferred_bundle() == pending);  // still to load
+    REQUIRE(git::load_tls_authorities(std::nullopt, std::nullopt));
+    CHECK(git::tls_deferred_bundle().empty());
+    CHECK(git::load_tls_authorities(std::nullopt, std::nullopt));  // once
 }

@@ -64,6 +64,8 @@ struct SyncRequest {
     bool ssh_agent = false;
     std::vector<std::filesystem::path> ssh_keys;
     std::vector<std::filesystem::path> known_hosts;
+    // Certificate authorities for https:// remotes, instead of the system's bundle.
+    std::optional<std::filesystem::path> tls_ca_file, tls_ca_dir;
     ProgressFn progress;
 };
 
