@@ -1582,82 +1582,166 @@ int level_for(const void* sample, std::size_t n) {
     return out * 10 >= n * 9 ? 0 : 1;
 }
 
-// The caller's thread computes the blob's id (and, in store_artifact, its SHA-256); a
-// worker deflates, sums and writes the pack: about twice the throughput on two cores.
+// The blob is deflated in blocks of k_block bytes on every core, as pigz does: each block
+// is a raw deflate stream primed with the 32 KiB before it (so its matches reach back as
+// a single stream's would) and ended by a sync flush (byte-aligned, not final), the last
+// by the final block; in order, behind a zlib header and before the Adler-32 of the whole
+// (combined from the blocks'), they are one zlib stream that any inflater reads. The
+// caller's thread computes the blob's id (and, in store_artifact, its SHA-256); a writer
+// thread sums and writes the blocks in order. On two cores, compressible data (G-code)
+// seals at about twice the speed of a single deflating thread.
 struct BlobPack::Impl {
+    static constexpr std::size_t k_block = std::size_t{1} << 20;
+    static constexpr std::size_t k_window = 32768;  // deflate's reach back
+
+    struct Block {
+        std::string input, dict, output;
+        bool last = false;
+        uLong adler = 1, crc = 0;  // of input, of output
+        std::optional<Error> error;
+        bool done = false;
+    };
+
     fs::path dir;
     std::string name;
     std::optional<Sha1File> pack;
     std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> oid_ctx{EVP_MD_CTX_new(), EVP_MD_CTX_free};
-    z_stream z{};
-    bool z_ready = false;
+    int level = 0;
     std::uint64_t size = 0, written = 0;
-    uLong crc = 0;
-    std::vector<Bytef> out = std::vector<Bytef>(1 << 20);
+    uLong crc = 0, adler = 1;   // of the entry so far, of the blob so far (the writer's)
+    std::string current;        // the block being filled
+    std::string previous_tail;  // the last k_window bytes before it
 
-    static constexpr std::size_t k_depth = 4;  // chunks in flight
-    std::thread worker;
+    std::vector<std::thread> deflaters;
+    std::thread writer;
     std::mutex mutex;
     std::condition_variable changed;
-    std::deque<std::string> queue;
-    std::vector<std::string> spare;
+    std::deque<std::shared_ptr<Block>> todo, in_flight;  // in_flight: in order, to be written
+    std::vector<std::string> spare;                      // input buffers to reuse
+    std::optional<Error> failed;                         // the writer's
     bool closing = false;
-    std::optional<Error> failed;
 
-    ~Impl() {
-        stop();
-        if (z_ready) deflateEnd(&z);
-    }
+    ~Impl() { stop(); }
     void stop() {
-        if (!worker.joinable()) return;
         {
             std::lock_guard lock(mutex);
             closing = true;
         }
         changed.notify_all();
-        worker.join();
+        for (auto& t : deflaters)
+            if (t.joinable()) t.join();
+        deflaters.clear();
+        if (writer.joinable()) writer.join();
     }
-    void work() {
+    void deflate_blocks() {
+        z_stream z{};
+        bool ready = deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
         while (true) {
-            std::string chunk;
+            std::shared_ptr<Block> b;
             {
                 std::unique_lock lock(mutex);
-                changed.wait(lock, [&] { return !queue.empty() || closing; });
-                if (queue.empty()) return;
-                chunk = std::move(queue.front());
-                queue.pop_front();
+                changed.wait(lock, [&] { return !todo.empty() || closing; });
+                if (todo.empty()) break;
+                b = std::move(todo.front());
+                todo.pop_front();
             }
-            changed.notify_all();
-            bool ok = true;
+            if (!ready)
+                b->error = make_error(Errc::internal, "cannot start zlib");
+            else if (auto st = compress(z, *b); !st)
+                b->error = st.error();
             {
                 std::lock_guard lock(mutex);
-                ok = !failed;
+                b->done = true;
             }
-            if (ok) {
-                z.next_in = reinterpret_cast<Bytef*>(chunk.data());
-                z.avail_in = static_cast<uInt>(chunk.size());
-                if (auto st = pump(Z_NO_FLUSH); !st) {
-                    std::lock_guard lock(mutex);
-                    failed = st.error();
-                }
+            changed.notify_all();
+        }
+        if (ready) deflateEnd(&z);
+    }
+    static Status compress(z_stream& z, Block& b) {
+        if (deflateReset(&z) != Z_OK) return make_error(Errc::internal, "cannot compress an artifact");
+        if (!b.dict.empty() && deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(b.dict.data()),
+                                                    static_cast<uInt>(b.dict.size())) != Z_OK)
+            return make_error(Errc::internal, "cannot compress an artifact");
+        b.output.resize(deflateBound(&z, b.input.size()) + 16);
+        z.next_in = reinterpret_cast<Bytef*>(b.input.data());
+        z.avail_in = static_cast<uInt>(b.input.size());
+        z.next_out = reinterpret_cast<Bytef*>(b.output.data());
+        z.avail_out = static_cast<uInt>(b.output.size());
+        int rc = deflate(&z, b.last ? Z_FINISH : Z_SYNC_FLUSH);
+        if (rc == Z_STREAM_ERROR || z.avail_in != 0 || (b.last && rc != Z_STREAM_END))
+            return make_error(Errc::internal, "cannot compress an artifact");
+        b.output.resize(b.output.size() - z.avail_out);
+        b.adler = adler32_z(1, reinterpret_cast<const Bytef*>(b.input.data()), b.input.size());
+        b.crc = crc32_z(0, reinterpret_cast<const Bytef*>(b.output.data()), b.output.size());
+        return {};
+    }
+    // The writer: each block in order once it is deflated, until the last.
+    void write_blocks() {
+        while (true) {
+            std::shared_ptr<Block> b;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return (!in_flight.empty() && in_flight.front()->done) || closing; });
+                if (in_flight.empty() || !in_flight.front()->done) return;  // closing
+                b = in_flight.front();
             }
-            std::lock_guard lock(mutex);
-            spare.push_back(std::move(chunk));
+            std::optional<Error> error = b->error;
+            if (!error) {
+                crc = crc32_combine(crc, b->crc, static_cast<z_off_t>(b->output.size()));
+                adler = adler32_combine(adler, b->adler, static_cast<z_off_t>(b->input.size()));
+                if (auto st = pack->write(b->output.data(), b->output.size()); !st) error = st.error();
+            }
+            {
+                std::lock_guard lock(mutex);
+                in_flight.pop_front();
+                spare.push_back(std::move(b->input));
+                if (error) failed = std::move(error);
+            }
+            changed.notify_all();
+            if (failed || b->last) return;
         }
     }
-    Status emit(std::size_t n) {
-        crc = crc32_z(crc, out.data(), n);
-        return pack->write(out.data(), n);
+    Status emit(const void* data, std::size_t n) {
+        crc = crc32_z(crc, static_cast<const Bytef*>(data), n);
+        return pack->write(data, n);
     }
-    Status pump(int flush) {
-        int rc;
-        do {
-            z.next_out = out.data();
-            z.avail_out = static_cast<uInt>(out.size());
-            rc = deflate(&z, flush);
-            if (rc == Z_STREAM_ERROR) return make_error(Errc::internal, "cannot compress an artifact");
-            DVI_CHECK(emit(out.size() - z.avail_out));
-        } while (z.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+    Status emit(std::string_view s) { return emit(s.data(), s.size()); }
+    // Hands the filled block to the deflaters, with at most two a deflater in flight.
+    Status submit(bool last) {
+        auto b = std::make_shared<Block>();
+        b->input.swap(current);
+        b->dict = previous_tail;
+        b->last = last;
+        if (b->input.size() >= k_window) {
+            previous_tail.assign(b->input, b->input.size() - k_window, k_window);
+        } else {
+            previous_tail += b->input;
+            if (previous_tail.size() > k_window) previous_tail.erase(0, previous_tail.size() - k_window);
+        }
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return in_flight.size() < 2 * deflaters.size() || failed; });
+            if (failed) return *failed;
+            if (!spare.empty()) {
+                current = std::move(spare.back());
+                spare.pop_back();
+            }
+            todo.push_back(b);
+            in_flight.push_back(std::move(b));
+        }
+        changed.notify_all();
+        current.clear();
+        current.reserve(k_block);
+        return {};
+    }
+    // Waits for the writer to write the last block.
+    Status drain() {
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return in_flight.empty() || failed; });
+        }
+        stop();
+        if (failed) return *failed;
         return {};
     }
 };
@@ -1676,58 +1760,51 @@ Result<BlobPack> BlobPack::create(const fs::path& pack_dir, std::uint64_t size, 
     DVI_TRY(f, Sha1File::create(pack_dir / ("tmp_pack_" + name)));
     impl->pack.emplace(std::move(f));
     impl->size = size;
+    impl->level = level;
     if (!impl->oid_ctx || EVP_DigestInit_ex(impl->oid_ctx.get(), EVP_sha1(), nullptr) != 1)
         return make_error(Errc::crypto, "cannot start SHA-1");
     std::string object_header = "blob " + std::to_string(size) + std::string(1, '\0');
     EVP_DigestUpdate(impl->oid_ctx.get(), object_header.data(), object_header.size());
-    if (deflateInit(&impl->z, level) != Z_OK) return make_error(Errc::internal, "cannot start zlib");
-    impl->z_ready = true;
     std::string head("PACK\0\0\0\2\0\0\0\1", 12);
     DVI_CHECK(impl->pack->write(head));
-    std::string entry = entry_header(GIT_OBJECT_BLOB, size);
-    impl->crc = crc32_z(0, reinterpret_cast<const Bytef*>(entry.data()), entry.size());
-    DVI_CHECK(impl->pack->write(entry));
+    DVI_CHECK(impl->emit(entry_header(GIT_OBJECT_BLOB, size)));
+    // zlib's header: deflate with a 32 KiB window, no preset dictionary, "fastest" (it is
+    // informative); the two bytes read as a multiple of 31.
+    DVI_CHECK(impl->emit("\x78\x01", 2));
+    impl->current.reserve(Impl::k_block);
+    // Storing (level 0) is a copy: one thread does it, and the others keep their cores.
+    unsigned n = level == 0 ? 1 : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
     Impl* raw = impl.get();
-    impl->worker = std::thread([raw] { raw->work(); });
+    for (unsigned i = 0; i < n; ++i) impl->deflaters.emplace_back([raw] { raw->deflate_blocks(); });
+    impl->writer = std::thread([raw] { raw->write_blocks(); });
     return BlobPack(std::move(impl));
 }
 
 Status BlobPack::write(const void* data, std::size_t n) {
-    constexpr std::size_t k_max_chunk = std::size_t{1} << 30;  // zlib counts a chunk in 32 bits
-    if (n > k_max_chunk) {
-        for (std::size_t at = 0; at < n; at += k_max_chunk)
-            DVI_CHECK(write(static_cast<const char*>(data) + at, std::min(k_max_chunk, n - at)));
-        return {};
-    }
     Impl& m = *m_impl;
     m.written += n;
     if (m.written > m.size) return make_error(Errc::internal, "an artifact grew while it was stored");
     EVP_DigestUpdate(m.oid_ctx.get(), data, n);
-    std::string chunk;
-    {
-        std::unique_lock lock(m.mutex);
-        m.changed.wait(lock, [&] { return m.queue.size() < Impl::k_depth || m.failed; });
-        if (m.failed) return *m.failed;
-        if (!m.spare.empty()) {
-            chunk = std::move(m.spare.back());
-            m.spare.pop_back();
-        }
+    // A full block waits for more data: the last one, full or not, is deflated by finish().
+    for (auto* p = static_cast<const char*>(data); n > 0;) {
+        if (m.current.size() == Impl::k_block) DVI_CHECK(m.submit(false));
+        std::size_t take = std::min(n, Impl::k_block - m.current.size());
+        m.current.append(p, take);
+        p += take;
+        n -= take;
     }
-    chunk.assign(static_cast<const char*>(data), n);
-    {
-        std::lock_guard lock(m.mutex);
-        m.queue.push_back(std::move(chunk));
-    }
-    m.changed.notify_all();
     return {};
 }
 
 Result<git_oid> BlobPack::finish() {
     Impl& m = *m_impl;
-    m.stop();  // everything written so far is deflated
-    if (m.failed) return *m.failed;
     if (m.written != m.size) return make_error(Errc::internal, "an artifact changed size while it was stored");
-    DVI_CHECK(m.pump(Z_FINISH));
+    DVI_CHECK(m.submit(true));
+    DVI_CHECK(m.drain());
+    const unsigned char trailer[4] = {static_cast<unsigned char>(m.adler >> 24),
+                                      static_cast<unsigned char>(m.adler >> 16),
+                                      static_cast<unsigned char>(m.adler >> 8), static_cast<unsigned char>(m.adler)};
+    DVI_CHECK(m.emit(trailer, sizeof trailer));
     git_oid oid;
     unsigned int len = 0;
     EVP_DigestFinal_ex(m.oid_ctx.get(), oid.id, &len);

@@ -61,6 +61,15 @@ n=$(until_it_fits 16384 "$DVI" --json --key acme.pem seal b/dossier-d.yaml)
 expect 0 "$DVI" show BRK-2041@D
 pass "seal of a dossier: $n clean refusals on a full disk (16 KiB steps), then sealed"
 
+# A model of 17 MiB is streamed into a pack of its own, deflated in blocks on every core
+# (about 4 MiB stored): the disk fills under the thread that writes it.
+cp -r "$EXAMPLE" big
+while [ "$(stat -c %s big/model/bracket.3mf)" -lt $((17 << 20)) ]; do cat "$EXAMPLE/recipes/mk3s/bracket.gcode" >> big/model/bracket.3mf; done
+sed 's/^revision: C$/revision: E/' big/dossier.yaml > big/dossier-e.yaml
+n=$(until_it_fits 524288 "$DVI" --json --key acme.pem seal big/dossier-e.yaml)
+expect 0 "$DVI" show BRK-2041@E
+pass "seal of a 17 MiB model: $n clean refusals on a full disk (512 KiB steps), then sealed"
+
 expect 0 "$DVI" audit
 git -C "$DVI_DIR" fsck --no-dangling --no-progress 2>"$T/err" || fail "git fsck: $(cat "$T/err")"
 [ -z "$(git -C "$DVI_DIR" fsck --no-progress 2>&1 | grep dangling)" ] || fail "the failed commands left dangling objects"

@@ -614,6 +614,28 @@ TEST_CASE("pack: a large blob streamed as a pack of its own, stored or deflated"
         else CHECK(size < data->size() / 4);
     }
     check_with_git(repo);
+    SECTION("deflated in blocks: any size, any writes, one zlib stream that git reads") {
+        // Sizes around the 1 MiB blocks and the 32 KiB that each block is primed with.
+        for (int level : {0, 1})
+            for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{32767}, std::size_t{1} << 20,
+                                  (std::size_t{1} << 20) + 1, (std::size_t{5} << 20) + 12345}) {
+                std::string data = text.substr(0, std::min(n, text.size()));
+                while (data.size() < n) data += text.substr(0, std::min(text.size(), n - data.size()));
+                auto bp = pack::BlobPack::create(repo / "objects/pack", data.size(), level);
+                REQUIRE(bp);
+                for (std::size_t at = 0; at < data.size(); at += 777777)
+                    REQUIRE(bp->write(data.data() + at, std::min<std::size_t>(777777, data.size() - at)));
+                auto oid = bp->finish();
+                REQUIRE(oid);
+                INFO(n << " bytes, level " << level);
+                dvi_test::write_text(dir / "blob", data);
+                CHECK(trim(run("git hash-object " + shq(dir / "blob")).output) == git::oid_hex(*oid));
+                CHECK(run("git -C " + shq(repo) + " cat-file blob " + git::oid_hex(*oid) + " | cmp - " +
+                          shq(dir / "blob"))
+                          .status == 0);
+            }
+        check_with_git(repo);
+    }
     SECTION("a short or long write is refused, and nothing is left") {
         auto bp = pack::BlobPack::create(repo / "objects/pack", 10, 0);
         REQUIRE(bp);
