@@ -3,13 +3,13 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <git2/sys/alloc.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -91,46 +91,68 @@ void ceiling_free(void* p) {
 
 // Debian's libgit2 1.5 is built with mbedTLS, whose start-up parses the whole system CA
 // bundle (144 certificates: about 8 ms of base64 and X.509, a third of a print-verify)
-// for the https remotes that few commands ever open. dvi defines the function libgit2
-// calls for it; an executable's definition comes first for the dynamic linker (with
-// static libraries, the linker's --wrap does the same). While libgit2 starts, it only
-// notes which bundle was asked for; load_tls_authorities() parses it when a command is
-// about to open an https remote. With a libgit2 built on OpenSSL it is never called.
-std::atomic<bool> g_tls_deferring{false};
+// for the https remotes that few commands ever open. dvi defines the two functions
+// libgit2 calls for it (a file, a folder); an executable's definition comes first for
+// the dynamic linker (with static libraries, the linker's --wrap does the same). While
+// libgit2 starts, on the thread that starts it, they only note what was asked for;
+// load_tls_authorities() loads it before a remote is opened. Until then the chain is
+// empty, and a TLS certificate checked against it fails: nothing is trusted by default.
+// With a libgit2 built on OpenSSL they are never called.
+thread_local bool t_tls_deferring = false;
 std::mutex g_tls_mutex;
-std::string g_tls_deferred;  // the bundle libgit2 asked for at start-up, when deferred
-bool g_tls_loaded = false;
+std::string g_tls_deferred_file, g_tls_deferred_dir;              // what libgit2 asked for at start-up
+std::optional<std::pair<std::string, std::string>> g_tls_loaded;  // file and folder loaded
 
 }  // namespace
 
 }  // namespace dvi::git
 
 struct mbedtls_x509_crt;
-using ParseCaFile = int (*)(mbedtls_x509_crt*, const char*);
+using ParseCas = int (*)(mbedtls_x509_crt*, const char*);
 
 #ifdef DVI_TLS_WRAP
 extern "C" int __real_mbedtls_x509_crt_parse_file(mbedtls_x509_crt* chain, const char* path);
-static ParseCaFile real_parse_ca_file() {
+extern "C" int __real_mbedtls_x509_crt_parse_path(mbedtls_x509_crt* chain, const char* path);
+static ParseCas real_parse_file() {
     return __real_mbedtls_x509_crt_parse_file;
 }
+static ParseCas real_parse_path() {
+    return __real_mbedtls_x509_crt_parse_path;
+}
 #define DVI_PARSE_CA_FILE __wrap_mbedtls_x509_crt_parse_file
+#define DVI_PARSE_CA_PATH __wrap_mbedtls_x509_crt_parse_path
 #else
-static ParseCaFile real_parse_ca_file() {
-    static auto* next = reinterpret_cast<ParseCaFile>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
+static ParseCas real_parse_file() {
+    static auto* next = reinterpret_cast<ParseCas>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
+    return next;
+}
+static ParseCas real_parse_path() {
+    static auto* next = reinterpret_cast<ParseCas>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_path"));
     return next;
 }
 #define DVI_PARSE_CA_FILE mbedtls_x509_crt_parse_file
+#define DVI_PARSE_CA_PATH mbedtls_x509_crt_parse_path
 #endif
 
 // mbedTLS's contract: 0 when all certificates parsed, the number that did not, or < 0.
 extern "C" int DVI_PARSE_CA_FILE(mbedtls_x509_crt* chain, const char* path) {
     using namespace dvi::git;
-    if (g_tls_deferring.load() && path) {
+    if (t_tls_deferring && path) {
         std::lock_guard lock(g_tls_mutex);
-        g_tls_deferred = path;
+        g_tls_deferred_file = path;
         return 0;  // the chain stays empty until load_tls_authorities()
     }
-    ParseCaFile real = real_parse_ca_file();
+    ParseCas real = real_parse_file();
+    return real ? real(chain, path) : -1;
+}
+extern "C" int DVI_PARSE_CA_PATH(mbedtls_x509_crt* chain, const char* path) {
+    using namespace dvi::git;
+    if (t_tls_deferring && path) {
+        std::lock_guard lock(g_tls_mutex);
+        g_tls_deferred_dir = path;
+        return 0;
+    }
+    ParseCas real = real_parse_path();
     return real ? real(chain, path) : -1;
 }
 
@@ -147,9 +169,9 @@ ReadCeiling::~ReadCeiling() {
 void ensure_init() {
     static std::once_flag once;
     std::call_once(once, [] {
-        g_tls_deferring = true;
+        t_tls_deferring = true;
         git_libgit2_init();
-        g_tls_deferring = false;
+        t_tls_deferring = false;
         // What libgit2 allocates from here on goes through the ceiling of ReadCeiling;
         // its allocations so far were the C library's, and are freed by it.
         static git_allocator ceiling{ceiling_malloc,       ceiling_calloc,      ceiling_strdup,
@@ -174,32 +196,47 @@ Status load_tls_authorities(const std::optional<std::filesystem::path>& file,
                             const std::optional<std::filesystem::path>& dir) {
     ensure_init();
     std::lock_guard lock(g_tls_mutex);
-    if (g_tls_loaded) return {};
-    std::string f = file ? file->string() : std::string(), d = dir ? dir->string() : std::string();
-    if (!file && !dir) {
-        if (g_tls_deferred.empty()) {  // libgit2 loaded its CAs itself, or found none
-            g_tls_loaded = true;
-            return {};
-        }
-        f = g_tls_deferred;
+    // As OpenSSL reads SSL_CERT_FILE and SSL_CERT_DIR: each replaces its own default (on
+    // Debian both hold the system's CAs), so a file of private CAs adds to the system's.
+    std::string f, d;
+    if (file || dir) {
+        f = file ? file->string() : g_tls_deferred_file.empty() ? X509_get_default_cert_file() : g_tls_deferred_file;
+        d = dir ? dir->string() : X509_get_default_cert_dir();
+        std::error_code ec;
+        if (!file && !std::filesystem::is_regular_file(f, ec)) f.clear();
+        if (!dir && !std::filesystem::is_directory(d, ec)) d.clear();
+    } else {
+        f = g_tls_deferred_file;
+        d = g_tls_deferred_dir;
+    }
+    if (g_tls_loaded && *g_tls_loaded == std::pair(f, d)) return {};
+    if (f.empty() && d.empty()) {  // libgit2 loaded its CAs itself, or found none
+        g_tls_loaded.emplace(f, d);
+        return {};
     }
     int rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, f.empty() ? nullptr : f.c_str(),
                               d.empty() ? nullptr : d.c_str());
     if (rc != 0) {
-        std::string which = file || dir ? util::quote(f.empty() ? d : f) : "the system's " + util::quote(f);
-        Error e = error(rc, "cannot load the certificate authorities of " + which);
-        e.code = file || dir ? Errc::invalid_input : Errc::io;
-        if (file || dir) e.hint = "SSL_CERT_FILE names a PEM file of CA certificates, SSL_CERT_DIR a folder of them";
+        g_tls_loaded.reset();  // libgit2 dropped the chain it had
+        if (file || dir) {
+            Error e = error(
+                rc, "cannot load the certificate authorities of " + util::quote(file ? file->string() : dir->string()));
+            e.code = Errc::invalid_input;
+            e.hint = "SSL_CERT_FILE names a PEM file of CA certificates, SSL_CERT_DIR a folder of them";
+            return e;
+        }
+        Error e = error(rc, "cannot load the system's certificate authorities " + util::quote(f.empty() ? d : f));
+        e.code = Errc::crypto;
         return e;
     }
-    g_tls_loaded = true;
+    g_tls_loaded.emplace(f, d);
     return {};
 }
 
 std::string tls_deferred_bundle() {
     ensure_init();
     std::lock_guard lock(g_tls_mutex);
-    return g_tls_loaded ? std::string() : g_tls_deferred;
+    return g_tls_loaded ? std::string() : g_tls_deferred_file.empty() ? g_tls_deferred_dir : g_tls_deferred_file;
 }
 
 Error error(int rc, const std::string& what) {

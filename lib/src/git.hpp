@@ -51,15 +51,16 @@ struct Buf {
 // Initialises libgit2 once per process (durable writes on); safe to call repeatedly.
 void ensure_init();
 
-// Makes https remotes checkable: loads the certificate authorities of `file` and/or
-// `dir` when given (the user's SSL_CERT_FILE, SSL_CERT_DIR), else the system bundle that
-// libgit2 was kept from parsing at start-up (git.cpp). Once per process; invalid_input
-// when a given file or folder cannot be loaded.
+// Makes TLS remotes checkable: loads the certificate authorities of `file` and/or `dir`
+// (the user's SSL_CERT_FILE, SSL_CERT_DIR; each replaces its own default, as in OpenSSL),
+// else the system's, which libgit2 was kept from parsing at start-up (git.cpp). Loads
+// again only for other locations; invalid_input when a given file or folder cannot be
+// loaded.
 Status load_tls_authorities(const std::optional<std::filesystem::path>& file,
                             const std::optional<std::filesystem::path>& dir);
 
-// The system CA bundle libgit2 asked for at start-up and dvi has not loaded yet ("" when
-// none is pending: loaded, or libgit2 did not ask through mbedTLS).
+// The system CA bundle (or folder) libgit2 asked for at start-up and dvi has not loaded
+// yet ("" when none is pending: loaded, or libgit2 did not ask through mbedTLS).
 std::string tls_deferred_bundle();
 
 // What a user can do about ENOSPC or EDQUOT on the ledger's file system.

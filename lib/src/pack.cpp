@@ -1662,15 +1662,22 @@ struct BlobPack::Impl {
         if (!b.dict.empty() && deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(b.dict.data()),
                                                     static_cast<uInt>(b.dict.size())) != Z_OK)
             return make_error(Errc::internal, "cannot compress an artifact");
-        b.output.resize(deflateBound(&z, b.input.size()) + 16);
+        // deflateBound holds for Z_FINISH; a sync flush may want a few bytes more, and gets
+        // them: deflate is called again until it leaves room unused.
+        b.output.resize(deflateBound(&z, b.input.size()) + 64);
         z.next_in = reinterpret_cast<Bytef*>(b.input.data());
         z.avail_in = static_cast<uInt>(b.input.size());
-        z.next_out = reinterpret_cast<Bytef*>(b.output.data());
-        z.avail_out = static_cast<uInt>(b.output.size());
-        int rc = deflate(&z, b.last ? Z_FINISH : Z_SYNC_FLUSH);
-        if (rc == Z_STREAM_ERROR || z.avail_in != 0 || (b.last && rc != Z_STREAM_END))
-            return make_error(Errc::internal, "cannot compress an artifact");
-        b.output.resize(b.output.size() - z.avail_out);
+        std::size_t have = 0;
+        while (true) {
+            z.next_out = reinterpret_cast<Bytef*>(b.output.data() + have);
+            z.avail_out = static_cast<uInt>(b.output.size() - have);
+            int rc = deflate(&z, b.last ? Z_FINISH : Z_SYNC_FLUSH);
+            if (rc == Z_STREAM_ERROR) return make_error(Errc::internal, "cannot compress an artifact");
+            have = b.output.size() - z.avail_out;
+            if (z.avail_out != 0 && z.avail_in == 0 && (!b.last || rc == Z_STREAM_END)) break;
+            b.output.resize(b.output.size() + 4096);
+        }
+        b.output.resize(have);
         b.adler = adler32_z(1, reinterpret_cast<const Bytef*>(b.input.data()), b.input.size());
         b.crc = crc32_z(0, reinterpret_cast<const Bytef*>(b.output.data()), b.output.size());
         return {};
@@ -1695,7 +1702,10 @@ struct BlobPack::Impl {
                 std::lock_guard lock(mutex);
                 in_flight.pop_front();
                 spare.push_back(std::move(b->input));
-                if (error) failed = std::move(error);
+                if (error) {
+                    failed = std::move(error);
+                    todo.clear();  // nothing more is written: nothing more to deflate
+                }
             }
             changed.notify_all();
             if (failed || b->last) return;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "dvi/crypto.hpp"
@@ -181,11 +180,10 @@ int on_sideband(const char* text, int len, void* payload) {
     return 0;
 }
 
-// An https remote is checked against certificate authorities loaded only then.
+// The certificate authorities, loaded only for a remote that is not on this machine: an
+// http:// URL may redirect to https://, and git's url.<base>.insteadOf may rewrite any.
 Status prepare_transport(const std::string& url, const SyncRequest& req) {
-    if (url.size() < 8 || !std::equal(url.begin(), url.begin() + 8, "https://",
-                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
-        return {};
+    if (url.empty() || url.front() == '/' || url.rfind("file://", 0) == 0) return {};
     return git::load_tls_authorities(req.tls_ca_file, req.tls_ca_dir);
 }
 
@@ -212,7 +210,12 @@ Error transport_error(int rc, const Connection& c, const std::string& what) {
         e.code = Errc::denied;
         for (auto at = e.message.find('\n'); at != std::string::npos; at = e.message.find('\n', at))
             e.message.replace(at, 1, "; ");
-        e.hint = "if a private CA issued the server's certificate, name that CA's certificate in SSL_CERT_FILE";
+        if (e.message.find("not correctly signed by the trusted CA") == std::string::npos)
+            e.hint = "check the server's name and certificate with whoever runs it";
+        else if (c.req && (c.req->tls_ca_file || c.req->tls_ca_dir))
+            e.hint = "SSL_CERT_FILE and SSL_CERT_DIR hold no CA that issued the server's certificate";
+        else
+            e.hint = "if a private CA issued the server's certificate, name that CA's certificate in SSL_CERT_FILE";
     }
     return e;
 }

@@ -124,6 +124,7 @@ stderr_has "dvi: hint: if a private CA issued the server's certificate, name tha
 [ "$before" = "$(snapshot bureau)" ] || fail "a refused server changed the ledger"
 expect 2 env SSL_CERT_FILE="$T/no-such-ca.pem" "$DVI" -C bureau sync "$hurl"
 stderr_has "dvi: error: cannot load the certificate authorities of '$T/no-such-ca.pem'"
+stderr_has "dvi: hint: SSL_CERT_FILE names a PEM file of CA certificates, SSL_CERT_DIR a folder of them"
 [ "$before" = "$(snapshot bureau)" ] || fail "a CA file that cannot be loaded changed the ledger"
 # Trusted through SSL_CERT_FILE: push through the hook, then join and fetch.
 export SSL_CERT_FILE=$T/ca.pem
@@ -138,4 +139,12 @@ expect 0 "$DVI" --json -C field sync --fetch-only
 [ "$(json_get '["fetched"]["records"]')" = 1 ] || fail "fetch over https"
 [ "$(git -C field rev-parse --verify -q refs/dvi/chains/acme/desk)" = "$(git -C srv/oem rev-parse --verify refs/dvi/chains/acme/desk)" ] ||
     fail "the roster change did not arrive over https"
-pass "https: a private CA refused, then trusted through SSL_CERT_FILE: push through the hook, join, fetch"
+# A folder of CAs does as well; one without the server's CA says so.
+mkdir cas other-cas
+cp ca.pem cas/
+openssl req -x509 "${ec[@]}" -keyout other.key -out other-cas/other.pem -subj "/CN=another CA" -days 30 2>/dev/null
+unset SSL_CERT_FILE
+expect 0 env SSL_CERT_DIR="$T/cas" "$DVI" -C field sync --fetch-only
+expect 1 env SSL_CERT_DIR="$T/other-cas" "$DVI" -C field sync --fetch-only
+stderr_has "dvi: hint: SSL_CERT_FILE and SSL_CERT_DIR hold no CA that issued the server's certificate"
+pass "https: a private CA refused, then trusted through SSL_CERT_FILE or SSL_CERT_DIR: push through the hook, join, fetch"
