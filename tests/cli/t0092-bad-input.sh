@@ -65,7 +65,8 @@ DVI_KEY_PASSPHRASE=correct-horse dvi -q key generate --passphrase --out bad/lock
 dvi -q key generate --out bad/stranger.pem
 mkdir bad/keydir
 cp acme.pem.pub bad/public-0600.pem && chmod 600 bad/public-0600.pem
-export DOSSIER STRANGER
+export DOSSIER STRANGER LONG_NAME
+LONG_NAME=$(printf 'x%.0s' $(seq 300))  # longer than a file name may be (255 bytes)
 DOSSIER=$(dvi --json show BRK-2041@C | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 STRANGER=$(dvi --json key show bad/stranger.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
 

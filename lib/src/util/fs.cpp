@@ -25,8 +25,9 @@ std::string quote(const fs::path& p) {
 
 Error errno_error(const char* what, const fs::path& p, int err) {
     Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found
-                : (err == EACCES || err == EPERM || err == EISDIR || err == ELOOP) ? Errc::invalid_input
-                                                                                   : Errc::io;
+                : (err == EACCES || err == EPERM || err == EISDIR || err == ELOOP || err == ENAMETOOLONG)
+                    ? Errc::invalid_input
+                    : Errc::io;
     return make_error(code, std::string("cannot ") + what + " " + quote(p) + ": " + std::strerror(err));
 }
 
