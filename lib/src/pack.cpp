@@ -19,6 +19,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -1645,10 +1646,14 @@ struct BlobPack::Impl {
                 b = std::move(todo.front());
                 todo.pop_front();
             }
-            if (!ready)
-                b->error = make_error(Errc::internal, "cannot start zlib");
-            else if (auto st = compress(z, *b); !st)
-                b->error = st.error();
+            try {  // an exception must not end the process from this thread
+                if (!ready)
+                    b->error = make_error(Errc::internal, "cannot start zlib");
+                else if (auto st = compress(z, *b); !st)
+                    b->error = st.error();
+            } catch (const std::bad_alloc&) {
+                b->error = make_error(Errc::io, "out of memory while compressing an artifact");
+            }
             {
                 std::lock_guard lock(mutex);
                 b->done = true;
@@ -1696,7 +1701,11 @@ struct BlobPack::Impl {
             if (!error) {
                 crc = crc32_combine(crc, b->crc, static_cast<z_off_t>(b->output.size()));
                 adler = adler32_combine(adler, b->adler, static_cast<z_off_t>(b->input.size()));
-                if (auto st = pack->write(b->output.data(), b->output.size()); !st) error = st.error();
+                try {
+                    if (auto st = pack->write(b->output.data(), b->output.size()); !st) error = st.error();
+                } catch (const std::bad_alloc&) {
+                    error = make_error(Errc::io, "out of memory while writing an artifact");
+                }
             }
             {
                 std::lock_guard lock(mutex);

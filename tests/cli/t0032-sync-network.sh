@@ -139,6 +139,10 @@ expect 0 "$DVI" --json -C field sync --fetch-only
 [ "$(json_get '["fetched"]["records"]')" = 1 ] || fail "fetch over https"
 [ "$(git -C field rev-parse --verify -q refs/dvi/chains/acme/desk)" = "$(git -C srv/oem rev-parse --verify refs/dvi/chains/acme/desk)" ] ||
     fail "the roster change did not arrive over https"
+# The right CA, the wrong name (the certificate is for localhost).
+expect 1 env SSL_CERT_FILE="$T/ca.pem" "$DVI" -C field sync --fetch-only "https://127.0.0.1:$(cat "$T/https.port")/oem"
+stderr_has "The certificate Common Name (CN) does not match with the expected CN"
+stderr_has "dvi: hint: check the server's name and certificate with whoever runs it"
 # A folder of CAs does as well; one without the server's CA says so.
 mkdir cas other-cas
 cp ca.pem cas/
