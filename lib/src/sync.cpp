@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "dvi/crypto.hpp"
@@ -180,10 +181,13 @@ int on_sideband(const char* text, int len, void* payload) {
     return 0;
 }
 
-// The certificate authorities, loaded only for a remote that is not on this machine: an
-// http:// URL may redirect to https://, and git's url.<base>.insteadOf may rewrite any.
+// The certificate authorities, loaded only for a remote over HTTP (http:// may redirect
+// to https://): a path, git:// or ssh:// has no use for them, nor for a broken
+// SSL_CERT_FILE.
 Status prepare_transport(const std::string& url, const SyncRequest& req) {
-    if (url.empty() || url.front() == '/' || url.rfind("file://", 0) == 0) return {};
+    std::string scheme = url.substr(0, std::min(url.find("://"), url.size()));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (scheme != "https" && scheme != "http") return {};
     return git::load_tls_authorities(req.tls_ca_file, req.tls_ca_dir);
 }
 

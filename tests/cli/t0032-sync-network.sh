@@ -126,6 +126,7 @@ expect 2 env SSL_CERT_FILE="$T/no-such-ca.pem" "$DVI" -C bureau sync "$hurl"
 stderr_has "dvi: error: cannot load the certificate authorities of '$T/no-such-ca.pem'"
 stderr_has "dvi: hint: SSL_CERT_FILE names a PEM file of CA certificates, SSL_CERT_DIR a folder of them"
 [ "$before" = "$(snapshot bureau)" ] || fail "a CA file that cannot be loaded changed the ledger"
+expect 0 env SSL_CERT_FILE="$T/no-such-ca.pem" "$DVI" -C bureau sync --fetch-only "git://127.0.0.1:$gport/oem"
 # Trusted through SSL_CERT_FILE: push through the hook, then join and fetch.
 export SSL_CERT_FILE=$T/ca.pem
 expect 0 "$DVI" --json -C bureau sync "$hurl"
