@@ -1618,7 +1618,7 @@ struct BlobPack::Impl {
     std::mutex mutex;
     std::condition_variable changed;
     std::deque<std::shared_ptr<Block>> todo, in_flight;  // in_flight: in order, to be written
-    std::vector<std::string> spare;                      // input buffers to reuse
+    std::vector<std::shared_ptr<Block>> spare;           // written: their buffers are reused
     std::optional<Error> failed;                         // the writer's
     bool closing = false;
 
@@ -1697,6 +1697,7 @@ struct BlobPack::Impl {
                 if (in_flight.empty() || !in_flight.front()->done) return;  // closing
                 b = in_flight.front();
             }
+            const bool last = b->last;  // once back in `spare`, the block is the caller's again
             std::optional<Error> error = b->error;
             if (!error) {
                 crc = crc32_combine(crc, b->crc, static_cast<z_off_t>(b->output.size()));
@@ -1710,14 +1711,14 @@ struct BlobPack::Impl {
             {
                 std::lock_guard lock(mutex);
                 in_flight.pop_front();
-                spare.push_back(std::move(b->input));
+                spare.push_back(std::move(b));
                 if (error) {
                     failed = std::move(error);
                     todo.clear();  // nothing more is written: nothing more to deflate
                 }
             }
             changed.notify_all();
-            if (failed || b->last) return;
+            if (failed || last) return;
         }
     }
     Status emit(const void* data, std::size_t n) {
@@ -1725,12 +1726,26 @@ struct BlobPack::Impl {
         return pack->write(data, n);
     }
     Status emit(std::string_view s) { return emit(s.data(), s.size()); }
-    // Hands the filled block to the deflaters, with at most two a deflater in flight.
+    // Hands the filled block to the deflaters, with at most two a deflater in flight. The
+    // blocks and their buffers are reused: a gigabyte goes through a few megabytes.
     Status submit(bool last) {
-        auto b = std::make_shared<Block>();
+        std::shared_ptr<Block> b;
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return in_flight.size() < 2 * deflaters.size() || failed; });
+            if (failed) return *failed;
+            if (!spare.empty()) {
+                b = std::move(spare.back());
+                spare.pop_back();
+            }
+        }
+        if (!b) b = std::make_shared<Block>();
         b->input.swap(current);
         b->dict = previous_tail;
+        b->output.clear();
         b->last = last;
+        b->error.reset();
+        b->done = false;
         if (b->input.size() >= k_window) {
             previous_tail.assign(b->input, b->input.size() - k_window, k_window);
         } else {
@@ -1738,13 +1753,7 @@ struct BlobPack::Impl {
             if (previous_tail.size() > k_window) previous_tail.erase(0, previous_tail.size() - k_window);
         }
         {
-            std::unique_lock lock(mutex);
-            changed.wait(lock, [&] { return in_flight.size() < 2 * deflaters.size() || failed; });
-            if (failed) return *failed;
-            if (!spare.empty()) {
-                current = std::move(spare.back());
-                spare.pop_back();
-            }
+            std::lock_guard lock(mutex);
             todo.push_back(b);
             in_flight.push_back(std::move(b));
         }
