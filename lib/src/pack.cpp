@@ -1590,7 +1590,7 @@ int level_for(const void* sample, std::size_t n) {
 // (combined from the blocks'), they are one zlib stream that any inflater reads. The
 // caller's thread computes the blob's id (and, in store_artifact, its SHA-256); a writer
 // thread sums and writes the blocks in order. On two cores, compressible data (G-code)
-// seals at about twice the speed of a single deflating thread.
+// seals at about 1.5 times the speed of a single deflating thread.
 struct BlobPack::Impl {
     static constexpr std::size_t k_block = std::size_t{1} << 20;
     static constexpr std::size_t k_window = 32768;  // deflate's reach back
@@ -1746,12 +1746,7 @@ struct BlobPack::Impl {
         b->last = last;
         b->error.reset();
         b->done = false;
-        if (b->input.size() >= k_window) {
-            previous_tail.assign(b->input, b->input.size() - k_window, k_window);
-        } else {
-            previous_tail += b->input;
-            if (previous_tail.size() > k_window) previous_tail.erase(0, previous_tail.size() - k_window);
-        }
+        if (!last) previous_tail.assign(b->input, k_block - k_window, k_window);  // a block before the last is full
         {
             std::lock_guard lock(mutex);
             todo.push_back(b);
@@ -1829,10 +1824,9 @@ Result<git_oid> BlobPack::finish() {
     if (m.written != m.size) return make_error(Errc::internal, "an artifact changed size while it was stored");
     DVI_CHECK(m.submit(true));
     DVI_CHECK(m.drain());
-    const unsigned char trailer[4] = {static_cast<unsigned char>(m.adler >> 24),
-                                      static_cast<unsigned char>(m.adler >> 16),
-                                      static_cast<unsigned char>(m.adler >> 8), static_cast<unsigned char>(m.adler)};
-    DVI_CHECK(m.emit(trailer, sizeof trailer));
+    std::string trailer;
+    put_be32(trailer, static_cast<std::uint32_t>(m.adler));
+    DVI_CHECK(m.emit(trailer));
     git_oid oid;
     unsigned int len = 0;
     EVP_DigestFinal_ex(m.oid_ctx.get(), oid.id, &len);
